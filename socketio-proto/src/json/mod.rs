@@ -1,0 +1,336 @@
+//! JSON support for the default parser: payload validation without building a tree, the
+//! `JSON.stringify`-compatible writer, and deserialization with attachments put back in place
+//! of their placeholders.
+
+pub(crate) mod value_de;
+pub(crate) mod writer;
+
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+
+use crate::error::DecodeError;
+use crate::packet::{PacketKind, reserved_event};
+
+/// The top-level shape of a payload, as far as the validation rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Object,
+    Array(First),
+    String,
+    Other,
+}
+
+/// The first element of an array payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum First {
+    Empty,
+    Number,
+    Name(Option<&'static str>),
+    Other,
+}
+
+fn map_json_error(e: &serde_json::Error) -> DecodeError {
+    if e.to_string().starts_with("recursion limit exceeded") {
+        DecodeError::NestingTooDeep
+    } else {
+        DecodeError::MalformedPayload { format: "JSON" }
+    }
+}
+
+/// Parses `text` fully (rejecting anything that is not one JSON value, or that nests deeper
+/// than 128 levels) and returns its shape. Allocates nothing.
+pub(crate) fn shape(text: &str) -> Result<Shape, DecodeError> {
+    check_depth(text)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let shape = de
+        .deserialize_any(ShapeVisitor)
+        .map_err(|e| map_json_error(&e))?;
+    de.end().map_err(|e| map_json_error(&e))?;
+    Ok(shape)
+}
+
+/// The deepest JSON nesting accepted (`serde_json`'s own limit).
+pub(crate) const MAX_DEPTH: usize = 127;
+
+/// Rejects JSON that nests deeper than [`MAX_DEPTH`]. Skipping values does not recurse, so
+/// the bound is checked here: a count of brackets first, a precise scan only when needed.
+fn check_depth(text: &str) -> Result<(), DecodeError> {
+    let b = text.as_bytes();
+    if b.iter().filter(|&&c| c == b'[' || c == b'{').count() <= MAX_DEPTH {
+        return Ok(());
+    }
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &c in b {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(DecodeError::NestingTooDeep);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks the payload rules of `socket.io-parser`'s `isPayloadValid` for `kind`.
+pub(crate) fn check_shape(kind: PacketKind, shape: Shape) -> Result<(), DecodeError> {
+    let invalid = |expected| Err(DecodeError::InvalidPayload { kind, expected });
+    match (kind, shape) {
+        (PacketKind::Connect, Shape::Object) => Ok(()),
+        (PacketKind::Connect, _) => invalid("an object"),
+        (PacketKind::Disconnect, _) => invalid("absent"),
+        (PacketKind::Event, Shape::Array(First::Number | First::Name(None))) => Ok(()),
+        (PacketKind::Event, Shape::Array(First::Name(Some(name)))) => {
+            Err(DecodeError::ReservedEventName(name))
+        }
+        (PacketKind::Event, Shape::Array(_)) => Err(DecodeError::InvalidEventName),
+        (PacketKind::Event, _) => invalid("an array with the event name first"),
+        (PacketKind::Ack, Shape::Array(_)) => Ok(()),
+        (PacketKind::Ack, _) => invalid("an array"),
+        (PacketKind::ConnectError, Shape::Object | Shape::String) => Ok(()),
+        (PacketKind::ConnectError, _) => invalid("a string or an object"),
+    }
+}
+
+/// Checks every `{"_placeholder":true,"num":N}` object of a binary packet's JSON: `N` must
+/// be an integer in `0..attachments`. Objects whose `_placeholder` is not `true` are plain
+/// data, as in the reference.
+pub(crate) fn check_placeholders(text: &str, attachments: usize) -> Result<(), DecodeError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let scanned = PlaceholderScan { attachments }
+        .deserialize(&mut de)
+        .map_err(|e| map_json_error(&e))?;
+    if scanned.bad {
+        Err(DecodeError::IllegalPlaceholder)
+    } else {
+        Ok(())
+    }
+}
+
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::String)
+    }
+    fn visit_unit<E>(self) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        let first = seq
+            .next_element::<FirstElem>()?
+            .map_or(First::Empty, |f| f.0);
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Shape::Array(first))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Shape::Object)
+    }
+}
+
+struct FirstElem(First);
+
+impl<'de> de::Deserialize<'de> for FirstElem {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FirstVisitor)
+    }
+}
+
+struct FirstVisitor;
+
+impl<'de> Visitor<'de> for FirstVisitor {
+    type Value = FirstElem;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<FirstElem, E> {
+        Ok(FirstElem(First::Other))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<FirstElem, E> {
+        Ok(FirstElem(First::Number))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<FirstElem, E> {
+        Ok(FirstElem(First::Number))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<FirstElem, E> {
+        Ok(FirstElem(First::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<FirstElem, E> {
+        Ok(FirstElem(First::Name(reserved_event(v))))
+    }
+    fn visit_unit<E>(self) -> Result<FirstElem, E> {
+        Ok(FirstElem(First::Other))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstElem, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(FirstElem(First::Other))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FirstElem, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(FirstElem(First::Other))
+    }
+}
+
+/// What a placeholder scan learned about one value.
+#[derive(Clone, Copy)]
+struct Scanned {
+    /// An invalid placeholder is in this value (and would be visited by `reconstructPacket`).
+    bad: bool,
+    atom: Atom,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Atom {
+    True,
+    Number(f64),
+    Other,
+}
+
+impl Scanned {
+    const fn plain(atom: Atom) -> Self {
+        Self { bad: false, atom }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct PlaceholderScan {
+    attachments: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for PlaceholderScan {
+    type Value = Scanned;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Scanned, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+#[derive(PartialEq)]
+enum Key {
+    Placeholder,
+    Num,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "_placeholder" => Key::Placeholder,
+                    "num" => Key::Num,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Visitor<'de> for PlaceholderScan {
+    type Value = Scanned;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Scanned, E> {
+        Ok(Scanned::plain(if v { Atom::True } else { Atom::Other }))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Scanned, E> {
+        Ok(Scanned::plain(Atom::Number(v as f64)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Scanned, E> {
+        Ok(Scanned::plain(Atom::Number(v as f64)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Scanned, E> {
+        Ok(Scanned::plain(Atom::Number(v)))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Scanned, E> {
+        Ok(Scanned::plain(Atom::Other))
+    }
+    fn visit_unit<E>(self) -> Result<Scanned, E> {
+        Ok(Scanned::plain(Atom::Other))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scanned, A::Error> {
+        let mut bad = false;
+        while let Some(s) = seq.next_element_seed(self)? {
+            bad |= s.bad;
+        }
+        Ok(Scanned {
+            bad,
+            atom: Atom::Other,
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scanned, A::Error> {
+        // Duplicate keys: the last one wins, as with JSON.parse.
+        let mut nested_bad = false;
+        let mut is_placeholder = false;
+        let mut num = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            let value = map.next_value_seed(self)?;
+            nested_bad |= value.bad;
+            match key {
+                Key::Placeholder => is_placeholder = value.atom == Atom::True,
+                Key::Num => {
+                    num = match value.atom {
+                        Atom::Number(n) => Some(n),
+                        _ => None,
+                    }
+                }
+                Key::Other => {}
+            }
+        }
+        let bad = if is_placeholder {
+            // `reconstructPacket` replaces the whole object and does not look inside it.
+            !num.is_some_and(|n| n >= 0.0 && n.fract() == 0.0 && n < self.attachments as f64)
+        } else {
+            nested_bad
+        };
+        Ok(Scanned {
+            bad,
+            atom: Atom::Other,
+        })
+    }
+}

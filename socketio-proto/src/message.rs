@@ -1,0 +1,67 @@
+//! The Engine.IO messages that carry Socket.IO packets.
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+/// One Engine.IO `message` packet's data: what this crate consumes and produces.
+///
+/// It maps one to one onto the Engine.IO layer's message type: a text message (a WebSocket
+/// text frame, or a `4…` polling packet) or a binary message (a WebSocket binary frame, or a
+/// `b…` base64 polling packet, already decoded). Text is valid UTF-8 by construction.
+#[allow(clippy::exhaustive_enums)] // Engine.IO v4 has exactly these two kinds of message
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EngineMessage {
+    /// A text message.
+    Text(ByteString),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl EngineMessage {
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            Self::Binary(_) => None,
+        }
+    }
+
+    /// The bytes, if this is a binary message.
+    pub fn as_binary(&self) -> Option<&Bytes> {
+        match self {
+            Self::Text(_) => None,
+            Self::Binary(b) => Some(b),
+        }
+    }
+
+    /// The size in bytes of the data.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Text(t) => t.len(),
+            Self::Binary(b) => b.len(),
+        }
+    }
+
+    /// Whether the data is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<&'static str> for EngineMessage {
+    fn from(s: &'static str) -> Self {
+        Self::Text(ByteString::from_static(s))
+    }
+}
+
+impl From<String> for EngineMessage {
+    fn from(s: String) -> Self {
+        Self::Text(ByteString::from(s))
+    }
+}
+
+impl From<Bytes> for EngineMessage {
+    fn from(b: Bytes) -> Self {
+        Self::Binary(b)
+    }
+}

@@ -1,0 +1,289 @@
+//! Lazy packet payloads: kept in wire form, deserialized on demand.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use serde::Serialize;
+use serde::de::{self, Deserialize, IgnoredAny, SeqAccess, Visitor};
+
+use crate::ParserKind;
+use crate::error::{DecodeError, EncodeError, PayloadError};
+use crate::json::value_de::{SkipFirst, ValueDe};
+use crate::json::{self, writer};
+
+/// The payload of a packet, still in its wire form.
+///
+/// Decoding a packet validates the payload (as the reference does) but builds no tree: the
+/// JSON text (default parser) or the msgpack bytes (msgpack parser) are a slice of the
+/// received message. [`Payload::deserialize`], [`Payload::event_name`] and
+/// [`Payload::event_args`] read it into any serde type when the application asks. Binary
+/// attachments of the default parser are kept as [`Bytes`] ([`Payload::attachments`]) and are
+/// handed to `bytes::Bytes` (or `Vec<u8>`, `serde_bytes`…) fields of the user type in place of
+/// their placeholders.
+#[derive(Clone, PartialEq)]
+pub struct Payload {
+    repr: Repr,
+}
+
+#[derive(Clone, PartialEq)]
+enum Repr {
+    Json {
+        text: ByteString,
+        attachments: Vec<Bytes>,
+    },
+    MsgPack(Bytes),
+}
+
+/// An event name: a string, or a number (the reference accepts both).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EventName<'a> {
+    /// A string name.
+    Str(Cow<'a, str>),
+    /// A numeric name.
+    Number(f64),
+}
+
+impl EventName<'_> {
+    /// The name if it is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            Self::Number(_) => None,
+        }
+    }
+}
+
+impl Payload {
+    /// Serializes `value` for `parser`.
+    pub fn new<T: Serialize + ?Sized>(parser: ParserKind, value: &T) -> Result<Self, EncodeError> {
+        match parser {
+            ParserKind::Default => Self::json(value),
+            ParserKind::MsgPack => Self::msgpack(value),
+        }
+    }
+
+    /// Serializes `value` as JSON for the default parser, exactly as `JSON.stringify` would
+    /// write it. Byte strings (`serialize_bytes`, e.g. a `bytes::Bytes` field) become
+    /// attachments, numbered in traversal order.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, EncodeError> {
+        let mut text = String::with_capacity(64);
+        let mut attachments = Vec::new();
+        writer::write_json(value, &mut text, &mut attachments)
+            .map_err(|e| EncodeError::Serialize(e.0))?;
+        Ok(Self::from_wire_json(ByteString::from(text), attachments))
+    }
+
+    /// Serializes `value` as msgpack for the msgpack parser (structs as maps, byte strings
+    /// as `bin`, like `notepack.io` with `Buffer`s).
+    pub fn msgpack<T: Serialize + ?Sized>(value: &T) -> Result<Self, EncodeError> {
+        let mut buf = Vec::with_capacity(64);
+        let mut ser = rmp_serde::Serializer::new(&mut buf).with_struct_map();
+        value
+            .serialize(&mut ser)
+            .map_err(|e| EncodeError::Serialize(e.to_string()))?;
+        Ok(Self::from_wire_msgpack(Bytes::from(buf)))
+    }
+
+    /// A JSON payload from text that is already serialized (for example to broadcast one
+    /// encoding to many connections). The text is checked to be one JSON value.
+    pub fn from_json_text(text: ByteString) -> Result<Self, DecodeError> {
+        json::shape(&text)?;
+        Ok(Self::from_wire_json(text, Vec::new()))
+    }
+
+    pub(crate) fn from_wire_json(text: ByteString, attachments: Vec<Bytes>) -> Self {
+        Self {
+            repr: Repr::Json { text, attachments },
+        }
+    }
+
+    pub(crate) fn from_wire_msgpack(bytes: Bytes) -> Self {
+        Self {
+            repr: Repr::MsgPack(bytes),
+        }
+    }
+
+    /// The parser this payload belongs to.
+    pub fn format(&self) -> ParserKind {
+        match self.repr {
+            Repr::Json { .. } => ParserKind::Default,
+            Repr::MsgPack(_) => ParserKind::MsgPack,
+        }
+    }
+
+    /// The binary attachments, in `num` order (default parser only; empty for msgpack).
+    pub fn attachments(&self) -> &[Bytes] {
+        match &self.repr {
+            Repr::Json { attachments, .. } => attachments,
+            Repr::MsgPack(_) => &[],
+        }
+    }
+
+    /// The JSON text, with placeholders (default parser).
+    pub fn json_text(&self) -> Option<&ByteString> {
+        match &self.repr {
+            Repr::Json { text, .. } => Some(text),
+            Repr::MsgPack(_) => None,
+        }
+    }
+
+    /// The msgpack encoding of the payload value (msgpack parser).
+    pub fn msgpack_bytes(&self) -> Option<&Bytes> {
+        match &self.repr {
+            Repr::Json { .. } => None,
+            Repr::MsgPack(b) => Some(b),
+        }
+    }
+
+    /// Deserializes the whole payload into `T`.
+    ///
+    /// Strings borrow from the payload where the format allows (`&str`, `Cow<str>`), except in
+    /// binary packets, where the JSON is first read into a tree to put the attachments back.
+    pub fn deserialize<'de, T: Deserialize<'de>>(&'de self) -> Result<T, PayloadError> {
+        self.with_deserializer(DeserializeWith(std::marker::PhantomData))
+    }
+
+    /// The event name: the first element of an EVENT payload.
+    pub fn event_name(&self) -> Result<EventName<'_>, PayloadError> {
+        self.with_deserializer(EventNameReader)
+    }
+
+    /// Deserializes the event arguments (every element after the name) into `T`, typically a
+    /// tuple or a `Vec`. Arguments that `T` does not read are ignored, as JavaScript ignores
+    /// extra arguments.
+    pub fn event_args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, PayloadError> {
+        self.with_deserializer(SkipFirstReader(std::marker::PhantomData))
+    }
+
+    fn with_deserializer<'de, R: Reader<'de>>(
+        &'de self,
+        reader: R,
+    ) -> Result<R::Out, PayloadError> {
+        match &self.repr {
+            Repr::Json { text, attachments } if attachments.is_empty() => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let out = reader.read(&mut de).map_err(deser_error)?;
+                de.end().map_err(deser_error)?;
+                Ok(out)
+            }
+            Repr::Json { text, attachments } => {
+                let value: serde_json::Value = serde_json::from_str(text).map_err(deser_error)?;
+                reader.read(ValueDe {
+                    value: &value,
+                    attachments,
+                })
+            }
+            Repr::MsgPack(bytes) => {
+                let mut de = rmp_serde::Deserializer::from_read_ref(bytes.as_ref());
+                reader.read(&mut de).map_err(deser_error)
+            }
+        }
+    }
+}
+
+fn deser_error(e: impl fmt::Display) -> PayloadError {
+    PayloadError::Deserialize(e.to_string())
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Json { text, attachments } => f
+                .debug_struct("Payload")
+                .field("json", &&**text)
+                .field("attachments", attachments)
+                .finish(),
+            Repr::MsgPack(b) => f.debug_struct("Payload").field("msgpack", b).finish(),
+        }
+    }
+}
+
+/// Something to read from any of the payload deserializers.
+trait Reader<'de> {
+    type Out;
+    fn read<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Out, D::Error>;
+}
+
+struct DeserializeWith<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Reader<'de> for DeserializeWith<T> {
+    type Out = T;
+    fn read<D: de::Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::deserialize(d)
+    }
+}
+
+struct SkipFirstReader<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Reader<'de> for SkipFirstReader<T> {
+    type Out = T;
+    fn read<D: de::Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::deserialize(SkipFirst(d))
+    }
+}
+
+struct EventNameReader;
+
+impl<'de> Reader<'de> for EventNameReader {
+    type Out = EventName<'de>;
+    fn read<D: de::Deserializer<'de>>(self, d: D) -> Result<EventName<'de>, D::Error> {
+        d.deserialize_seq(EventNameSeq)
+    }
+}
+
+struct EventNameSeq;
+
+impl<'de> Visitor<'de> for EventNameSeq {
+    type Value = EventName<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array with an event name first")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EventName<'de>, A::Error> {
+        let name = seq
+            .next_element::<NameElem<'de>>()?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(name.0)
+    }
+}
+
+struct NameElem<'a>(EventName<'a>);
+
+impl<'de> Deserialize<'de> for NameElem<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NameVisitor)
+    }
+}
+
+struct NameVisitor;
+
+impl<'de> Visitor<'de> for NameVisitor {
+    type Value = NameElem<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(NameElem(EventName::Str(Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(NameElem(EventName::Str(Cow::Owned(v.to_owned()))))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(NameElem(EventName::Str(Cow::Owned(v))))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(NameElem(EventName::Number(v as f64)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(NameElem(EventName::Number(v as f64)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(NameElem(EventName::Number(v)))
+    }
+}
