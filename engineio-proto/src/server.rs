@@ -438,7 +438,7 @@ impl ServerSession {
                     });
                 }
                 if let Some(req) = get.take() {
-                    self.respond_closing_poll(req);
+                    self.respond_closing_poll(req, false);
                 } else {
                     self.state = State::Closing;
                     self.timers = Timers {
@@ -475,7 +475,7 @@ impl ServerSession {
             return self.fail(CloseReason::TransportError(TransportError::PollOverlap));
         }
         if self.state == State::Closing {
-            return self.respond_closing_poll(req);
+            return self.respond_closing_poll(req, true);
         }
         *get = Some(req);
         self.flush();
@@ -811,9 +811,11 @@ impl ServerSession {
         }
     }
 
-    /// Answers a GET on a closing session with the buffered packets and the close packet.
-    fn respond_closing_poll(&mut self, req: RequestId) {
-        if self.outbox.is_empty() {
+    /// Answers a GET on a closing session with the buffered packets and the close packet;
+    /// a GET that arrives after `close()` gets `6\x1e1` when nothing else is buffered
+    /// (the reference's "empty send to append close packet").
+    fn respond_closing_poll(&mut self, req: RequestId, noop_if_empty: bool) {
+        if noop_if_empty && self.outbox.is_empty() {
             self.push_frame(Frame::from_packet(&Packet::empty(PacketType::Noop)));
         }
         self.push_frame(Frame::from_packet(&Packet::empty(PacketType::Close)));
