@@ -239,6 +239,11 @@ impl Packet {
         };
         if first == b'b' {
             let b64 = &text.as_bytes()[1..];
+            // Padding is optional, but when present it must be complete (`AQ==`): the
+            // engine's indifferent mode would also take a partial `AQ=`.
+            if b64.ends_with(b"=") && b64.len() % 4 != 0 {
+                return Err(DecodeError::InvalidBase64);
+            }
             let bytes = BASE64.decode(b64).map_err(|_| DecodeError::InvalidBase64)?;
             return Ok(Self::binary(bytes));
         }
@@ -367,6 +372,8 @@ mod tests {
     fn rejects_invalid_base64() {
         assert_eq!(decode("b!!!!"), Err(DecodeError::InvalidBase64));
         assert_eq!(decode("bA"), Err(DecodeError::InvalidBase64));
+        assert_eq!(decode("bAQ="), Err(DecodeError::InvalidBase64));
+        assert_eq!(decode("bAQIDBA="), Err(DecodeError::InvalidBase64));
     }
 
     #[test]
