@@ -36,7 +36,7 @@
 //! Time only comes in as `now: Instant`; the crate never reads a clock, so tests run on a
 //! virtual clock.
 //!
-//! ```ignore
+//! ```
 //! use std::time::{Duration, Instant};
 //! use socketio_proto::server::{Event, ServerConfig, ServerConnection};
 //! use socketio_proto::{EngineMessage, Namespace};
@@ -53,7 +53,9 @@
 //!     }
 //!     let Some(event) = conn.poll_event() else { break };
 //!     match event {
-//!         Event::ConnectRequest { nsp, .. } => conn.accept(&nsp, start).unwrap(),
+//!         Event::ConnectRequest { nsp, .. } => {
+//!             conn.accept(&nsp, start).unwrap();
+//!         }
 //!         Event::Connected { nsp, .. } => {
 //!             conn.emit(&nsp, &("hello", "world"), None, start).unwrap();
 //!         }
@@ -95,6 +97,7 @@
 #![deny(missing_docs)]
 
 pub mod canonical;
+pub mod client;
 mod decoder;
 mod default_parser;
 mod error;
@@ -103,6 +106,8 @@ mod message;
 mod msgpack;
 mod packet;
 mod payload;
+pub mod server;
+mod timer;
 
 pub use decoder::{BinaryAssembler, Decoder, DecoderConfig, ParserKind};
 pub use error::{DecodeError, EncodeError, PayloadError};

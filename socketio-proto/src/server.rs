@@ -1,0 +1,607 @@
+//! The server side of one Engine.IO connection: namespace connections, events, acks with
+//! deadlines and the connect timeout.
+//!
+//! Rules (`socket.io/lib/client.ts`, `namespace.ts`, `socket.ts`; PROTOCOL §2.4):
+//! - a CONNECT asks the application ([`Event::ConnectRequest`]); it answers with
+//!   [`ServerConnection::accept`] (CONNECT `{"sid":…}` with a fresh random socket id, never the
+//!   Engine.IO sid) or [`ServerConnection::reject`] (CONNECT_ERROR `{message, data?}`; the
+//!   connection stays open, as for an unknown namespace);
+//! - a DISCONNECT leaves the namespace; nothing is sent back and the connection stays;
+//! - a packet that does not decode closes the connection ("forced close"); a packet for a
+//!   namespace that is not connected, a duplicate CONNECT or a CONNECT_ERROR from the client
+//!   closes it too ("forced server close");
+//! - if no namespace is connected `connect_timeout` after the connection opened, it is closed.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use serde::Serialize;
+
+use crate::decoder::{Decoder, DecoderConfig, ParserKind};
+use crate::error::{DecodeError, EncodeError};
+use crate::message::EngineMessage;
+use crate::packet::{AckId, Namespace, Packet, PacketKind, reserved_event};
+use crate::payload::Payload;
+use crate::timer::{PendingAcks, Rng};
+
+/// Server connection settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The parser both ends use.
+    pub parser: ParserKind,
+    /// Decoder limits.
+    pub decoder: DecoderConfig,
+    /// Close the connection if no namespace is joined by then (`connectTimeout`, 45 s).
+    pub connect_timeout: Duration,
+    /// The most namespaces one connection may join or ask to join at once (the reference has
+    /// no bound; each one costs memory).
+    pub max_namespaces: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            parser: ParserKind::Default,
+            decoder: DecoderConfig::default(),
+            connect_timeout: Duration::from_millis(45_000),
+            max_namespaces: 64,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Sets [`ServerConfig::parser`].
+    pub fn parser(mut self, parser: ParserKind) -> Self {
+        self.parser = parser;
+        self
+    }
+
+    /// Sets [`ServerConfig::connect_timeout`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerConfig::decoder`].
+    pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
+        self.decoder = decoder;
+        self
+    }
+
+    /// Sets [`ServerConfig::max_namespaces`].
+    pub fn max_namespaces(mut self, max: usize) -> Self {
+        self.max_namespaces = max;
+        self
+    }
+}
+
+/// The id of a socket: one client's connection to one namespace. Random, and different from
+/// the Engine.IO session id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketId(ByteString);
+
+impl SocketId {
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the application learns from the connection.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// The client asks to join `nsp`. Answer with [`ServerConnection::accept`] or
+    /// [`ServerConnection::reject`] (e.g. `"Invalid namespace"` when no such namespace
+    /// exists).
+    ConnectRequest {
+        /// The namespace.
+        nsp: Namespace,
+        /// The auth object, if the client sent one.
+        auth: Option<Payload>,
+    },
+    /// The namespace is joined and the CONNECT reply is queued.
+    Connected {
+        /// The namespace.
+        nsp: Namespace,
+        /// The new socket's id.
+        sid: SocketId,
+    },
+    /// An event from the client.
+    Event {
+        /// The namespace.
+        nsp: Namespace,
+        /// `[name, ...args]`.
+        data: Payload,
+        /// Answer with [`ServerConnection::ack`] when present.
+        ack: Option<AckId>,
+    },
+    /// The client answered one of our events.
+    Ack {
+        /// The namespace.
+        nsp: Namespace,
+        /// The id the event was sent with.
+        id: AckId,
+        /// `[...args]`.
+        data: Option<Payload>,
+    },
+    /// No answer came before the deadline; the ack is forgotten.
+    AckTimeout {
+        /// The namespace.
+        nsp: Namespace,
+        /// The id.
+        id: AckId,
+    },
+    /// The socket of `nsp` is gone.
+    Disconnected {
+        /// The namespace.
+        nsp: Namespace,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// The whole connection is closed: the driver closes the Engine.IO session.
+    Closed(CloseReason),
+}
+
+/// Why a socket left its namespace; [`DisconnectReason::as_str`] gives the reference's
+/// string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client sent DISCONNECT.
+    ClientNamespaceDisconnect,
+    /// The application called [`ServerConnection::disconnect`].
+    ServerNamespaceDisconnect,
+    /// The connection closed on a packet that did not decode.
+    ForcedClose,
+    /// The connection closed on a protocol violation or [`ServerConnection::close`].
+    ForcedServerClose,
+    /// The Engine.IO session closed (its reason, such as `"transport close"` or
+    /// `"ping timeout"`).
+    Transport(&'static str),
+}
+
+impl DisconnectReason {
+    /// The reason string of the Node server.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ClientNamespaceDisconnect => "client namespace disconnect",
+            Self::ServerNamespaceDisconnect => "server namespace disconnect",
+            Self::ForcedClose => "forced close",
+            Self::ForcedServerClose => "forced server close",
+            Self::Transport(r) => r,
+        }
+    }
+}
+
+/// Why the whole connection closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// A packet did not decode ("forced close").
+    Decode(DecodeError),
+    /// A packet broke the exchange rules ("forced server close").
+    Violation(Violation),
+    /// No namespace was joined within `connect_timeout`.
+    ConnectTimeout,
+    /// The application called [`ServerConnection::close`].
+    ServerClose,
+    /// The Engine.IO session closed.
+    Transport(&'static str),
+}
+
+/// A packet that breaks the exchange rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A packet other than CONNECT for a namespace that is not joined.
+    #[error("{0:?} packet for a namespace that is not joined")]
+    NotConnected(PacketKind),
+    /// A CONNECT for a namespace already joined or being joined.
+    #[error("duplicate CONNECT")]
+    DuplicateConnect,
+    /// A CONNECT_ERROR sent by the client.
+    #[error("CONNECT_ERROR from the client")]
+    ClientConnectError,
+    /// More namespaces than [`ServerConfig::max_namespaces`].
+    #[error("too many namespaces")]
+    TooManyNamespaces,
+}
+
+/// Why a command was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The namespace is not joined (or, for accept/reject, not asked for).
+    #[error("the namespace is not connected")]
+    NotConnected,
+    /// The connection is closed.
+    #[error("the connection is closed")]
+    Closed,
+    /// The event name is reserved.
+    #[error("{0:?} is a reserved event name")]
+    ReservedEventName(&'static str),
+    /// The data is not `[name, ...args]` with a string or number name.
+    #[error("event data must be an array with the event name first")]
+    InvalidEventData,
+    /// The data could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+#[derive(Debug)]
+enum NsState {
+    Pending,
+    Connected { next_ack: u64 },
+}
+
+/// The Socket.IO server state machine for one Engine.IO connection.
+///
+/// Drive it as described in the crate docs: feed [`ServerConnection::handle_message`] with
+/// every Engine.IO message, call commands, then drain [`ServerConnection::poll_transmit`]
+/// and [`ServerConnection::poll_event`] until `None`, and call
+/// [`ServerConnection::handle_timeout`] at [`ServerConnection::poll_timeout`].
+#[derive(Debug)]
+pub struct ServerConnection {
+    config: ServerConfig,
+    decoder: Decoder,
+    rng: Rng,
+    namespaces: BTreeMap<Namespace, NsState>,
+    acks: PendingAcks,
+    connect_deadline: Option<Instant>,
+    transmits: VecDeque<EngineMessage>,
+    events: VecDeque<Event>,
+    closed: Option<CloseReason>,
+}
+
+impl ServerConnection {
+    /// A connection opened at `now`. `rng_seed` seeds the socket ids (use fresh randomness in
+    /// production; a constant in tests).
+    pub fn new(config: ServerConfig, rng_seed: [u8; 32], now: Instant) -> Self {
+        Self {
+            decoder: Decoder::new(config.parser, config.decoder.clone()),
+            connect_deadline: Some(now + config.connect_timeout),
+            config,
+            rng: Rng::new(rng_seed),
+            namespaces: BTreeMap::new(),
+            acks: PendingAcks::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            closed: None,
+        }
+    }
+
+    // ---- input ------------------------------------------------------------------------
+
+    /// Handles one Engine.IO message from the client.
+    pub fn handle_message(&mut self, msg: EngineMessage, now: Instant) {
+        let _ = now;
+        if self.closed.is_some() {
+            return;
+        }
+        match self.decoder.decode(msg) {
+            Ok(Some(packet)) => self.handle_packet(packet),
+            Ok(None) => {}
+            Err(e) => self.close_with(CloseReason::Decode(e), DisconnectReason::ForcedClose),
+        }
+    }
+
+    fn handle_packet(&mut self, p: Packet) {
+        let state = self.namespaces.get_mut(&p.nsp);
+        match (p.kind, state) {
+            (PacketKind::Connect, None) => {
+                if self.namespaces.len() >= self.config.max_namespaces {
+                    return self.violation(Violation::TooManyNamespaces);
+                }
+                self.namespaces.insert(p.nsp.clone(), NsState::Pending);
+                self.events.push_back(Event::ConnectRequest {
+                    nsp: p.nsp,
+                    auth: p.data,
+                });
+            }
+            (PacketKind::Connect, Some(_)) => self.violation(Violation::DuplicateConnect),
+            (PacketKind::ConnectError, _) => self.violation(Violation::ClientConnectError),
+            (kind, None | Some(NsState::Pending)) => self.violation(Violation::NotConnected(kind)),
+            (PacketKind::Disconnect, Some(NsState::Connected { .. })) => {
+                self.leave(&p.nsp, DisconnectReason::ClientNamespaceDisconnect);
+            }
+            (PacketKind::Event, Some(NsState::Connected { .. })) => {
+                // The reference emits an `undefined` event for a payload-less EVENT; no
+                // handler can match it, so it is dropped here.
+                if let Some(data) = p.data {
+                    self.events.push_back(Event::Event {
+                        nsp: p.nsp,
+                        data,
+                        ack: p.id,
+                    });
+                }
+            }
+            (PacketKind::Ack, Some(NsState::Connected { .. })) => {
+                // An unknown ack id is ignored, as in the reference.
+                if let Some(id) = p.id {
+                    if self.acks.remove(&p.nsp, id) {
+                        self.events.push_back(Event::Ack {
+                            nsp: p.nsp,
+                            id,
+                            data: p.data,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles the end of the Engine.IO session (`reason` as the Engine.IO layer names it,
+    /// such as `"transport close"` or `"ping timeout"`).
+    pub fn handle_engine_closed(&mut self, reason: &'static str, now: Instant) {
+        let _ = now;
+        if self.closed.is_none() {
+            self.close_with(
+                CloseReason::Transport(reason),
+                DisconnectReason::Transport(reason),
+            );
+        }
+    }
+
+    /// Handles the clock: the connect timeout and expired acks. Early or repeated calls are
+    /// harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        if self.connect_deadline.is_some_and(|d| d <= now) {
+            self.connect_deadline = None;
+            let joined = self
+                .namespaces
+                .values()
+                .any(|s| matches!(s, NsState::Connected { .. }));
+            if !joined {
+                return self.close_with(
+                    CloseReason::ConnectTimeout,
+                    DisconnectReason::ForcedServerClose,
+                );
+            }
+        }
+        while let Some((nsp, id)) = self.acks.pop_expired(now) {
+            self.events.push_back(Event::AckTimeout { nsp, id });
+        }
+    }
+
+    // ---- commands -----------------------------------------------------------------------
+
+    /// Accepts a [`Event::ConnectRequest`]: sends CONNECT `{"sid":…}` and joins the namespace.
+    pub fn accept(&mut self, nsp: &Namespace, now: Instant) -> Result<SocketId, CommandError> {
+        let _ = now;
+        self.check_open()?;
+        match self.namespaces.get_mut(nsp) {
+            Some(state @ NsState::Pending) => *state = NsState::Connected { next_ack: 0 },
+            _ => return Err(CommandError::NotConnected),
+        }
+        let sid = SocketId(ByteString::from(self.rng.socket_id()));
+        #[derive(Serialize)]
+        struct Reply<'a> {
+            sid: &'a str,
+        }
+        let data = Payload::new(self.config.parser, &Reply { sid: sid.as_str() })?;
+        self.send(&Packet::connect(nsp.clone(), Some(data)))?;
+        self.events.push_back(Event::Connected {
+            nsp: nsp.clone(),
+            sid: sid.clone(),
+        });
+        Ok(sid)
+    }
+
+    /// Refuses a [`Event::ConnectRequest`]: sends CONNECT_ERROR `{"message":…,"data"?:…}`.
+    /// The connection stays open.
+    pub fn reject<T: Serialize + ?Sized>(
+        &mut self,
+        nsp: &Namespace,
+        message: &str,
+        data: Option<&T>,
+    ) -> Result<(), CommandError> {
+        self.check_open()?;
+        if !matches!(self.namespaces.get(nsp), Some(NsState::Pending)) {
+            return Err(CommandError::NotConnected);
+        }
+        self.namespaces.remove(nsp);
+        #[derive(Serialize)]
+        struct Error<'a, T: ?Sized> {
+            message: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            data: Option<&'a T>,
+        }
+        let payload = Payload::new(self.config.parser, &Error { message, data })?;
+        self.send(&Packet::connect_error(nsp.clone(), payload))?;
+        Ok(())
+    }
+
+    /// Emits an event: `data` serializes to `[name, ...args]` (a tuple such as
+    /// `("chat", "hi")`). With `ack_timeout`, an ack id is allocated from this namespace's
+    /// counter (0, 1, 2, …) and returned; the answer comes as [`Event::Ack`], or
+    /// [`Event::AckTimeout`] after the timeout.
+    pub fn emit<T: Serialize + ?Sized>(
+        &mut self,
+        nsp: &Namespace,
+        data: &T,
+        ack_timeout: Option<Duration>,
+        now: Instant,
+    ) -> Result<Option<AckId>, CommandError> {
+        let payload = Payload::new(self.config.parser, data)?;
+        self.emit_payload(nsp, payload, ack_timeout.map(|t| now + t))
+    }
+
+    /// Emits an event built beforehand (for example once for many connections). With
+    /// `ack_deadline`, an ack id is allocated as in [`ServerConnection::emit`].
+    pub fn emit_payload(
+        &mut self,
+        nsp: &Namespace,
+        data: Payload,
+        ack_deadline: Option<Instant>,
+    ) -> Result<Option<AckId>, CommandError> {
+        self.check_open()?;
+        check_event_data(&data)?;
+        let Some(NsState::Connected { next_ack }) = self.namespaces.get_mut(nsp) else {
+            return Err(CommandError::NotConnected);
+        };
+        let id = ack_deadline.map(|_| {
+            let id = AckId::new(*next_ack);
+            *next_ack += 1;
+            id
+        });
+        self.send(&Packet::event(nsp.clone(), data, id))?;
+        if let Some(id) = id {
+            self.acks.insert(nsp.clone(), id, ack_deadline);
+        }
+        Ok(id)
+    }
+
+    /// Answers an event the client sent with an ack id: `data` serializes to `[...args]`.
+    pub fn ack<T: Serialize + ?Sized>(
+        &mut self,
+        nsp: &Namespace,
+        id: AckId,
+        data: &T,
+    ) -> Result<(), CommandError> {
+        self.check_open()?;
+        if !matches!(self.namespaces.get(nsp), Some(NsState::Connected { .. })) {
+            return Err(CommandError::NotConnected);
+        }
+        let payload = Payload::new(self.config.parser, data)?;
+        self.send(&Packet::ack(nsp.clone(), id, payload))?;
+        Ok(())
+    }
+
+    /// Makes the socket of `nsp` leave: sends DISCONNECT (`socket.disconnect()`).
+    pub fn disconnect(&mut self, nsp: &Namespace) -> Result<(), CommandError> {
+        self.check_open()?;
+        if !matches!(self.namespaces.get(nsp), Some(NsState::Connected { .. })) {
+            return Err(CommandError::NotConnected);
+        }
+        self.send(&Packet::disconnect(nsp.clone()))?;
+        self.leave(nsp, DisconnectReason::ServerNamespaceDisconnect);
+        Ok(())
+    }
+
+    /// Closes the whole connection (`socket.disconnect(true)`).
+    pub fn close(&mut self) {
+        if self.closed.is_none() {
+            self.close_with(
+                CloseReason::ServerClose,
+                DisconnectReason::ForcedServerClose,
+            );
+        }
+    }
+
+    // ---- output -------------------------------------------------------------------------
+
+    /// The next message for the Engine.IO session.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<EngineMessage> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the application.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`ServerConnection::handle_timeout`] next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed.is_some() {
+            return None;
+        }
+        match (self.connect_deadline, self.acks.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ---- getters ------------------------------------------------------------------------
+
+    /// Whether the namespace is joined.
+    pub fn is_connected(&self, nsp: &Namespace) -> bool {
+        matches!(self.namespaces.get(nsp), Some(NsState::Connected { .. }))
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some()
+    }
+
+    /// How many acks are awaited.
+    pub fn pending_acks(&self) -> usize {
+        self.acks.len()
+    }
+
+    /// The parser.
+    pub fn parser(&self) -> ParserKind {
+        self.config.parser
+    }
+
+    // ---- internals ----------------------------------------------------------------------
+
+    fn check_open(&self) -> Result<(), CommandError> {
+        if self.closed.is_some() {
+            Err(CommandError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn send(&mut self, packet: &Packet) -> Result<(), EncodeError> {
+        let mut out = Vec::with_capacity(1);
+        self.config.parser.encode(packet, &mut out)?;
+        self.transmits.extend(out);
+        Ok(())
+    }
+
+    fn leave(&mut self, nsp: &Namespace, reason: DisconnectReason) {
+        self.namespaces.remove(nsp);
+        self.acks.remove_namespace(nsp);
+        self.events.push_back(Event::Disconnected {
+            nsp: nsp.clone(),
+            reason,
+        });
+    }
+
+    fn violation(&mut self, v: Violation) {
+        self.close_with(
+            CloseReason::Violation(v),
+            DisconnectReason::ForcedServerClose,
+        );
+    }
+
+    fn close_with(&mut self, reason: CloseReason, socket_reason: DisconnectReason) {
+        let joined: Vec<Namespace> = self
+            .namespaces
+            .iter()
+            .filter(|(_, s)| matches!(s, NsState::Connected { .. }))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for nsp in joined {
+            self.leave(&nsp, socket_reason.clone());
+        }
+        self.namespaces.clear();
+        self.acks = PendingAcks::default();
+        self.decoder.reset();
+        self.connect_deadline = None;
+        self.closed = Some(reason.clone());
+        self.events.push_back(Event::Closed(reason));
+    }
+}
+
+/// Checks that event data is `[name, ...args]` with a string or number name that is not
+/// reserved.
+pub(crate) fn check_event_data(data: &Payload) -> Result<(), CommandError> {
+    let name = data
+        .event_name()
+        .map_err(|_| CommandError::InvalidEventData)?;
+    if let Some(r) = name.as_str().and_then(reserved_event) {
+        return Err(CommandError::ReservedEventName(r));
+    }
+    Ok(())
+}
