@@ -610,15 +610,11 @@ impl ServerSession {
         if self.state == State::Closed {
             return;
         }
-        let too_big = msg.len() > self.config.max_payload;
+        if msg.len() > self.config.max_payload {
+            return self.handle_ws_oversized(ws, now);
+        }
         match &self.transport {
             Transport::WebSocket { ws: active, .. } if *active == ws => {
-                if too_big {
-                    return self.finish(
-                        CloseReason::TransportError(TransportError::MessageTooLarge),
-                        Some(CLOSE_MESSAGE_TOO_BIG),
-                    );
-                }
                 match Packet::decode_ws(msg) {
                     // The reference ignores `1` over WebSocket and waits for the ping
                     // timeout; we close at once (PROTOCOL.md §1.5, §6).
@@ -632,9 +628,6 @@ impl ServerSession {
             Transport::Polling {
                 probe: Some(probe), ..
             } if probe.ws == ws => {
-                if too_big {
-                    return self.abort_probe(Some(CLOSE_MESSAGE_TOO_BIG));
-                }
                 match Packet::decode_ws(msg) {
                     Ok(p) if p.packet_type == PacketType::Ping && p.is_probe() => {
                         self.on_probe(now);
@@ -643,6 +636,24 @@ impl ServerSession {
                     Ok(_) | Err(_) => self.abort_probe(None),
                 }
             }
+            Transport::Polling { .. } | Transport::WebSocket { .. } => {}
+        }
+    }
+
+    /// A message over `maxPayload` arrived on a WebSocket of this session (a WebSocket
+    /// layer that enforces the limit itself reports it here instead of buffering it). The
+    /// WebSocket is closed with 1009; if it was the session's, the session closes with
+    /// "transport error", if it was a probe, only the upgrade fails.
+    pub fn handle_ws_oversized(&mut self, ws: WsId, now: Instant) {
+        let _ = now;
+        match &self.transport {
+            Transport::WebSocket { ws: active, .. } if *active == ws => self.finish(
+                CloseReason::TransportError(TransportError::MessageTooLarge),
+                Some(CLOSE_MESSAGE_TOO_BIG),
+            ),
+            Transport::Polling {
+                probe: Some(probe), ..
+            } if probe.ws == ws => self.abort_probe(Some(CLOSE_MESSAGE_TOO_BIG)),
             Transport::Polling { .. } | Transport::WebSocket { .. } => {}
         }
     }

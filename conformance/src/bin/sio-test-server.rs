@@ -1,0 +1,68 @@
+//! The server the official test suites expect (PROTOCOL.md §3.2), on our stack.
+//!
+//! ```text
+//! sio-test-server engineio [--port N]   # echo server, path /engine.io/
+//! ```
+//!
+//! Port 3000 by default, as the suites hard-code `http://localhost:3000`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use socketio_server::engine::{Cors, EngineConfig, EngineServer};
+
+const USAGE: &str = "usage: sio-test-server engineio [--port N]";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(mode) = args.next() else {
+        eprintln!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let mut port = 3000u16;
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next().map(|p| p.parse())) {
+            ("--port", Some(Ok(p))) => port = p,
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+        match mode.as_str() {
+            "engineio" => engineio(listener).await,
+            _ => Err(std::io::Error::other(USAGE)),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sio-test-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The Engine.IO suite's server: echo every message, pingInterval 300, pingTimeout 200,
+/// maxPayload 1e6, CORS for any origin.
+async fn engineio(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let mut config = EngineConfig::default();
+    config
+        .protocol()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .max_payload(1_000_000);
+    config.path("/engine.io/").cors(Cors::any());
+    let server = EngineServer::new(config, |mut socket| async move {
+        while let Some(message) = socket.recv().await {
+            socket.send(message);
+        }
+    });
+    server.serve(listener).await
+}

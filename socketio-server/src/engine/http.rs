@@ -1,0 +1,448 @@
+//! HTTP side of the Engine.IO layer: routes each request to a new or existing session, and
+//! turns the session's answers into hyper responses (PROTOCOL.md §1.1, §1.4, §1.9).
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use engineio_proto::{
+    HttpResponse, Method, PostAction, Rejection, RequestHead, Route, ServerSession, SessionRequest,
+    TransportKind, classify,
+};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Body;
+use hyper_util::rt::TokioIo;
+use tokio::sync::oneshot;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use super::session::{Input, SessionTask, now};
+use super::{EngineShared, NewSession, SessionHandle};
+
+/// The response body type of the server.
+pub(crate) type ResBody = Full<Bytes>;
+
+/// CORS options (the reference's `cors` option, as the `cors` npm middleware applies it).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Cors {
+    /// `None`: any origin (`*`). `Some(list)`: the request's origin when it is listed.
+    pub origins: Option<Vec<String>>,
+    /// Sends `Access-Control-Allow-Credentials: true`.
+    pub credentials: bool,
+}
+
+impl Cors {
+    /// Any origin, without credentials: `cors: { origin: "*" }`.
+    pub fn any() -> Self {
+        Self::default()
+    }
+
+    /// Only these origins (the request's origin is reflected when it is one of them).
+    pub fn origins<I: IntoIterator<Item = S>, S: Into<String>>(origins: I) -> Self {
+        Self {
+            origins: Some(origins.into_iter().map(Into::into).collect()),
+            credentials: false,
+        }
+    }
+
+    /// Allows credentials (cookies) in cross-origin requests.
+    pub fn with_credentials(mut self) -> Self {
+        self.credentials = true;
+        self
+    }
+
+    fn apply(&self, request: &HeaderMap, response: &mut HeaderMap) {
+        let origin = match &self.origins {
+            None => Some(HeaderValue::from_static("*")),
+            Some(list) => request
+                .get(header::ORIGIN)
+                .filter(|o| {
+                    list.iter()
+                        .any(|allowed| o.as_bytes() == allowed.as_bytes())
+                })
+                .cloned(),
+        };
+        if let Some(origin) = origin {
+            response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            if self.origins.is_some() {
+                response.append(header::VARY, HeaderValue::from_static("Origin"));
+            }
+        }
+        if self.credentials {
+            response.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+}
+
+/// True when the request's path is under the engine's path (prefix match, as the
+/// reference does).
+pub(crate) fn matches_path(shared: &EngineShared, path: &str) -> bool {
+    let prefix = &shared.config.path;
+    path.starts_with(prefix.as_str()) || path == prefix.trim_end_matches('/')
+}
+
+/// Serves one Engine.IO request.
+pub(crate) async fn handle<B>(shared: Arc<EngineShared>, req: Request<B>) -> Response<ResBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let request_headers = req.headers().clone();
+    let mut response = route(&shared, req).await;
+    if let Some(cors) = &shared.config.cors {
+        cors.apply(&request_headers, response.headers_mut());
+    }
+    response
+}
+
+async fn route<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Response<ResBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let method = Method::from_name(req.method().as_str());
+    if method == Method::Options && shared.config.cors.is_some() {
+        return preflight(req.headers());
+    }
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let websocket_upgrade = is_websocket_upgrade(req.headers());
+    let mut head = RequestHead::new(method, &query, websocket_upgrade);
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        head = head.with_origin(origin.as_bytes());
+    }
+    let route = match classify(&head, &shared.config.protocol) {
+        Ok(route) => route,
+        Err(rejection) => return reject(&rejection),
+    };
+    match route {
+        Route::Handshake {
+            transport: TransportKind::Polling,
+            ..
+        } => open_polling(shared, req).await,
+        Route::Handshake {
+            transport: TransportKind::WebSocket,
+            supports_binary,
+        } => open_websocket(shared, req, supports_binary),
+        Route::Session {
+            sid,
+            request,
+            supports_binary,
+            eio4,
+        } => {
+            let Some(handle) = shared.lookup(&sid) else {
+                return reject(&Rejection::UnknownSid);
+            };
+            if !eio4 {
+                return reject(&Rejection::BadRequest(
+                    engineio_proto::BadRequestReason::ProtocolMismatch,
+                ));
+            }
+            match request {
+                SessionRequest::Poll => poll(shared, &handle).await,
+                SessionRequest::Post => post(shared, &handle, req).await,
+                SessionRequest::WebSocket => upgrade(&handle, req, shared, supports_binary),
+                _ => {
+                    let (reply, rx) = oneshot::channel();
+                    let req = shared.request_id();
+                    handle.send(Input::OtherMethod { req, reply });
+                    answer(rx.await)
+                }
+            }
+        }
+        _ => reject(&Rejection::UnknownTransport),
+    }
+}
+
+/// Tells the session when the client goes away before its request was answered.
+struct AbortGuard<'a> {
+    handle: &'a SessionHandle,
+    req: engineio_proto::RequestId,
+    armed: bool,
+}
+
+impl Drop for AbortGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.handle.send(Input::Aborted { req: self.req });
+        }
+    }
+}
+
+async fn open_polling<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Response<ResBody> {
+    let (parts, _body) = req.into_parts();
+    let sid = shared.generate_id();
+    let request = shared.request_id();
+    let (handle, inbox) = EngineShared::new_channel();
+    let session = ServerSession::new_polling(sid, shared.config.protocol.clone(), request, now());
+    let conn = (shared.factory)(NewSession {
+        sid,
+        handle: handle.clone(),
+        request: &parts,
+    });
+    let mut task = SessionTask::new(session, conn, inbox, shared.clone());
+    let (reply, rx) = oneshot::channel();
+    task.attach_handshake_reply(request, reply);
+    shared.insert(sid, handle);
+    tokio::spawn(task.run());
+    answer(rx.await)
+}
+
+fn open_websocket<B>(
+    shared: &Arc<EngineShared>,
+    mut req: Request<B>,
+    supports_binary: bool,
+) -> Response<ResBody> {
+    let Some(accept) = websocket_accept(req.headers()) else {
+        return reject(&Rejection::BadRequest(
+            engineio_proto::BadRequestReason::TransportHandshakeError,
+        ));
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _body) = req.into_parts();
+    let shared = shared.clone();
+    let config = ws_config(&shared);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        let sid = shared.generate_id();
+        let (handle, inbox) = EngineShared::new_channel();
+        let conn = (shared.factory)(NewSession {
+            sid,
+            handle: handle.clone(),
+            request: &parts,
+        });
+        let task =
+            SessionTask::new_websocket(sid, conn, inbox, shared.clone(), ws, supports_binary);
+        shared.insert(sid, handle);
+        task.run().await;
+    });
+    switching_protocols(&accept)
+}
+
+fn upgrade<B>(
+    handle: &SessionHandle,
+    mut req: Request<B>,
+    shared: &Arc<EngineShared>,
+    supports_binary: bool,
+) -> Response<ResBody> {
+    let Some(accept) = websocket_accept(req.headers()) else {
+        return reject(&Rejection::BadRequest(
+            engineio_proto::BadRequestReason::TransportHandshakeError,
+        ));
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let handle = handle.clone();
+    let config = ws_config(shared);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        handle.send(Input::WebSocket {
+            ws: Box::new(ws),
+            supports_binary,
+        });
+    });
+    switching_protocols(&accept)
+}
+
+async fn poll(shared: &Arc<EngineShared>, handle: &SessionHandle) -> Response<ResBody> {
+    let (reply, rx) = oneshot::channel();
+    let req = shared.request_id();
+    if !handle.send(Input::Poll { req, reply }) {
+        return reject(&Rejection::UnknownSid);
+    }
+    let mut guard = AbortGuard {
+        handle,
+        req,
+        armed: true,
+    };
+    let answer_ = rx.await;
+    guard.armed = false;
+    answer(answer_)
+}
+
+async fn post<B>(
+    shared: &Arc<EngineShared>,
+    handle: &SessionHandle,
+    req: Request<B>,
+) -> Response<ResBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let octet_stream = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/octet-stream");
+    let (reply, rx) = oneshot::channel();
+    let (action_tx, action_rx) = oneshot::channel();
+    let id = shared.request_id();
+    if !handle.send(Input::PostHead {
+        req: id,
+        octet_stream,
+        reply,
+        action: action_tx,
+    }) {
+        return reject(&Rejection::UnknownSid);
+    }
+    let mut guard = AbortGuard {
+        handle,
+        req: id,
+        armed: true,
+    };
+    if let Ok(PostAction::ReadBody { limit }) = action_rx.await {
+        match read_body(req.into_body(), limit).await {
+            Some(body) => {
+                handle.send(Input::PostBody { req: id, body });
+            }
+            // The client went away mid-body: the guard reports it.
+            None => return Response::new(Full::new(Bytes::new())),
+        }
+    }
+    let answer_ = rx.await;
+    guard.armed = false;
+    answer(answer_)
+}
+
+/// Reads at most `limit + 1` bytes of a body (more is "too large" already, and is not
+/// buffered). `None` if the body fails (the client went away).
+async fn read_body<B>(body: B, limit: usize) -> Option<Bytes>
+where
+    B: Body<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut chunks = Vec::new();
+    let mut len = 0;
+    while let Some(frame) = body.as_mut().frame().await {
+        let Ok(data) = frame.ok()?.into_data() else {
+            continue;
+        };
+        len += data.len();
+        chunks.push(data);
+        if len > limit {
+            break;
+        }
+    }
+    let mut body = match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => {
+            let mut buf = BytesMut::with_capacity(len);
+            for chunk in &chunks {
+                buf.extend_from_slice(chunk);
+            }
+            buf.freeze()
+        }
+    };
+    body.truncate(limit + 1);
+    Some(body)
+}
+
+fn answer(reply: Result<HttpResponse, oneshot::error::RecvError>) -> Response<ResBody> {
+    let response = reply.unwrap_or(HttpResponse::Reject(Rejection::UnknownSid));
+    let mut builder = Response::builder();
+    let body = match response {
+        HttpResponse::Payload(body) => {
+            builder = builder
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
+                .header(header::CACHE_CONTROL, "no-store");
+            body
+        }
+        HttpResponse::Ok => {
+            builder = builder
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "text/html")
+                .header(header::CACHE_CONTROL, "no-store");
+            Bytes::from_static(b"ok")
+        }
+        HttpResponse::Status(status) => {
+            builder = builder.status(status);
+            Bytes::new()
+        }
+        HttpResponse::Reject(rejection) => return reject(&rejection),
+        _ => {
+            builder = builder.status(StatusCode::INTERNAL_SERVER_ERROR);
+            Bytes::new()
+        }
+    };
+    builder
+        .body(Full::new(body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// The reference's JSON error response (`abortRequest`).
+pub(crate) fn reject(rejection: &Rejection) -> Response<ResBody> {
+    Response::builder()
+        .status(rejection.status())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(rejection.to_json())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn preflight(request: &HeaderMap) -> Response<ResBody> {
+    let mut builder = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            "GET,HEAD,PUT,PATCH,POST,DELETE",
+        )
+        .header(header::CONTENT_LENGTH, "0");
+    if let Some(h) = request.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        builder = builder
+            .header(header::ACCESS_CONTROL_ALLOW_HEADERS, h.clone())
+            .header(header::VARY, "Access-Control-Request-Headers");
+    }
+    builder
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// The `Sec-WebSocket-Accept` value, if the request is a valid WebSocket handshake.
+fn websocket_accept(headers: &HeaderMap) -> Option<HeaderValue> {
+    let version_ok = headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v.as_bytes() == b"13");
+    let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
+    if !version_ok {
+        return None;
+    }
+    HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()
+}
+
+fn switching_protocols(accept: &HeaderValue) -> Response<ResBody> {
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept.clone())
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// WebSocket limits: a message or frame over `maxPayload` is refused by tungstenite before
+/// it is buffered, and reported to the session as too large.
+fn ws_config(shared: &EngineShared) -> WebSocketConfig {
+    let max = shared.config.protocol.max_payload_len();
+    WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}

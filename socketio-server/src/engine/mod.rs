@@ -1,0 +1,185 @@
+//! The Engine.IO layer of the server: HTTP long-polling and WebSocket transports on hyper,
+//! the session table, and one task per session driving [`engineio_proto::ServerSession`].
+//!
+//! Every protocol decision (status codes, close reasons, timers) is taken by
+//! `engineio-proto`; this module moves bytes between hyper, tungstenite and the state
+//! machine.
+
+mod http;
+mod session;
+mod socket;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use engineio_proto::{ServerConfig, Sid, SidGenerator};
+use tokio::sync::mpsc;
+
+pub use http::Cors;
+pub(crate) use session::{Connection, Input, SessionCtl};
+pub use socket::{EngineServer, EngineSocket};
+
+/// Engine.IO options: the protocol options of [`ServerConfig`] plus those of the HTTP
+/// integration (`path`, `cors`).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub(crate) protocol: ServerConfig,
+    pub(crate) path: String,
+    pub(crate) cors: Option<Cors>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            protocol: ServerConfig::default(),
+            path: "/engine.io/".to_owned(),
+            cors: None,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The protocol options (`pingInterval`, `pingTimeout`, `maxHttpBufferSize`, …).
+    pub fn protocol(&mut self) -> &mut ServerConfig {
+        &mut self.protocol
+    }
+
+    /// The path the server answers on (default `/engine.io/`, `/socket.io/` for
+    /// Socket.IO). A trailing slash is added as the reference does.
+    pub fn path(&mut self, path: &str) -> &mut Self {
+        let trimmed = path.trim_end_matches('/');
+        self.path = format!("{trimmed}/");
+        self
+    }
+
+    /// Enables CORS (the reference's `cors` option): preflight requests are answered and
+    /// every response carries the CORS headers.
+    pub fn cors(&mut self, cors: Cors) -> &mut Self {
+        self.cors = Some(cors);
+        self
+    }
+}
+
+/// Builds the layer above Engine.IO for a new session.
+pub(crate) type ConnectionFactory =
+    dyn Fn(NewSession<'_>) -> Box<dyn Connection> + Send + Sync + 'static;
+
+/// What the layer above learns when a session opens.
+pub(crate) struct NewSession<'a> {
+    pub(crate) sid: Sid,
+    pub(crate) handle: SessionHandle,
+    pub(crate) request: &'a ::http::request::Parts,
+}
+
+impl Connection for Box<dyn Connection> {
+    fn on_message(&mut self, ctl: &mut SessionCtl<'_>, data: engineio_proto::Data) {
+        (**self).on_message(ctl, data);
+    }
+    fn on_close(&mut self, reason: engineio_proto::CloseReason) {
+        (**self).on_close(reason);
+    }
+    fn poll_timeout(&self) -> Option<std::time::Instant> {
+        (**self).poll_timeout()
+    }
+    fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
+        (**self).handle_timeout(ctl);
+    }
+    fn poll_work(
+        &mut self,
+        ctl: &mut SessionCtl<'_>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        (**self).poll_work(ctl, cx)
+    }
+}
+
+/// A handle to a session task, to send it packets or close it from any task.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionHandle {
+    tx: mpsc::UnboundedSender<Input>,
+}
+
+impl SessionHandle {
+    pub(crate) fn send(&self, input: Input) -> bool {
+        self.tx.send(input).is_ok()
+    }
+}
+
+/// State shared by the HTTP side and the session tasks.
+pub(crate) struct EngineShared {
+    pub(crate) config: EngineConfig,
+    sessions: Mutex<HashMap<Sid, SessionHandle>>,
+    ids: Mutex<SidGenerator>,
+    next_request: AtomicU64,
+    pub(crate) factory: Box<ConnectionFactory>,
+}
+
+impl EngineShared {
+    pub(crate) fn new(config: EngineConfig, factory: Box<ConnectionFactory>) -> Self {
+        let mut seed = [0u8; 32];
+        // A server without OS randomness cannot issue unguessable session ids.
+        getrandom::fill(&mut seed).expect("the operating system provides randomness");
+        Self {
+            config,
+            sessions: Mutex::new(HashMap::new()),
+            ids: Mutex::new(SidGenerator::from_seed(seed)),
+            next_request: AtomicU64::new(1),
+            factory,
+        }
+    }
+
+    pub(crate) fn generate_id(&self) -> Sid {
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .generate()
+    }
+
+    pub(crate) fn request_id(&self) -> engineio_proto::RequestId {
+        engineio_proto::RequestId(self.next_request.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn lookup(&self, sid: &Sid) -> Option<SessionHandle> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(sid)
+            .cloned()
+    }
+
+    pub(crate) fn insert(&self, sid: Sid, handle: SessionHandle) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sid, handle);
+    }
+
+    pub(crate) fn remove(&self, sid: &Sid) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(sid);
+    }
+
+    /// Number of live sessions.
+    pub(crate) fn len(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Asks every session to close.
+    pub(crate) fn close_all(&self) {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for handle in sessions.values() {
+            handle.send(Input::Close);
+        }
+    }
+
+    pub(crate) fn new_channel() -> (SessionHandle, mpsc::UnboundedReceiver<Input>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (SessionHandle { tx }, rx)
+    }
+}

@@ -1,0 +1,394 @@
+//! The task that drives one Engine.IO session: it owns the [`ServerSession`] state machine
+//! and whatever runs on top of it (a [`Connection`]), answers HTTP requests, reads and
+//! writes the WebSockets, and sleeps until the next timer. One task per session, no other.
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use engineio_proto::{
+    CloseReason, Data, Event, Frame, HttpResponse, PostAction, RequestId, ServerSession, Sid,
+    Transmit, WsId, WsMessage,
+};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::EngineShared;
+
+pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Input to a session task, from the HTTP side or from the application.
+pub(crate) enum Input {
+    Poll {
+        req: RequestId,
+        reply: oneshot::Sender<HttpResponse>,
+    },
+    PostHead {
+        req: RequestId,
+        octet_stream: bool,
+        reply: oneshot::Sender<HttpResponse>,
+        action: oneshot::Sender<PostAction>,
+    },
+    PostBody {
+        req: RequestId,
+        body: Bytes,
+    },
+    OtherMethod {
+        req: RequestId,
+        reply: oneshot::Sender<HttpResponse>,
+    },
+    Aborted {
+        req: RequestId,
+    },
+    WebSocket {
+        ws: Box<Ws>,
+        supports_binary: bool,
+    },
+    /// A packet from the application (another task).
+    Send(Frame),
+    /// Close the session from the application.
+    Close,
+}
+
+/// Access to the session for the layer above Engine.IO, inside the session task.
+pub(crate) struct SessionCtl<'a> {
+    pub(crate) session: &'a mut ServerSession,
+    pub(crate) now: Instant,
+}
+
+impl SessionCtl<'_> {
+    /// Closes the session ("forced close").
+    pub(crate) fn close(&mut self) {
+        self.session.close(self.now);
+    }
+}
+
+/// What runs on top of an Engine.IO session, inside its task.
+pub(crate) trait Connection: Send + 'static {
+    /// A message from the client.
+    fn on_message(&mut self, ctl: &mut SessionCtl<'_>, data: Data);
+    /// The session closed.
+    fn on_close(&mut self, reason: CloseReason);
+    /// The next deadline of this layer.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    /// Runs this layer's timers.
+    fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
+        let _ = ctl;
+    }
+    /// Drives this layer's asynchronous work (handlers); `Ready` when it made progress.
+    fn poll_work(&mut self, ctl: &mut SessionCtl<'_>, cx: &mut Context<'_>) -> Poll<()> {
+        let _ = (ctl, cx);
+        Poll::Pending
+    }
+}
+
+/// A WebSocket of the session: the sink is written by the task, the stream read by it.
+struct WsConn {
+    id: WsId,
+    sink: SplitSink<Ws, Message>,
+    stream: SplitStream<Ws>,
+}
+
+pub(crate) struct SessionTask<C> {
+    sid: Sid,
+    session: ServerSession,
+    conn: C,
+    inbox: mpsc::UnboundedReceiver<Input>,
+    shared: Arc<EngineShared>,
+    replies: HashMap<RequestId, oneshot::Sender<HttpResponse>>,
+    /// At most two: the session's WebSocket and a probe during an upgrade.
+    sockets: Vec<WsConn>,
+    next_ws: u64,
+    closed: bool,
+}
+
+impl<C: Connection> SessionTask<C> {
+    pub(crate) fn new(
+        session: ServerSession,
+        conn: C,
+        inbox: mpsc::UnboundedReceiver<Input>,
+        shared: Arc<EngineShared>,
+    ) -> Self {
+        Self {
+            sid: *session.sid(),
+            session,
+            conn,
+            inbox,
+            shared,
+            replies: HashMap::new(),
+            sockets: Vec::new(),
+            next_ws: 0,
+            closed: false,
+        }
+    }
+
+    /// A task for a session opened on WebSocket: the open packet is its first message.
+    pub(crate) fn new_websocket(
+        sid: Sid,
+        conn: C,
+        inbox: mpsc::UnboundedReceiver<Input>,
+        shared: Arc<EngineShared>,
+        ws: Ws,
+        supports_binary: bool,
+    ) -> Self {
+        let session = ServerSession::new_websocket(
+            sid,
+            shared.config.protocol.clone(),
+            WsId(0),
+            supports_binary,
+            now(),
+        );
+        let mut task = Self::new(session, conn, inbox, shared);
+        let id = task.add_ws(ws);
+        debug_assert_eq!(id, WsId(0));
+        task
+    }
+
+    /// Registers the reply channel of the handshake request.
+    pub(crate) fn attach_handshake_reply(
+        &mut self,
+        req: RequestId,
+        reply: oneshot::Sender<HttpResponse>,
+    ) {
+        self.replies.insert(req, reply);
+    }
+
+    fn add_ws(&mut self, ws: Ws) -> WsId {
+        let id = WsId(self.next_ws);
+        self.next_ws += 1;
+        let (sink, stream) = ws.split();
+        self.sockets.push(WsConn { id, sink, stream });
+        id
+    }
+
+    pub(crate) async fn run(mut self) {
+        loop {
+            self.drain().await;
+            if self.closed {
+                break;
+            }
+            let deadline = [self.session.poll_timeout(), self.conn.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let ws_read = poll_fn(|cx| poll_ws(&mut self.sockets, cx));
+            let work = poll_fn(|cx| {
+                let mut ctl = SessionCtl {
+                    session: &mut self.session,
+                    now: now(),
+                };
+                self.conn.poll_work(&mut ctl, cx)
+            });
+            tokio::select! {
+                input = self.inbox.recv() => match input {
+                    Some(input) => self.handle_input(input),
+                    // Every handle is gone: nobody can reach this session any more.
+                    None => self.session.close(now()),
+                },
+                (ws, msg) = ws_read => self.handle_ws(ws, msg),
+                () = work => {}
+                () = sleep => {
+                    let now = now();
+                    self.session.handle_timeout(now);
+                    let mut ctl = SessionCtl { session: &mut self.session, now };
+                    self.conn.handle_timeout(&mut ctl);
+                }
+            }
+        }
+        self.shared.remove(&self.sid);
+        for mut ws in self.sockets.drain(..) {
+            let _ = ws.sink.close().await;
+        }
+        // Requests still waiting are answered as for an unknown session.
+        for (_, reply) in self.replies.drain() {
+            let _ = reply.send(HttpResponse::Reject(engineio_proto::Rejection::UnknownSid));
+        }
+    }
+
+    fn handle_input(&mut self, input: Input) {
+        let now = now();
+        match input {
+            Input::Poll { req, reply } => {
+                self.replies.insert(req, reply);
+                self.session.handle_poll(req, now);
+            }
+            Input::PostHead {
+                req,
+                octet_stream,
+                reply,
+                action,
+            } => {
+                self.replies.insert(req, reply);
+                let _ = action.send(self.session.handle_post(req, octet_stream, now));
+            }
+            Input::PostBody { req, body } => self.session.handle_post_body(req, body, now),
+            Input::OtherMethod { req, reply } => {
+                self.replies.insert(req, reply);
+                self.session.handle_other_method(req);
+            }
+            Input::Aborted { req } => {
+                self.replies.remove(&req);
+                self.session.handle_request_aborted(req, now);
+            }
+            Input::WebSocket {
+                ws,
+                supports_binary,
+            } => {
+                let id = self.add_ws(*ws);
+                self.session.handle_ws_open(id, supports_binary, now);
+            }
+            Input::Send(frame) => {
+                let _ = self.session.send_frame(frame);
+            }
+            Input::Close => self.session.close(now),
+        }
+    }
+
+    fn handle_ws(&mut self, ws: WsId, msg: Option<WsRead>) {
+        let now = now();
+        match msg {
+            Some(WsRead::Message(msg)) => self.session.handle_ws_message(ws, msg, now),
+            Some(WsRead::TooLarge) => self.session.handle_ws_oversized(ws, now),
+            Some(WsRead::Error) => {
+                self.forget_ws(ws);
+                self.session.handle_ws_error(ws, now);
+            }
+            None => {
+                self.forget_ws(ws);
+                self.session.handle_ws_closed(ws, now);
+            }
+        }
+    }
+
+    fn forget_ws(&mut self, ws: WsId) {
+        self.sockets.retain(|s| s.id != ws);
+    }
+
+    /// Applies every output of the session and of the layer above, until both are quiet.
+    async fn drain(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(t) = self.session.poll_transmit() {
+                progressed = true;
+                self.apply(t).await;
+            }
+            while let Some(event) = self.session.poll_event() {
+                progressed = true;
+                let now = now();
+                match event {
+                    Event::Message(data) => {
+                        let mut ctl = SessionCtl {
+                            session: &mut self.session,
+                            now,
+                        };
+                        self.conn.on_message(&mut ctl, data);
+                    }
+                    Event::Closed(reason) => {
+                        self.closed = true;
+                        self.conn.on_close(reason);
+                    }
+                    Event::Upgrading | Event::Upgraded => {}
+                    _ => {}
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    async fn apply(&mut self, t: Transmit) {
+        match t {
+            Transmit::Http { req, response } => {
+                if let Some(reply) = self.replies.remove(&req) {
+                    let _ = reply.send(response);
+                }
+            }
+            Transmit::WebSocket { ws, msg } => {
+                let Some(conn) = self.sockets.iter_mut().find(|s| s.id == ws) else {
+                    return;
+                };
+                let msg = match msg {
+                    WsMessage::Text(t) => Message::Text(t.into_bytes().try_into().expect("utf-8")),
+                    WsMessage::Binary(b) => Message::Binary(b),
+                };
+                if conn.sink.send(msg).await.is_err() {
+                    self.forget_ws(ws);
+                    self.session.handle_ws_error(ws, now());
+                }
+            }
+            Transmit::CloseWebSocket { ws, code } => {
+                if let Some(i) = self.sockets.iter().position(|s| s.id == ws) {
+                    let mut conn = self.sockets.remove(i);
+                    let frame = code.map(|c| CloseFrame {
+                        code: CloseCode::from(c),
+                        reason: "".into(),
+                    });
+                    let _ = conn.sink.send(Message::Close(frame)).await;
+                    let _ = conn.sink.close().await;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What reading a WebSocket gave.
+enum WsRead {
+    Message(WsMessage),
+    /// A message over `maxPayload` (refused by the WebSocket layer before it was buffered).
+    TooLarge,
+    Error,
+}
+
+/// Polls every WebSocket of the session for its next message.
+fn poll_ws(sockets: &mut [WsConn], cx: &mut Context<'_>) -> Poll<(WsId, Option<WsRead>)> {
+    for conn in sockets.iter_mut() {
+        loop {
+            let item = match conn.stream.poll_next_unpin(cx) {
+                Poll::Pending => break,
+                Poll::Ready(item) => item,
+            };
+            let read = match item {
+                None => None,
+                Some(Ok(Message::Text(t))) => Some(WsRead::Message(WsMessage::Text(
+                    // tungstenite validated the UTF-8.
+                    bytestring::ByteString::try_from(Bytes::from(t)).expect("utf-8"),
+                ))),
+                Some(Ok(Message::Binary(b))) => Some(WsRead::Message(WsMessage::Binary(b))),
+                Some(Ok(Message::Close(_))) => None,
+                // Ping/pong frames are answered by tungstenite.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                    Some(WsRead::TooLarge)
+                }
+                Some(Err(_)) => Some(WsRead::Error),
+            };
+            return Poll::Ready((conn.id, read));
+        }
+    }
+    Poll::Pending
+}
+
+/// The session tasks' clock (tokio's, so tests can pause and advance it).
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}

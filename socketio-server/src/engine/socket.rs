@@ -1,0 +1,196 @@
+//! The public Engine.IO-level server: raw messages without Socket.IO on top, like Node's
+//! `engine.io` package.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use engineio_proto::{CloseReason, Data, Frame, Sid};
+use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use super::http::{handle, matches_path};
+use super::session::{Connection, Input, SessionCtl};
+use super::{EngineConfig, EngineShared, NewSession, SessionHandle};
+
+/// Messages a socket buffers for its reader before the session is closed as too slow.
+const SOCKET_BUFFER: usize = 1024;
+
+/// An Engine.IO server: every new session is handed to the `on_connection` callback as an
+/// [`EngineSocket`].
+///
+/// ```no_run
+/// use socketio_server::engine::{EngineConfig, EngineServer};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// // An echo server.
+/// let server = EngineServer::new(EngineConfig::default(), |mut socket| async move {
+///     while let Some(message) = socket.recv().await {
+///         socket.send(message);
+///     }
+/// });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// server.serve(listener).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct EngineServer {
+    shared: Arc<EngineShared>,
+}
+
+impl std::fmt::Debug for EngineServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineServer")
+            .field("path", &self.shared.config.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineServer {
+    /// A server calling `on_connection` in a new task for every session.
+    pub fn new<F, Fut>(config: EngineConfig, on_connection: F) -> Self
+    where
+        F: Fn(EngineSocket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let on_connection = Arc::new(on_connection);
+        let factory = move |new: NewSession<'_>| -> Box<dyn Connection> {
+            let (tx, rx) = mpsc::channel(SOCKET_BUFFER);
+            let socket = EngineSocket {
+                sid: new.sid,
+                uri: new.request.uri.clone(),
+                headers: new.request.headers.clone(),
+                handle: new.handle,
+                rx,
+            };
+            tokio::spawn(on_connection(socket));
+            Box::new(ChannelConnection { tx: Some(tx) })
+        };
+        Self {
+            shared: Arc::new(EngineShared::new(config, Box::new(factory))),
+        }
+    }
+
+    /// Serves one HTTP request under the engine's path (others get 404).
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        if !matches_path(&self.shared, req.uri().path()) {
+            return not_found();
+        }
+        handle(self.shared.clone(), req).await
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Closes every session ("forced close").
+    pub fn close_all(&self) {
+        self.shared.close_all();
+    }
+
+    /// Accepts connections on `listener` and serves them until an accept fails.
+    pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
+        serve(listener, self.shared).await
+    }
+}
+
+pub(crate) fn not_found() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+/// The standalone HTTP/1.1 server loop (with upgrades, for WebSocket).
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<EngineShared>) -> io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: Request<Incoming>| {
+                let shared = shared.clone();
+                async move {
+                    if !matches_path(&shared, req.uri().path()) {
+                        return Ok::<_, Infallible>(not_found());
+                    }
+                    Ok(handle(shared, req).await)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+/// One Engine.IO session, seen from the application.
+#[derive(Debug)]
+pub struct EngineSocket {
+    sid: Sid,
+    uri: Uri,
+    headers: HeaderMap,
+    handle: SessionHandle,
+    rx: mpsc::Receiver<Data>,
+}
+
+impl EngineSocket {
+    /// The session id.
+    pub fn id(&self) -> &Sid {
+        &self.sid
+    }
+
+    /// The URI of the request that opened the session (its query holds the client's
+    /// parameters).
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The headers of the request that opened the session.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The next message from the client; `None` once the session is closed.
+    pub async fn recv(&mut self) -> Option<Data> {
+        self.rx.recv().await
+    }
+
+    /// Sends a message; false if the session is gone.
+    pub fn send(&self, data: Data) -> bool {
+        self.handle.send(Input::Send(Frame::message(data)))
+    }
+
+    /// Closes the session ("forced close").
+    pub fn close(&self) {
+        self.handle.send(Input::Close);
+    }
+}
+
+/// Bridges a session to an [`EngineSocket`] through a bounded channel.
+struct ChannelConnection {
+    tx: Option<mpsc::Sender<Data>>,
+}
+
+impl Connection for ChannelConnection {
+    fn on_message(&mut self, ctl: &mut SessionCtl<'_>, data: Data) {
+        let Some(tx) = &self.tx else { return };
+        if tx.try_send(data).is_err() {
+            // The application does not keep up (or dropped its socket): the buffer is
+            // bounded, so the session goes.
+            ctl.close();
+        }
+    }
+
+    fn on_close(&mut self, _reason: CloseReason) {
+        self.tx = None;
+    }
+}
