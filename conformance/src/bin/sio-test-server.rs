@@ -7,9 +7,8 @@
 //! Port 3000 by default, as the suites hard-code `http://localhost:3000`.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use socketio_server::engine::{Cors, EngineConfig, EngineServer};
+use conformance::test_server;
 
 const USAGE: &str = "usage: sio-test-server engineio [--port N]";
 
@@ -36,7 +35,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
         match mode.as_str() {
-            "engineio" => engineio(listener).await,
+            "engineio" => test_server::serve_engineio(listener).await,
             _ => Err(std::io::Error::other(USAGE)),
         }
     });
@@ -47,22 +46,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The Engine.IO suite's server: echo every message, pingInterval 300, pingTimeout 200,
-/// maxPayload 1e6, CORS for any origin.
-async fn engineio(listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let mut config = EngineConfig::default();
-    config
-        .protocol()
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200))
-        .max_payload(1_000_000);
-    config.path("/engine.io/").cors(Cors::any());
-    let server = EngineServer::new(config, |mut socket| async move {
-        while let Some(message) = socket.recv().await {
-            socket.send(message);
-        }
-    });
-    server.serve(listener).await
 }
