@@ -6,6 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use socketio_server::engine::{Cors, EngineConfig, EngineServer};
+use socketio_server::{Config, SocketIo, Spread, Value};
 use tokio::net::TcpListener;
 
 /// The Engine.IO suite's server: echoes every message (text stays text, binary stays
@@ -29,4 +30,40 @@ pub fn engineio_server() -> EngineServer {
 /// Serves [`engineio_server`] on `listener` until an accept fails.
 pub async fn serve_engineio(listener: TcpListener) -> io::Result<()> {
     engineio_server().serve(listener).await
+}
+
+/// The Socket.IO suite's server: namespaces `/` and `/custom` (any other is refused with
+/// `Invalid namespace`), each emitting `auth` with the CONNECT payload on connection; on
+/// `/`, `message` is echoed as `message-back` (binary kept, placeholders renumbered) and
+/// `message-with-ack` is acknowledged with its arguments. connectTimeout 1000 ms, heartbeat
+/// 300/200 ms, maxHttpBufferSize 1e6, CORS for any origin.
+pub fn socketio_server() -> SocketIo {
+    let mut config = Config::default();
+    config
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .max_http_buffer_size(1_000_000)
+        .connect_timeout(Duration::from_millis(1000))
+        .cors(Cors::any());
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|socket| async move {
+        let _ = socket.emit("auth", &socket.handshake().auth);
+        socket.on("message", |socket, msg| async move {
+            let args: Vec<Value> = msg.args().unwrap_or_default();
+            let _ = socket.emit("message-back", &Spread(&args));
+        });
+        socket.on("message-with-ack", |_socket, mut msg| async move {
+            let args: Vec<Value> = msg.args().unwrap_or_default();
+            let _ = msg.ack(&Spread(&args));
+        });
+    });
+    io.of("/custom").on_connection(|socket| async move {
+        let _ = socket.emit("auth", &socket.handshake().auth);
+    });
+    io
+}
+
+/// Serves [`socketio_server`] on `listener` until an accept fails.
+pub async fn serve_socketio(listener: TcpListener) -> io::Result<()> {
+    socketio_server().serve(listener).await
 }

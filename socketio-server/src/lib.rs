@@ -1,11 +1,41 @@
 //! A Socket.IO v5 / Engine.IO v4 server on tokio and hyper.
 //!
 //! The protocol decisions live in the Sans-IO crates `engineio-proto` and `socketio-proto`;
-//! this crate drives them: one task per connection, HTTP long-polling and WebSocket over
-//! hyper, and a tower `Service` to mount the server in axum or any tower stack.
+//! this crate drives them: one task per connection owns both state machines and runs the
+//! application's handlers, HTTP long-polling and WebSocket go through hyper, and a tower
+//! `Service` mounts the server in axum or any tower stack.
+//!
+//! ```no_run
+//! use socketio_server::{Config, SocketIo, Spread, Value};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let io = SocketIo::new(Config::default());
+//! io.of("/").on_connection(|socket| async move {
+//!     socket.on("message", |socket, msg| async move {
+//!         let args: Vec<Value> = msg.args().unwrap_or_default();
+//!         let _ = socket.emit("message-back", &Spread(&args));
+//!     });
+//! });
+//! io.serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?).await
+//! # }
+//! ```
 //!
 //! - [`engine`]: the Engine.IO layer alone (raw messages), like Node's `engine.io`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod args;
+mod conn;
 pub mod engine;
+mod error;
+mod io;
+mod socket;
+mod value;
+
+pub use args::Spread;
+pub use engine::Cors;
+pub use error::{AckError, ConnectError, EmitError};
+pub use io::{Config, NamespaceRef, SocketIo};
+pub use socket::{AckResponse, AckSender, Handshake, Message, Socket, TimeoutSocket};
+pub use socketio_proto::ParserKind;
+pub use value::Value;

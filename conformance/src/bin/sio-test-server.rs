@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! sio-test-server engineio [--port N]   # echo server, path /engine.io/
+//! sio-test-server socketio [--port N]   # namespaces / and /custom, path /socket.io/
 //! ```
 //!
 //! Port 3000 by default, as the suites hard-code `http://localhost:3000`.
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 
 use conformance::test_server;
 
-const USAGE: &str = "usage: sio-test-server engineio [--port N]";
+const USAGE: &str = "usage: sio-test-server engineio|socketio [--port N]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
         match mode.as_str() {
             "engineio" => test_server::serve_engineio(listener).await,
+            "socketio" => test_server::serve_socketio(listener).await,
             _ => Err(std::io::Error::other(USAGE)),
         }
     });

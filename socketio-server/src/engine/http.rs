@@ -181,6 +181,7 @@ async fn open_polling<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Respons
     let session = ServerSession::new_polling(sid, shared.config.protocol.clone(), request, now());
     let conn = (shared.factory)(NewSession {
         sid,
+        remote: parts.extensions.get::<super::RemoteAddr>().map(|r| r.0),
         handle: handle.clone(),
         request: &parts,
     });
@@ -217,6 +218,7 @@ fn open_websocket<B>(
         let (handle, inbox) = EngineShared::new_channel();
         let conn = (shared.factory)(NewSession {
             sid,
+            remote: parts.extensions.get::<super::RemoteAddr>().map(|r| r.0),
             handle: handle.clone(),
             request: &parts,
         });

@@ -17,8 +17,9 @@ use engineio_proto::{ServerConfig, Sid, SidGenerator};
 use tokio::sync::mpsc;
 
 pub use http::Cors;
-pub(crate) use session::{Connection, Input, SessionCtl};
-pub use socket::{EngineServer, EngineSocket};
+pub(crate) use session::{Connection, Input, SessionCtl, now};
+pub(crate) use socket::serve;
+pub use socket::{EngineServer, EngineSocket, RemoteAddr};
 
 /// Engine.IO options: the protocol options of [`ServerConfig`] plus those of the HTTP
 /// integration (`path`, `cors`).
@@ -68,6 +69,7 @@ pub(crate) type ConnectionFactory =
 /// What the layer above learns when a session opens.
 pub(crate) struct NewSession<'a> {
     pub(crate) sid: Sid,
+    pub(crate) remote: Option<std::net::SocketAddr>,
     pub(crate) handle: SessionHandle,
     pub(crate) request: &'a ::http::request::Parts,
 }
@@ -84,6 +86,9 @@ impl Connection for Box<dyn Connection> {
     }
     fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
         (**self).handle_timeout(ctl);
+    }
+    fn on_custom(&mut self, ctl: &mut SessionCtl<'_>, command: Box<dyn std::any::Any + Send>) {
+        (**self).on_custom(ctl, command);
     }
     fn poll_work(
         &mut self,
@@ -172,9 +177,14 @@ impl EngineShared {
 
     /// Asks every session to close.
     pub(crate) fn close_all(&self) {
+        self.close_all_with(|| Input::Close);
+    }
+
+    /// Sends every session the input made by `input`.
+    pub(crate) fn close_all_with(&self, input: impl Fn() -> Input) {
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         for handle in sessions.values() {
-            handle.send(Input::Close);
+            handle.send(input());
         }
     }
 

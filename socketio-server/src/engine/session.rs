@@ -58,6 +58,8 @@ pub(crate) enum Input {
     Send(Frame),
     /// Close the session from the application.
     Close,
+    /// A command for the layer above Engine.IO ([`Connection::on_custom`]).
+    Custom(Box<dyn std::any::Any + Send>),
 }
 
 /// Access to the session for the layer above Engine.IO, inside the session task.
@@ -86,6 +88,10 @@ pub(crate) trait Connection: Send + 'static {
     /// Runs this layer's timers.
     fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
         let _ = ctl;
+    }
+    /// A command sent to this session with [`Input::Custom`].
+    fn on_custom(&mut self, ctl: &mut SessionCtl<'_>, command: Box<dyn std::any::Any + Send>) {
+        let _ = (ctl, command);
     }
     /// Drives this layer's asynchronous work (handlers); `Ready` when it made progress.
     fn poll_work(&mut self, ctl: &mut SessionCtl<'_>, cx: &mut Context<'_>) -> Poll<()> {
@@ -259,6 +265,13 @@ impl<C: Connection> SessionTask<C> {
                 let _ = self.session.send_frame(frame);
             }
             Input::Close => self.session.close(now),
+            Input::Custom(command) => {
+                let mut ctl = SessionCtl {
+                    session: &mut self.session,
+                    now,
+                };
+                self.conn.on_custom(&mut ctl, command);
+            }
         }
     }
 

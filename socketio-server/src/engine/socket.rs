@@ -98,7 +98,7 @@ impl EngineServer {
 
     /// Accepts connections on `listener` and serves them until an accept fails.
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
-        serve(listener, self.shared).await
+        serve(listener, self.shared, std::future::pending()).await
     }
 }
 
@@ -108,19 +108,29 @@ pub(crate) fn not_found() -> Response<Full<Bytes>> {
     response
 }
 
-/// The standalone HTTP/1.1 server loop (with upgrades, for WebSocket).
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<EngineShared>) -> io::Result<()> {
+/// The standalone HTTP/1.1 server loop (with upgrades, for WebSocket), until `shutdown`
+/// completes or an accept fails.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<EngineShared>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut shutdown => return Ok(()),
+        };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req: Request<Incoming>| {
+            let service = service_fn(move |mut req: Request<Incoming>| {
                 let shared = shared.clone();
                 async move {
                     if !matches_path(&shared, req.uri().path()) {
                         return Ok::<_, Infallible>(not_found());
                     }
+                    req.extensions_mut().insert(RemoteAddr(remote));
                     Ok(handle(shared, req).await)
                 }
             });
@@ -131,6 +141,11 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<EngineShared>) -> i
         });
     }
 }
+
+/// The peer address of a request, put in the request's extensions by the standalone
+/// server (insert it yourself when you serve requests another way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub std::net::SocketAddr);
 
 /// One Engine.IO session, seen from the application.
 #[derive(Debug)]

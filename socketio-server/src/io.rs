@@ -1,0 +1,386 @@
+//! The server: configuration, namespaces, and serving.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use socketio_proto::{Namespace, ParserKind};
+use tokio::net::TcpListener;
+
+use crate::conn::SioConnection;
+use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession};
+use crate::error::ConnectError;
+use crate::socket::{BoxFuture, Handshake, Socket};
+use crate::value::Value;
+
+/// A namespace connection handler.
+pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
+/// A namespace middleware.
+pub(crate) type Middleware = Arc<
+    dyn Fn(Socket) -> std::pin::Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Decides which namespace names a dynamic namespace accepts.
+pub(crate) type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Server options, with the reference's names and defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) engine: EngineConfig,
+    pub(crate) proto: socketio_proto::server::ServerConfig,
+    /// How long an acknowledgement without a timeout is waited for at most.
+    pub(crate) ack_wait_limit: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut engine = EngineConfig::default();
+        engine.path("/socket.io/");
+        Self {
+            engine,
+            proto: socketio_proto::server::ServerConfig::default(),
+            ack_wait_limit: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl Config {
+    /// `pingInterval` (default 25 s).
+    pub fn ping_interval(&mut self, value: Duration) -> &mut Self {
+        self.engine.protocol().ping_interval(value);
+        self
+    }
+
+    /// `pingTimeout` (default 20 s).
+    pub fn ping_timeout(&mut self, value: Duration) -> &mut Self {
+        self.engine.protocol().ping_timeout(value);
+        self
+    }
+
+    /// `upgradeTimeout` (default 10 s).
+    pub fn upgrade_timeout(&mut self, value: Duration) -> &mut Self {
+        self.engine.protocol().upgrade_timeout(value);
+        self
+    }
+
+    /// `maxHttpBufferSize` (default 1e6 bytes), for polling bodies and WebSocket messages.
+    pub fn max_http_buffer_size(&mut self, bytes: usize) -> &mut Self {
+        self.engine.protocol().max_payload(bytes);
+        self
+    }
+
+    /// `connectTimeout` (default 45 s): a connection that joins no namespace by then is
+    /// closed.
+    pub fn connect_timeout(&mut self, value: Duration) -> &mut Self {
+        self.proto.connect_timeout = value;
+        self
+    }
+
+    /// `transports` (default both).
+    pub fn transports(&mut self, transports: engineio_proto::Transports) -> &mut Self {
+        self.engine.protocol().transports(transports);
+        self
+    }
+
+    /// `allowUpgrades` (default true).
+    pub fn allow_upgrades(&mut self, value: bool) -> &mut Self {
+        self.engine.protocol().allow_upgrades(value);
+        self
+    }
+
+    /// `path` (default `/socket.io/`).
+    pub fn path(&mut self, path: &str) -> &mut Self {
+        self.engine.path(path);
+        self
+    }
+
+    /// `cors`.
+    pub fn cors(&mut self, cors: Cors) -> &mut Self {
+        self.engine.cors(cors);
+        self
+    }
+
+    /// The parser: [`ParserKind::Default`] or [`ParserKind::MsgPack`] (for clients using
+    /// `socket.io-msgpack-parser`).
+    pub fn parser(&mut self, parser: ParserKind) -> &mut Self {
+        self.proto.parser = parser;
+        self
+    }
+}
+
+pub(crate) struct IoInner {
+    pub(crate) config: Config,
+    namespaces: RwLock<HashMap<Namespace, Arc<NamespaceInner>>>,
+    dynamic: RwLock<Vec<(NamespaceMatcher, Arc<NamespaceInner>)>>,
+}
+
+impl IoInner {
+    /// The namespace a CONNECT asks for: a static one, or a child of a dynamic one.
+    pub(crate) fn namespace_for(&self, nsp: &Namespace) -> Option<Arc<NamespaceInner>> {
+        if let Some(ns) = self
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(nsp)
+        {
+            return Some(ns.clone());
+        }
+        let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
+        let (_, parent) = dynamic.iter().find(|(matches, _)| matches(nsp.as_str()))?;
+        let child = Arc::new(NamespaceInner {
+            name: nsp.clone(),
+            handlers: parent.handlers.clone(),
+            sockets: RwLock::new(HashMap::new()),
+        });
+        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        Some(namespaces.entry(nsp.clone()).or_insert(child).clone())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct NsHandlers {
+    on_connection: Option<ConnectionHandler>,
+    middlewares: Vec<Middleware>,
+}
+
+pub(crate) struct NamespaceInner {
+    pub(crate) name: Namespace,
+    /// Shared with dynamic children.
+    handlers: Arc<RwLock<NsHandlers>>,
+    sockets: RwLock<HashMap<String, Socket>>,
+}
+
+impl NamespaceInner {
+    pub(crate) fn on_connection(&self) -> Option<ConnectionHandler> {
+        self.handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .on_connection
+            .clone()
+    }
+
+    pub(crate) fn middlewares(&self) -> Vec<Middleware> {
+        self.handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .middlewares
+            .clone()
+    }
+
+    pub(crate) fn add_socket(&self, socket: &Socket) {
+        self.sockets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(socket.id().to_owned(), socket.clone());
+    }
+
+    pub(crate) fn remove_socket(&self, socket: &Socket) {
+        self.sockets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(socket.id());
+    }
+}
+
+/// A namespace (`io.of("/chat")`): register its connection handler and middlewares.
+#[derive(Clone)]
+pub struct NamespaceRef {
+    inner: Arc<NamespaceInner>,
+}
+
+impl std::fmt::Debug for NamespaceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamespaceRef")
+            .field("name", &self.inner.name.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NamespaceRef {
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        self.inner.name.as_str()
+    }
+
+    /// Sets the connection handler, called with each new socket after the middlewares
+    /// accepted it (the CONNECT reply is sent before it runs).
+    pub fn on_connection<F, Fut>(&self, handler: F) -> &Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.inner
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .on_connection = Some(Arc::new(move |s| Box::pin(handler(s))));
+        self
+    }
+
+    /// Adds a middleware (`namespace.use`): run in order for every connection; an `Err`
+    /// refuses it with CONNECT_ERROR `{message, data}`.
+    pub fn use_middleware<F, Fut>(&self, middleware: F) -> &Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.inner
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .middlewares
+            .push(Arc::new(move |s| Box::pin(middleware(s))));
+        self
+    }
+
+    /// The sockets connected to this namespace (on this server).
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.inner
+            .sockets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// A Socket.IO server.
+///
+/// ```no_run
+/// use socketio_server::{Config, SocketIo};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let io = SocketIo::new(Config::default());
+/// io.of("/").on_connection(|socket| async move {
+///     socket.on("ping", |socket, mut msg| async move {
+///         let _ = msg.ack(&"pong");
+///         let _ = socket.emit("pinged", &());
+///     });
+/// });
+/// io.serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    pub(crate) inner: Arc<IoInner>,
+    pub(crate) engine: Arc<EngineShared>,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo").finish_non_exhaustive()
+    }
+}
+
+impl SocketIo {
+    /// A server with these options and no namespace yet (a client connecting to a
+    /// namespace that does not exist gets `Invalid namespace`).
+    pub fn new(config: Config) -> Self {
+        let inner = Arc::new(IoInner {
+            config,
+            namespaces: RwLock::new(HashMap::new()),
+            dynamic: RwLock::new(Vec::new()),
+        });
+        let io = inner.clone();
+        let factory = move |new: NewSession<'_>| -> Box<dyn Connection> {
+            let mut seed = [0u8; 32];
+            // Socket ids must be unguessable: fresh randomness for each connection.
+            getrandom::fill(&mut seed).expect("the operating system provides randomness");
+            let base = Handshake {
+                headers: new.request.headers.clone(),
+                url: new.request.uri.clone(),
+                address: new.remote,
+                secure: new.request.uri.scheme_str() == Some("https"),
+                time: SystemTime::now(),
+                auth: Value::Null,
+            };
+            Box::new(SioConnection::new(
+                io.clone(),
+                new.handle,
+                base,
+                seed,
+                crate::engine::now(),
+            ))
+        };
+        let engine = Arc::new(EngineShared::new(
+            inner.config.engine.clone(),
+            Box::new(factory),
+        ));
+        Self { inner, engine }
+    }
+
+    /// The namespace `name` (created if needed).
+    pub fn of(&self, name: &str) -> NamespaceRef {
+        let nsp = Namespace::new(name.to_owned()).unwrap_or_else(|_| Namespace::main());
+        let mut namespaces = self
+            .inner
+            .namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let inner = namespaces
+            .entry(nsp.clone())
+            .or_insert_with(|| {
+                Arc::new(NamespaceInner {
+                    name: nsp,
+                    handlers: Arc::new(RwLock::new(NsHandlers::default())),
+                    sockets: RwLock::new(HashMap::new()),
+                })
+            })
+            .clone();
+        NamespaceRef { inner }
+    }
+
+    /// A dynamic namespace: every namespace whose name `matches` accepts is created on
+    /// demand, with the handlers and middlewares registered on the returned parent (use a
+    /// regular expression inside `matches` for a pattern).
+    pub fn of_dynamic<F>(&self, matches: F) -> NamespaceRef
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+    {
+        let inner = Arc::new(NamespaceInner {
+            name: Namespace::main(),
+            handlers: Arc::new(RwLock::new(NsHandlers::default())),
+            sockets: RwLock::new(HashMap::new()),
+        });
+        self.inner
+            .dynamic
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Arc::new(matches), inner.clone()));
+        NamespaceRef { inner }
+    }
+
+    /// Number of open Engine.IO connections.
+    pub fn connection_count(&self) -> usize {
+        self.engine.len()
+    }
+
+    /// Closes every connection; every socket disconnects with `"server shutting down"`.
+    pub fn close(&self) {
+        self.engine.close_all_with(|| {
+            crate::engine::Input::Custom(Box::new(crate::socket::Command::Shutdown))
+        });
+    }
+
+    /// Accepts connections on `listener` and serves them (HTTP/1.1, with WebSocket) until
+    /// an accept fails.
+    pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        crate::engine::serve(listener, self.engine.clone(), std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then closes every connection
+    /// ("server shutting down") and returns.
+    pub async fn serve_with_shutdown(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let result = crate::engine::serve(listener, self.engine.clone(), shutdown).await;
+        self.close();
+        result
+    }
+}

@@ -1,0 +1,425 @@
+//! A socket: one client's connection to one namespace.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use engineio_proto::Frame;
+use http::{HeaderMap, Uri};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use socketio_proto::server::SocketId;
+use socketio_proto::{AckId, EngineMessage, Namespace, Packet, ParserKind, Payload};
+use tokio::sync::oneshot;
+
+use crate::args::{AckData, EventData};
+use crate::engine::{Input, SessionHandle};
+use crate::error::{AckError, EmitError};
+use crate::value::Value;
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// An event handler: called with the socket and the event, in arrival order.
+pub(crate) type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFuture + Send + Sync>;
+/// A disconnect handler.
+pub(crate) type DisconnectHandler = Arc<dyn Fn(Socket, String) -> BoxFuture + Send + Sync>;
+/// A per-event middleware: `Err` drops the event and reports the error to `on_error`.
+pub(crate) type EventMiddleware =
+    Arc<dyn Fn(&Socket, &Message) -> Result<(), String> + Send + Sync>;
+
+/// The request that opened the connection, as the reference's `socket.handshake`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Handshake {
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The request URI (its query holds the client's query parameters).
+    pub url: Uri,
+    /// The peer address, when known.
+    pub address: Option<std::net::SocketAddr>,
+    /// True for HTTPS / WSS (as seen by the server).
+    pub secure: bool,
+    /// When the connection was opened.
+    pub time: SystemTime,
+    /// The `auth` object of the CONNECT packet (`{}` when absent).
+    pub auth: Value,
+}
+
+impl Handshake {
+    /// The query parameters, decoded.
+    pub fn query(&self) -> HashMap<String, String> {
+        form_urlencoded::parse(self.url.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect()
+    }
+}
+
+/// One event received from the client.
+#[derive(Debug)]
+pub struct Message {
+    pub(crate) event: String,
+    pub(crate) payload: Payload,
+    pub(crate) ack: Option<AckSender>,
+}
+
+impl Message {
+    /// The event name.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The arguments, deserialized: a tuple such as `(String, u32)` for two arguments, or
+    /// `Vec<Value>` for any number of arguments of any type. Binary arguments go into
+    /// [`Bytes`] fields (or [`Value::Binary`]).
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, socketio_proto::PayloadError> {
+        self.payload.event_args()
+    }
+
+    /// The raw payload `[event, ...args]`.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
+    /// True if the client waits for an acknowledgement.
+    pub fn wants_ack(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    /// Takes the acknowledgement callback, if the client asked for one.
+    pub fn take_ack(&mut self) -> Option<AckSender> {
+        self.ack.take()
+    }
+
+    /// Acknowledges the event with `args` (a tuple spreads into several arguments); does
+    /// nothing if the client did not ask for an ack.
+    pub fn ack<T: Serialize + ?Sized>(&mut self, args: &T) -> Result<(), EmitError> {
+        match self.ack.take() {
+            Some(ack) => ack.send(args),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Answers one event of the client (the callback of `socket.emit("ev", ..., cb)`).
+#[derive(Debug)]
+pub struct AckSender {
+    socket: Socket,
+    id: AckId,
+}
+
+impl AckSender {
+    /// Sends the acknowledgement with `args` (a tuple spreads into several arguments).
+    pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
+        let inner = &self.socket.inner;
+        let payload = Payload::new(inner.parser, &AckData(args))?;
+        inner.send_packet(&Packet::ack(inner.nsp.clone(), self.id, payload))
+    }
+}
+
+/// The answer to an event we emitted with an acknowledgement.
+#[derive(Debug)]
+pub struct AckResponse {
+    payload: Option<Payload>,
+}
+
+impl AckResponse {
+    /// The arguments of the acknowledgement, deserialized (see [`Message::args`]).
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, AckError> {
+        match &self.payload {
+            Some(p) => p.deserialize().map_err(AckError::Payload),
+            None => serde_json::from_str("[]").map_err(|_| AckError::Closed),
+        }
+    }
+}
+
+pub(crate) type AckReply = oneshot::Sender<Result<AckResponse, AckError>>;
+
+pub(crate) fn ack_response(payload: Option<Payload>) -> AckResponse {
+    AckResponse { payload }
+}
+
+/// Commands a socket sends to its connection task.
+pub(crate) enum Command {
+    EmitWithAck {
+        nsp: Namespace,
+        payload: Payload,
+        timeout: Option<Duration>,
+        reply: AckReply,
+    },
+    Disconnect {
+        nsp: Namespace,
+    },
+    Close,
+    /// The server shuts down: every socket disconnects with "server shutting down".
+    Shutdown,
+}
+
+#[derive(Default)]
+pub(crate) struct Handlers {
+    pub(crate) events: HashMap<String, EventHandler>,
+    pub(crate) any: Option<EventHandler>,
+    pub(crate) disconnecting: Option<DisconnectHandler>,
+    pub(crate) disconnect: Option<DisconnectHandler>,
+    pub(crate) middleware: Vec<EventMiddleware>,
+    pub(crate) on_error: Option<Arc<dyn Fn(Socket, String) + Send + Sync>>,
+}
+
+pub(crate) struct SocketInner {
+    pub(crate) id: OnceLock<SocketId>,
+    pub(crate) nsp: Namespace,
+    pub(crate) handle: SessionHandle,
+    pub(crate) parser: ParserKind,
+    pub(crate) handshake: Arc<Handshake>,
+    pub(crate) handlers: Mutex<Handlers>,
+    pub(crate) extensions: Mutex<http::Extensions>,
+    pub(crate) connected: AtomicBool,
+}
+
+impl SocketInner {
+    /// Encodes a packet and queues its messages on the session, in order.
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        let mut messages = Vec::with_capacity(1 + packet.attachments());
+        self.parser.encode(packet, &mut messages)?;
+        for message in messages {
+            if !self.handle.send(Input::Send(frame_of(message))) {
+                return Err(EmitError::Closed);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An Engine.IO frame for a Socket.IO message (a text message copies the text once, behind
+/// the `4` type character).
+pub(crate) fn frame_of(message: EngineMessage) -> Frame {
+    match message {
+        EngineMessage::Text(t) => Frame::message(engineio_proto::Data::Text(t)),
+        EngineMessage::Binary(b) => Frame::Binary(b),
+    }
+}
+
+/// One client's connection to one namespace: emit to it, listen to its events.
+///
+/// Cheap to clone (a reference count); usable from any task.
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Arc<SocketInner>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.inner.id.get().map(SocketId::as_str))
+            .field("nsp", &self.inner.nsp.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    /// The socket id: random, different from the Engine.IO session id. Empty while the
+    /// namespace middlewares run.
+    pub fn id(&self) -> &str {
+        self.inner.id.get().map_or("", SocketId::as_str)
+    }
+
+    /// The namespace of this socket.
+    pub fn ns(&self) -> &str {
+        self.inner.nsp.as_str()
+    }
+
+    /// The handshake (headers, query, auth, address, time…).
+    pub fn handshake(&self) -> &Handshake {
+        &self.inner.handshake
+    }
+
+    /// True until the socket is disconnected.
+    pub fn connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    /// Typed data attached to the socket (the reference's `socket.data`), by type.
+    pub fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
+        self.inner
+            .extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn handlers(&self) -> std::sync::MutexGuard<'_, Handlers> {
+        self.inner
+            .handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Listens to `event`. Events of one socket are handled one after the other, in
+    /// arrival order; spawn in the handler to handle them concurrently.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// use socketio_server::{Spread, Value};
+    ///
+    /// socket.on("chat", |socket, mut msg| async move {
+    ///     let args: Vec<Value> = msg.args().unwrap_or_default();
+    ///     let _ = socket.emit("chat-back", &Spread(&args));
+    ///     let _ = msg.ack(&("received",));
+    /// });
+    /// # }
+    /// ```
+    pub fn on<F, Fut>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: EventHandler = Arc::new(move |s, m| Box::pin(handler(s, m)));
+        self.handlers().events.insert(event.into(), handler);
+    }
+
+    /// Listens to every event that has no handler of its own (`socket.onAny`).
+    pub fn on_any<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers().any = Some(Arc::new(move |s, m| Box::pin(handler(s, m))));
+    }
+
+    /// Called when the socket is about to leave its rooms, with the reason
+    /// (`"client namespace disconnect"`, `"transport close"`, …).
+    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Self, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers().disconnecting = Some(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Called when the socket is disconnected, with the reason.
+    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Self, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers().disconnect = Some(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Adds a middleware run on every incoming event before its handler (`socket.use`).
+    /// Returning `Err(message)` drops the event and calls the [`Socket::on_error`] handler.
+    pub fn use_middleware<F>(&self, middleware: F)
+    where
+        F: Fn(&Self, &Message) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.handlers().middleware.push(Arc::new(middleware));
+    }
+
+    /// Called with the error of a middleware that dropped an event.
+    pub fn on_error<F>(&self, handler: F)
+    where
+        F: Fn(Self, String) + Send + Sync + 'static,
+    {
+        self.handlers().on_error = Some(Arc::new(handler));
+    }
+
+    /// Emits `event` with `args`: one argument, or a tuple spread into several
+    /// (`&("a", 1)`), or `&()` for none. Binary (`Bytes`, `serde_bytes`) goes as binary.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        check_event_name(event)?;
+        let payload = Payload::new(self.inner.parser, &EventData { name: event, args })?;
+        self.inner
+            .send_packet(&Packet::event(self.inner.nsp.clone(), payload, None))
+    }
+
+    /// Emits `event` and waits for the client's acknowledgement (`socket.emitWithAck`),
+    /// without a deadline: see [`Socket::timeout`].
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<AckResponse, AckError> {
+        self.emit_ack_inner(event, args, None).await
+    }
+
+    /// Sets a deadline for the next acknowledgement (`socket.timeout(ms).emitWithAck`).
+    pub fn timeout(&self, timeout: Duration) -> TimeoutSocket<'_> {
+        TimeoutSocket {
+            socket: self,
+            timeout,
+        }
+    }
+
+    async fn emit_ack_inner<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Option<Duration>,
+    ) -> Result<AckResponse, AckError> {
+        check_event_name(event).map_err(AckError::Emit)?;
+        let payload = Payload::new(self.inner.parser, &EventData { name: event, args })
+            .map_err(|e| AckError::Emit(e.into()))?;
+        let (reply, rx) = oneshot::channel();
+        let command = Command::EmitWithAck {
+            nsp: self.inner.nsp.clone(),
+            payload,
+            timeout,
+            reply,
+        };
+        if !self.inner.handle.send(Input::Custom(Box::new(command))) {
+            return Err(AckError::Closed);
+        }
+        rx.await.unwrap_or(Err(AckError::Closed))
+    }
+
+    /// Disconnects this socket from its namespace (`socket.disconnect()`); the client
+    /// gets a DISCONNECT and the reason is `"server namespace disconnect"`.
+    pub fn disconnect(&self) {
+        let nsp = self.inner.nsp.clone();
+        self.inner
+            .handle
+            .send(Input::Custom(Box::new(Command::Disconnect { nsp })));
+    }
+
+    /// Closes the whole connection, every namespace of it (`socket.disconnect(true)`).
+    pub fn close(&self) {
+        self.inner
+            .handle
+            .send(Input::Custom(Box::new(Command::Close)));
+    }
+
+    pub(crate) fn ack_sender(&self, id: AckId) -> AckSender {
+        AckSender {
+            socket: self.clone(),
+            id,
+        }
+    }
+}
+
+/// A socket with a deadline for its next acknowledgement; see [`Socket::timeout`].
+#[derive(Debug)]
+pub struct TimeoutSocket<'a> {
+    socket: &'a Socket,
+    timeout: Duration,
+}
+
+impl TimeoutSocket<'_> {
+    /// Emits and waits at most the timeout for the acknowledgement
+    /// ([`AckError::Timeout`] otherwise).
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<AckResponse, AckError> {
+        self.socket
+            .emit_ack_inner(event, args, Some(self.timeout))
+            .await
+    }
+}
+
+fn check_event_name(event: &str) -> Result<(), EmitError> {
+    if socketio_proto::RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
+}
