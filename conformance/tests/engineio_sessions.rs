@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use engineio_proto::{
-    Event, HttpResponse, Method, PostAction, RequestHead, RequestId, ServerConfig,
-    ServerSession, SessionRequest, SidGenerator, Transmit, WsId, WsMessage, classify,
+    Event, HttpResponse, Method, PostAction, RequestHead, RequestId, ServerConfig, ServerSession,
+    SessionRequest, SidGenerator, Transmit, WsId, WsMessage, classify,
 };
 use serde_json::{Value, json};
 
@@ -297,7 +297,10 @@ fn every_scripted_session_exchange_replays_against_the_server_session() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 25, "one fixture per official suite case at least");
+    assert!(
+        paths.len() >= 25,
+        "one fixture per official suite case at least"
+    );
     let steps: usize = paths.iter().map(|p| replay(p)).sum();
     eprintln!(
         "replayed {} Engine.IO session fixtures ({steps} steps)",
