@@ -103,6 +103,22 @@ impl Config {
         self
     }
 
+    /// `allowRequest`: checks every handshake request; `Err(message)` refuses it with 403
+    /// `{"code":4,"message":…}` (`"Forbidden"` when `None`).
+    pub fn allow_request<F>(&mut self, check: F) -> &mut Self
+    where
+        F: Fn(&http::request::Parts) -> Result<(), Option<String>> + Send + Sync + 'static,
+    {
+        self.engine.allow_request(check);
+        self
+    }
+
+    /// `cookie`: sends the session id in a cookie named `name` with the handshake.
+    pub fn cookie(&mut self, name: &str) -> &mut Self {
+        self.engine.cookie(name);
+        self
+    }
+
     /// The parser: [`ParserKind::Default`] or [`ParserKind::MsgPack`] (for clients using
     /// `socket.io-msgpack-parser`).
     pub fn parser(&mut self, parser: ParserKind) -> &mut Self {

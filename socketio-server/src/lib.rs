@@ -29,6 +29,7 @@ mod conn;
 pub mod engine;
 mod error;
 mod io;
+mod service;
 mod socket;
 mod value;
 
@@ -36,6 +37,7 @@ pub use args::Spread;
 pub use engine::Cors;
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{Config, NamespaceRef, SocketIo};
+pub use service::{NotFound, SocketIoLayer, SocketIoService};
 pub use socket::{AckResponse, AckSender, Handshake, Message, Socket, TimeoutSocket};
 pub use socketio_proto::ParserKind;
 pub use value::Value;

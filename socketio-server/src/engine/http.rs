@@ -90,7 +90,6 @@ pub(crate) fn matches_path(shared: &EngineShared, path: &str) -> bool {
 pub(crate) async fn handle<B>(shared: Arc<EngineShared>, req: Request<B>) -> Response<ResBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
-    B::Error: std::error::Error + Send + Sync + 'static,
 {
     let request_headers = req.headers().clone();
     let mut response = route(&shared, req).await;
@@ -103,7 +102,6 @@ where
 async fn route<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Response<ResBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
-    B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = Method::from_name(req.method().as_str());
     if method == Method::Options && shared.config.cors.is_some() {
@@ -118,6 +116,16 @@ where
     let route = match classify(&head, &shared.config.protocol) {
         Ok(route) => route,
         Err(rejection) => return reject(&rejection),
+    };
+    let req = match (&route, &shared.config.allow_request) {
+        (Route::Handshake { .. }, Some(allow)) => {
+            let (parts, body) = req.into_parts();
+            if let Err(message) = allow(&parts) {
+                return reject(&Rejection::Forbidden(message.map(Into::into)));
+            }
+            Request::from_parts(parts, body)
+        }
+        _ => req,
     };
     match route {
         Route::Handshake {
@@ -190,7 +198,19 @@ async fn open_polling<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Respons
     task.attach_handshake_reply(request, reply);
     shared.insert(sid, handle);
     tokio::spawn(task.run());
-    answer(rx.await)
+    let mut response = answer(rx.await);
+    set_cookie(shared, &sid, &mut response);
+    response
+}
+
+/// The `cookie` option: the session id in a cookie on the handshake response.
+fn set_cookie(shared: &EngineShared, sid: &engineio_proto::Sid, response: &mut Response<ResBody>) {
+    if let Some(name) = &shared.config.cookie {
+        let cookie = format!("{name}={sid}; Path=/; HttpOnly; SameSite=Lax");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
 }
 
 fn open_websocket<B>(
@@ -205,6 +225,9 @@ fn open_websocket<B>(
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, _body) = req.into_parts();
+    let sid = shared.generate_id();
+    let mut response = switching_protocols(&accept);
+    set_cookie(shared, &sid, &mut response);
     let shared = shared.clone();
     let config = ws_config(&shared);
     tokio::spawn(async move {
@@ -214,7 +237,6 @@ fn open_websocket<B>(
         let ws =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
-        let sid = shared.generate_id();
         let (handle, inbox) = EngineShared::new_channel();
         let conn = (shared.factory)(NewSession {
             sid,
@@ -227,7 +249,7 @@ fn open_websocket<B>(
         shared.insert(sid, handle);
         task.run().await;
     });
-    switching_protocols(&accept)
+    response
 }
 
 fn upgrade<B>(
@@ -282,7 +304,6 @@ async fn post<B>(
 ) -> Response<ResBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
-    B::Error: std::error::Error + Send + Sync + 'static,
 {
     let octet_stream = req
         .headers()

@@ -5,29 +5,49 @@
 //! `engineio-proto`; this module moves bytes between hyper, tungstenite and the state
 //! machine.
 
-mod http;
+pub(crate) mod http;
 mod session;
 mod socket;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use engineio_proto::{ServerConfig, Sid, SidGenerator};
 use tokio::sync::mpsc;
 
 pub use http::Cors;
 pub(crate) use session::{Connection, Input, SessionCtl, now};
-pub(crate) use socket::serve;
 pub use socket::{EngineServer, EngineSocket, RemoteAddr};
+pub(crate) use socket::{not_found, serve};
+
+/// Decides whether a handshake request may open a session (the reference's
+/// `allowRequest`): `Err(message)` refuses it with 403 `{"code":4,"message":…}` (message
+/// `"Forbidden"` when `None`).
+pub type AllowRequest =
+    Arc<dyn Fn(&::http::request::Parts) -> Result<(), Option<String>> + Send + Sync>;
 
 /// Engine.IO options: the protocol options of [`ServerConfig`] plus those of the HTTP
-/// integration (`path`, `cors`).
-#[derive(Clone, Debug)]
+/// integration (`path`, `cors`, `allowRequest`, `cookie`).
+#[derive(Clone)]
 pub struct EngineConfig {
     pub(crate) protocol: ServerConfig,
     pub(crate) path: String,
     pub(crate) cors: Option<Cors>,
+    pub(crate) allow_request: Option<AllowRequest>,
+    pub(crate) cookie: Option<String>,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("protocol", &self.protocol)
+            .field("path", &self.path)
+            .field("cors", &self.cors)
+            .field("allow_request", &self.allow_request.is_some())
+            .field("cookie", &self.cookie)
+            .finish()
+    }
 }
 
 impl Default for EngineConfig {
@@ -36,6 +56,8 @@ impl Default for EngineConfig {
             protocol: ServerConfig::default(),
             path: "/engine.io/".to_owned(),
             cors: None,
+            allow_request: None,
+            cookie: None,
         }
     }
 }
@@ -51,6 +73,22 @@ impl EngineConfig {
     pub fn path(&mut self, path: &str) -> &mut Self {
         let trimmed = path.trim_end_matches('/');
         self.path = format!("{trimmed}/");
+        self
+    }
+
+    /// Checks every handshake request before a session opens (`allowRequest`).
+    pub fn allow_request<F>(&mut self, check: F) -> &mut Self
+    where
+        F: Fn(&::http::request::Parts) -> Result<(), Option<String>> + Send + Sync + 'static,
+    {
+        self.allow_request = Some(Arc::new(check));
+        self
+    }
+
+    /// Sends a cookie named `name` holding the session id with the handshake response
+    /// (`cookie` option: `Path=/; HttpOnly; SameSite=Lax`).
+    pub fn cookie(&mut self, name: &str) -> &mut Self {
+        self.cookie = Some(name.to_owned());
         self
     }
 

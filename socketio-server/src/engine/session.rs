@@ -19,9 +19,10 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error, Message};
 
 use super::EngineShared;
 
@@ -390,9 +391,15 @@ fn poll_ws(sockets: &mut [WsConn], cx: &mut Context<'_>) -> Poll<(WsId, Option<W
                 Some(Ok(Message::Close(_))) => None,
                 // Ping/pong frames are answered by tungstenite.
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
-                    Some(WsRead::TooLarge)
-                }
+                Some(Err(Error::Capacity(_))) => Some(WsRead::TooLarge),
+                // The peer went away without a close frame: as Node's `ws` reports it, a
+                // close (1006), not an error.
+                Some(Err(
+                    Error::ConnectionClosed
+                    | Error::AlreadyClosed
+                    | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+                    | Error::Io(_),
+                )) => None,
                 Some(Err(_)) => Some(WsRead::Error),
             };
             return Poll::Ready((conn.id, read));

@@ -1,0 +1,430 @@
+//! The server API over loopback, with a raw WebSocket client speaking the protocol by hand.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use socketio_server::{Config, ConnectError, SocketIo, Value};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message as WsMsg;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn start(io: &SocketIo) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let io = io.clone();
+    tokio::spawn(async move { io.serve(listener).await });
+    addr
+}
+
+fn config() -> Config {
+    let mut config = Config::default();
+    config
+        .ping_interval(Duration::from_millis(2000))
+        .ping_timeout(Duration::from_millis(2000));
+    config
+}
+
+/// A WebSocket Engine.IO session, handshake done.
+struct Client {
+    ws: Ws,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Self {
+        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut client = Self { ws };
+        let open = client.recv().await;
+        assert!(open.starts_with("0{"), "{open}");
+        client
+    }
+
+    async fn send(&mut self, text: &str) {
+        self.ws.send(WsMsg::text(text)).await.unwrap();
+    }
+
+    async fn send_binary(&mut self, bytes: &[u8]) {
+        self.ws
+            .send(WsMsg::binary(Bytes::copy_from_slice(bytes)))
+            .await
+            .unwrap();
+    }
+
+    /// The next text message, answering pings on the way.
+    async fn recv(&mut self) -> String {
+        loop {
+            let msg = timeout(WAIT, self.ws.next())
+                .await
+                .expect("a message in time")
+                .expect("the socket is open")
+                .unwrap();
+            match msg {
+                WsMsg::Text(t) if t.as_str() == "2" => self.send("3").await,
+                WsMsg::Text(t) => return t.to_string(),
+                WsMsg::Binary(b) => return format!("<binary {}>", hex(&b)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    /// Joins `nsp` ("/" or "/name") and returns the CONNECT reply.
+    async fn join(&mut self, nsp: &str) -> String {
+        if nsp == "/" {
+            self.send("40").await;
+        } else {
+            self.send(&format!("40{nsp},")).await;
+        }
+        self.recv().await
+    }
+
+    async fn closed(&mut self) -> bool {
+        loop {
+            match timeout(WAIT, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(WsMsg::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[tokio::test]
+async fn a_middleware_refusal_reaches_the_client_as_connect_error_with_data() {
+    let io = SocketIo::new(config());
+    io.of("/mw").use_middleware(|_socket| async move {
+        Err(
+            ConnectError::new("not authorized").with_data(Value::Object(vec![(
+                "content".into(),
+                Value::String("please retry".into()),
+            )])),
+        )
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    assert_eq!(
+        client.join("/mw").await,
+        r#"44/mw,{"message":"not authorized","data":{"content":"please retry"}}"#
+    );
+    // The connection stays open: another namespace still works.
+    io.of("/").on_connection(|_| async {});
+    assert!(client.join("/").await.starts_with(r#"40{"sid":"#));
+}
+
+#[tokio::test]
+async fn middlewares_run_in_order_and_can_attach_data_to_the_socket() {
+    #[derive(Clone)]
+    struct User(String);
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/")
+        .use_middleware(|socket| async move {
+            socket.extensions().insert(User("ada".into()));
+            Ok(())
+        })
+        .use_middleware(|socket| async move {
+            assert!(socket.extensions().get::<User>().is_some());
+            Ok(())
+        })
+        .on_connection(move |socket| {
+            let tx = tx.clone();
+            async move {
+                let user = socket.extensions().get::<User>().cloned().unwrap();
+                tx.send(user.0).unwrap();
+            }
+        });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    assert!(client.join("/").await.starts_with(r#"40{"sid":"#));
+    assert_eq!(timeout(WAIT, rx.recv()).await.unwrap().unwrap(), "ada");
+}
+
+#[tokio::test]
+async fn the_socket_id_differs_from_the_engine_io_session_id() {
+    let io = SocketIo::new(config());
+    io.of("/").on_connection(|_| async {});
+    let addr = start(&io).await;
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut client = Client { ws };
+    let open = client.recv().await;
+    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let reply = client.join("/").await;
+    let reply: serde_json::Value = serde_json::from_str(&reply[2..]).unwrap();
+    assert_eq!(reply["sid"].as_str().unwrap().len(), 20);
+    assert_ne!(reply["sid"], open["sid"]);
+}
+
+#[tokio::test]
+async fn an_emit_with_ack_resolves_with_the_clients_answer_or_times_out() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            let answered = socket
+                .timeout(Duration::from_secs(2))
+                .emit_with_ack("ask", &1)
+                .await
+                .and_then(|r| r.args::<(u32,)>());
+            tx.send(format!("{answered:?}")).unwrap();
+            let unanswered = socket
+                .timeout(Duration::from_millis(100))
+                .emit_with_ack("ask", &2)
+                .await;
+            tx.send(format!("{}", unanswered.unwrap_err())).unwrap();
+        }
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    assert_eq!(client.recv().await, r#"420["ask",1]"#);
+    client.send("430[42]").await;
+    assert_eq!(
+        timeout(WAIT, rx.recv()).await.unwrap().unwrap(),
+        "Ok((42,))"
+    );
+    assert_eq!(client.recv().await, r#"421["ask",2]"#);
+    assert_eq!(
+        timeout(WAIT, rx.recv()).await.unwrap().unwrap(),
+        "operation has timed out"
+    );
+}
+
+#[tokio::test]
+async fn disconnect_reasons_are_the_reference_strings() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_disconnect(move |_socket, reason| {
+                let tx = tx.clone();
+                async move { tx.send(reason).unwrap() }
+            });
+            socket.on("leave", |socket, _msg| async move { socket.disconnect() });
+        }
+    });
+    let addr = start(&io).await;
+
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    client.send("41").await;
+    let got = next(&mut rx).await;
+    assert_eq!(got, "client namespace disconnect");
+
+    client.join("/").await;
+    client.send(r#"42["leave"]"#).await;
+    assert_eq!(client.recv().await, "41");
+    let got = next(&mut rx).await;
+    assert_eq!(got, "server namespace disconnect");
+
+    client.join("/").await;
+    drop(client);
+    let got = next(&mut rx).await;
+    assert_eq!(got, "transport close");
+
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    io.close();
+    let got = next(&mut rx).await;
+    assert_eq!(got, "server shutting down");
+    assert!(client.closed().await);
+}
+
+#[tokio::test]
+async fn a_dynamic_namespace_accepts_the_names_its_function_accepts() {
+    let io = SocketIo::new(config());
+    io.of_dynamic(|name| {
+        name.strip_prefix("/dyn-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+    .on_connection(|socket| async move {
+        let _ = socket.emit("hello", &socket.ns().to_owned());
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    assert!(
+        client
+            .join("/dyn-42")
+            .await
+            .starts_with(r#"40/dyn-42,{"sid":"#)
+    );
+    assert_eq!(client.recv().await, r#"42/dyn-42,["hello","/dyn-42"]"#);
+    assert_eq!(
+        client.join("/dyn-x").await,
+        r#"44/dyn-x,{"message":"Invalid namespace"}"#
+    );
+}
+
+#[tokio::test]
+async fn events_of_one_socket_are_handled_in_order_while_other_sockets_go_on() {
+    let io = SocketIo::new(config());
+    io.of("/").on_connection(|socket| async move {
+        socket.on("slow", |socket, msg| async move {
+            let (ms,): (u64,) = msg.args().unwrap();
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            let _ = socket.emit("done", &ms);
+        });
+    });
+    let addr = start(&io).await;
+    let mut a = Client::connect(addr).await;
+    a.join("/").await;
+    let mut b = Client::connect(addr).await;
+    b.join("/").await;
+    a.send(r#"42["slow",300]"#).await;
+    a.send(r#"42["slow",1]"#).await;
+    b.send(r#"42["slow",1]"#).await;
+    // b is not held up by a's slow handler...
+    assert_eq!(b.recv().await, r#"42["done",1]"#);
+    // ...and a's events finish in arrival order.
+    assert_eq!(a.recv().await, r#"42["done",300]"#);
+    assert_eq!(a.recv().await, r#"42["done",1]"#);
+}
+
+#[tokio::test]
+async fn binary_arguments_deserialize_into_bytes_and_go_back_as_attachments() {
+    let io = SocketIo::new(config());
+    io.of("/").on_connection(|socket| async move {
+        socket.on("upload", |socket, msg| async move {
+            let (name, data): (String, Bytes) = msg.args().unwrap();
+            let _ = socket.emit("stored", &(name, data.len(), data));
+        });
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    client
+        .send(r#"451-["upload","a.bin",{"_placeholder":true,"num":0}]"#)
+        .await;
+    client.send_binary(&[1, 2, 3]).await;
+    assert_eq!(
+        client.recv().await,
+        r#"451-["stored","a.bin",3,{"_placeholder":true,"num":0}]"#
+    );
+    assert_eq!(client.recv().await, "<binary 010203>");
+}
+
+#[tokio::test]
+async fn on_any_and_event_middleware_see_the_events() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.use_middleware(|_socket, msg| {
+                if msg.event() == "forbidden" {
+                    Err("not allowed".into())
+                } else {
+                    Ok(())
+                }
+            });
+            let tx2 = tx.clone();
+            socket.on_error(move |_socket, error| tx2.send(format!("error: {error}")).unwrap());
+            socket.on_any(move |_socket, msg| {
+                let tx = tx.clone();
+                async move { tx.send(format!("any: {}", msg.event())).unwrap() }
+            });
+        }
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    client.send(r#"42["forbidden"]"#).await;
+    client.send(r#"42["whatever",1]"#).await;
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        got.push(timeout(WAIT, rx.recv()).await.unwrap().unwrap());
+    }
+    assert_eq!(got, ["error: not allowed", "any: whatever"]);
+}
+
+#[tokio::test]
+async fn allow_request_refuses_a_handshake_with_403_and_the_cookie_option_sets_a_cookie() {
+    let mut config = config();
+    config
+        .allow_request(|parts| {
+            if parts.headers.contains_key("x-token") {
+                Ok(())
+            } else {
+                Err(Some("no token".into()))
+            }
+        })
+        .cookie("io");
+    let io = SocketIo::new(config);
+    let addr = start(&io).await;
+    let (status, _, body) = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, 403);
+    assert_eq!(body, r#"{"code":4,"message":"no token"}"#);
+    let (status, headers, body) = http_get(
+        addr,
+        "/socket.io/?EIO=4&transport=polling",
+        "x-token: 1\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sid: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    let cookie = format!(
+        "set-cookie: io={}; Path=/; HttpOnly; SameSite=Lax",
+        sid["sid"].as_str().unwrap()
+    );
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains(&cookie.to_ascii_lowercase()),
+        "{headers}"
+    );
+}
+
+#[tokio::test]
+async fn the_tower_layer_serves_socket_io_in_front_of_an_axum_router() {
+    let io = SocketIo::new(config());
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "app" }))
+        .layer(io.layer());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (status, _, body) = http_get(addr, "/", "").await;
+    assert_eq!((status, body.as_str()), (200, "app"));
+    let (status, _, body) = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(r#"0{"sid":"#));
+    // WebSocket upgrades go through axum too.
+    io.of("/").on_connection(|_| async {});
+    let mut client = Client::connect(addr).await;
+    assert!(client.join("/").await.starts_with(r#"40{"sid":"#));
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
+    timeout(WAIT, rx.recv()).await.unwrap().unwrap()
+}
+
+/// A minimal HTTP/1.1 GET: status, raw headers, body.
+async fn http_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    timeout(WAIT, stream.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head[9..12].parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
