@@ -275,3 +275,39 @@ impl Serialize for CanonicalData<'_> {
         }
     }
 }
+
+/// Serializes a JSON tree whose placeholders stand for `attachments`, writing each
+/// placeholder as the bytes of its attachment.
+pub(crate) struct WithAttachments<'a> {
+    pub(crate) value: &'a Value,
+    pub(crate) attachments: &'a [bytes::Bytes],
+}
+
+impl Serialize for WithAttachments<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(b) = placeholder(self.value, self.attachments) {
+            return s.serialize_bytes(b);
+        }
+        let child = |value| WithAttachments {
+            value,
+            attachments: self.attachments,
+        };
+        match self.value {
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(&child(x))?;
+                }
+                seq.end()
+            }
+            Value::Object(o) => {
+                let mut map = s.serialize_map(Some(o.len()))?;
+                for (k, x) in o {
+                    map.serialize_entry(k, &child(x))?;
+                }
+                map.end()
+            }
+            other => CanonicalData(other).serialize(s),
+        }
+    }
+}

@@ -25,17 +25,25 @@ pub(crate) struct Header {
     pub(crate) nsp: Namespace,
     pub(crate) id: Option<AckId>,
     pub(crate) payload: Option<ByteString>,
+    /// Whether the placeholders must be renumbered once the attachments are in.
+    pub(crate) renumber: bool,
 }
 
 impl Header {
     pub(crate) fn into_packet(self, attachments: Vec<Bytes>) -> Packet {
+        let renumber = self.renumber;
         Packet {
             kind: self.kind,
             nsp: self.nsp,
             id: self.id,
-            data: self
-                .payload
-                .map(|text| Payload::from_wire_json(text, attachments)),
+            data: self.payload.map(|text| {
+                let payload = Payload::from_wire_json(text, attachments);
+                if renumber {
+                    payload.renumbered()
+                } else {
+                    payload
+                }
+            }),
         }
     }
 }
@@ -120,11 +128,12 @@ pub(crate) fn decode_header(
     }
 
     // <JSON(data)>
+    let mut renumber = false;
     let payload = if i < b.len() {
         let rest = &text[i..];
         json::check_shape(kind, json::shape(rest)?)?;
         if binary {
-            json::check_placeholders(rest, attachments)?;
+            renumber = !json::check_placeholders(rest, attachments)?;
         }
         Some(text.slice_ref(rest))
     } else {
@@ -137,6 +146,7 @@ pub(crate) fn decode_header(
         nsp,
         id,
         payload,
+        renumber,
     })
 }
 

@@ -100,6 +100,23 @@ impl Payload {
         }
     }
 
+    /// The same value with its placeholders numbered `0, 1, …` in traversal order, one
+    /// attachment each, as the reference's encoder writes a decoded packet again (a repeated
+    /// attachment is sent twice, an unused one dropped).
+    pub(crate) fn renumbered(self) -> Self {
+        let Repr::Json { text, attachments } = &self.repr else {
+            return self;
+        };
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return self;
+        };
+        let renumber = crate::canonical::WithAttachments {
+            value: &value,
+            attachments,
+        };
+        Self::json(&renumber).unwrap_or(self)
+    }
+
     pub(crate) fn from_wire_msgpack(bytes: Bytes) -> Self {
         Self {
             repr: Repr::MsgPack(bytes),

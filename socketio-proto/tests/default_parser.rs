@@ -443,3 +443,39 @@ fn reencodes_a_decoded_packet_identically() {
         assert_eq!(encode(&decode(s).unwrap()), [text(s)]);
     }
 }
+
+#[test]
+#[allow(clippy::type_complexity)] // a table of (header, attachments, expected messages)
+fn renumbers_attachments_from_zero_when_a_decoded_packet_is_encoded_again() {
+    let cases: [(&str, &[&[u8]], Vec<EngineMessage>); 3] = [
+        (
+            r#"52-["x",{"_placeholder":true,"num":1},{"_placeholder":true,"num":0}]"#,
+            &[b"a", b"b"],
+            vec![
+                text(r#"52-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#),
+                bin(b"b"),
+                bin(b"a"),
+            ],
+        ),
+        (
+            r#"52-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":0}]"#,
+            &[b"a", b"b"],
+            vec![
+                text(r#"52-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#),
+                bin(b"a"),
+                bin(b"a"),
+            ],
+        ),
+        (
+            r#"52-["x",{"_placeholder":true,"num":1}]"#,
+            &[b"a", b"b"],
+            vec![text(r#"51-["x",{"_placeholder":true,"num":0}]"#), bin(b"b")],
+        ),
+    ];
+    for (header, bins, expected) in cases {
+        let mut inputs = vec![text(header)];
+        inputs.extend(bins.iter().map(|b| bin(b)));
+        let packets = decode_all(inputs).unwrap();
+        assert_eq!(encode(&packets[0]), expected, "{header}");
+    }
+}

@@ -5,6 +5,7 @@
 pub(crate) mod value_de;
 pub(crate) mod writer;
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{
@@ -111,15 +112,24 @@ pub(crate) fn check_shape(kind: PacketKind, shape: Shape) -> Result<(), DecodeEr
 /// Checks every `{"_placeholder":true,"num":N}` object of a binary packet's JSON: `N` must
 /// be an integer in `0..attachments`. Objects whose `_placeholder` is not `true` are plain
 /// data, as in the reference.
-pub(crate) fn check_placeholders(text: &str, attachments: usize) -> Result<(), DecodeError> {
+///
+/// Returns whether the placeholders are canonical: `0, 1, …, attachments - 1`, each once, in
+/// traversal order, as an encoder writes them.
+pub(crate) fn check_placeholders(text: &str, attachments: usize) -> Result<bool, DecodeError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let scanned = PlaceholderScan { attachments }
-        .deserialize(&mut de)
-        .map_err(|e| map_json_error(&e))?;
+    let next = Cell::new(0);
+    let in_order = Cell::new(true);
+    let scanned = PlaceholderScan {
+        attachments,
+        next: &next,
+        in_order: &in_order,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| map_json_error(&e))?;
     if scanned.bad {
         Err(DecodeError::IllegalPlaceholder)
     } else {
-        Ok(())
+        Ok(in_order.get() && next.get() == attachments)
     }
 }
 
@@ -230,11 +240,14 @@ impl Scanned {
 }
 
 #[derive(Clone, Copy)]
-struct PlaceholderScan {
+struct PlaceholderScan<'a> {
     attachments: usize,
+    /// The `num` the next placeholder has when they are canonical.
+    next: &'a Cell<usize>,
+    in_order: &'a Cell<bool>,
 }
 
-impl<'de> DeserializeSeed<'de> for PlaceholderScan {
+impl<'de> DeserializeSeed<'de> for PlaceholderScan<'_> {
     type Value = Scanned;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Scanned, D::Error> {
         d.deserialize_any(self)
@@ -268,7 +281,7 @@ impl<'de> de::Deserialize<'de> for Key {
     }
 }
 
-impl<'de> Visitor<'de> for PlaceholderScan {
+impl<'de> Visitor<'de> for PlaceholderScan<'_> {
     type Value = Scanned;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -308,6 +321,7 @@ impl<'de> Visitor<'de> for PlaceholderScan {
         let mut nested_bad = false;
         let mut is_placeholder = false;
         let mut num = None;
+        let next_before = self.next.get();
         while let Some(key) = map.next_key::<Key>()? {
             let value = map.next_value_seed(self)?;
             nested_bad |= value.bad;
@@ -324,6 +338,10 @@ impl<'de> Visitor<'de> for PlaceholderScan {
         }
         let bad = if is_placeholder {
             // `reconstructPacket` replaces the whole object and does not look inside it.
+            if self.next.get() != next_before || num != Some(next_before as f64) {
+                self.in_order.set(false);
+            }
+            self.next.set(next_before + 1);
             !num.is_some_and(|n| n >= 0.0 && n.fract() == 0.0 && n < self.attachments as f64)
         } else {
             nested_bad
