@@ -627,15 +627,13 @@ impl ServerSession {
             }
             Transport::Polling {
                 probe: Some(probe), ..
-            } if probe.ws == ws => {
-                match Packet::decode_ws(msg) {
-                    Ok(p) if p.packet_type == PacketType::Ping && p.is_probe() => {
-                        self.on_probe(now);
-                    }
-                    Ok(p) if p.packet_type == PacketType::Upgrade => self.complete_upgrade(),
-                    Ok(_) | Err(_) => self.abort_probe(None),
+            } if probe.ws == ws => match Packet::decode_ws(msg) {
+                Ok(p) if p.packet_type == PacketType::Ping && p.is_probe() => {
+                    self.on_probe(now);
                 }
-            }
+                Ok(p) if p.packet_type == PacketType::Upgrade => self.complete_upgrade(),
+                Ok(_) | Err(_) => self.abort_probe(None),
+            },
             Transport::Polling { .. } | Transport::WebSocket { .. } => {}
         }
     }
