@@ -198,12 +198,26 @@ impl ClientConnection {
     ) -> Result<Option<AckId>, CommandError> {
         self.check_open()?;
         let payload = Payload::new(self.config.parser, data)?;
+        self.emit_payload(nsp, payload, ack_timeout.map(|t| Some(now + t)))
+    }
+
+    /// Emits an event whose `[name, ...args]` payload was built beforehand (for example by a
+    /// driver that serializes in the application's task). `ack` is `None` for no
+    /// acknowledgement, `Some(None)` for an ack id without deadline, and `Some(Some(at))` for
+    /// an ack id that expires at `at` ([`Event::AckTimeout`]).
+    pub fn emit_payload(
+        &mut self,
+        nsp: &Namespace,
+        payload: Payload,
+        ack: Option<Option<Instant>>,
+    ) -> Result<Option<AckId>, CommandError> {
+        self.check_open()?;
         check_event_data(&payload)?;
         let max = self.config.max_buffered;
         let Some(ns) = self.namespaces.get_mut(nsp) else {
             return Err(CommandError::NotConnected);
         };
-        let id = ack_timeout.map(|_| {
+        let id = ack.map(|_| {
             let id = AckId::new(ns.next_ack);
             ns.next_ack += 1;
             id
@@ -218,8 +232,8 @@ impl ClientConnection {
             }
             NsState::Connected => self.send(&packet)?,
         }
-        if let (Some(id), Some(t)) = (id, ack_timeout) {
-            self.acks.insert(nsp.clone(), id, Some(now + t));
+        if let (Some(id), Some(deadline)) = (id, ack) {
+            self.acks.insert(nsp.clone(), id, deadline);
         }
         Ok(id)
     }
@@ -232,10 +246,22 @@ impl ClientConnection {
         data: &T,
     ) -> Result<(), CommandError> {
         self.check_open()?;
+        let payload = Payload::new(self.config.parser, data)?;
+        self.ack_payload(nsp, id, payload)
+    }
+
+    /// Answers an event the server sent with an ack id, with a `[...args]` payload built
+    /// beforehand.
+    pub fn ack_payload(
+        &mut self,
+        nsp: &Namespace,
+        id: AckId,
+        payload: Payload,
+    ) -> Result<(), CommandError> {
+        self.check_open()?;
         if !self.is_connected(nsp) {
             return Err(CommandError::NotConnected);
         }
-        let payload = Payload::new(self.config.parser, data)?;
         self.send(&Packet::ack(nsp.clone(), id, payload))?;
         Ok(())
     }
@@ -436,5 +462,50 @@ impl ClientConnection {
         self.config.parser.encode(packet, &mut out)?;
         self.transmits.extend(out);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connected(now: Instant) -> ClientConnection {
+        let mut conn = ClientConnection::new(ClientConfig::default());
+        conn.connect::<()>(&Namespace::main(), None).unwrap();
+        assert_eq!(conn.poll_transmit(), Some(EngineMessage::from("0")));
+        conn.handle_message(EngineMessage::from(r#"0{"sid":"abc"}"#), now);
+        assert!(matches!(conn.poll_event(), Some(Event::Connected { .. })));
+        conn
+    }
+
+    #[test]
+    fn emit_payload_allocates_an_ack_id_without_deadline() {
+        let now = Instant::now();
+        let mut conn = connected(now);
+        let payload = Payload::json(&("hello", 1)).unwrap();
+        let id = conn
+            .emit_payload(&Namespace::main(), payload, Some(None))
+            .unwrap();
+        assert_eq!(id, Some(AckId::new(0)));
+        assert_eq!(
+            conn.poll_transmit(),
+            Some(EngineMessage::from(r#"20["hello",1]"#))
+        );
+        assert_eq!(conn.poll_timeout(), None);
+        conn.handle_message(EngineMessage::from(r#"30["ok"]"#), now);
+        assert!(matches!(conn.poll_event(), Some(Event::Ack { .. })));
+    }
+
+    #[test]
+    fn ack_payload_answers_the_server() {
+        let now = Instant::now();
+        let mut conn = connected(now);
+        let payload = Payload::json(&("x",)).unwrap();
+        conn.ack_payload(&Namespace::main(), AckId::new(7), payload)
+            .unwrap();
+        assert_eq!(
+            conn.poll_transmit(),
+            Some(EngineMessage::from(r#"37["x"]"#))
+        );
     }
 }
