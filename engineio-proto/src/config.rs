@@ -56,6 +56,7 @@ pub struct ServerConfig {
     pub(crate) allow_upgrades: bool,
     pub(crate) close_timeout: Duration,
     pub(crate) upgrade_noop_interval: Duration,
+    pub(crate) max_buffered: usize,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +70,7 @@ impl Default for ServerConfig {
             allow_upgrades: true,
             close_timeout: Duration::from_millis(30_000),
             upgrade_noop_interval: Duration::from_millis(100),
+            max_buffered: 16 << 20,
         }
     }
 }
@@ -115,6 +117,15 @@ impl ServerConfig {
     /// (the reference's `closeTimeout`, 30 s).
     pub fn close_timeout(&mut self, value: Duration) -> &mut Self {
         self.close_timeout = value;
+        self
+    }
+
+    /// The most bytes a session buffers for a client that does not poll or read (default
+    /// 16 MiB). A session whose buffer would grow past it is closed ("transport error")
+    /// instead of holding more: memory stays bounded, and no message is dropped silently.
+    /// (The reference has no such bound.)
+    pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
+        self.max_buffered = bytes;
         self
     }
 

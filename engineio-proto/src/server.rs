@@ -142,6 +142,9 @@ pub enum TransportError {
     /// The client sent a ping: in v4 only the server pings.
     #[error("invalid heartbeat direction")]
     InvalidHeartbeatDirection,
+    /// The client does not read: its buffer would grow past `max_buffered`.
+    #[error("write buffer full")]
+    BufferFull,
 }
 
 /// What the driver does after [`ServerSession::handle_post`].
@@ -418,6 +421,10 @@ impl ServerSession {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }
+        if self.outbox_bytes.saturating_add(frame.len()) > self.config.max_buffered {
+            self.fail(CloseReason::TransportError(TransportError::BufferFull));
+            return Err(SendError::Closed);
+        }
         self.push_frame(frame);
         self.flush();
         Ok(())
@@ -452,6 +459,13 @@ impl ServerSession {
                 self.finish(CloseReason::ForcedClose, None);
             }
         }
+    }
+
+    /// The driver saw the client fall behind on a transport it buffers itself (a
+    /// WebSocket whose writes do not drain): the session closes ("transport error").
+    pub fn handle_slow_client(&mut self, now: Instant) {
+        let _ = now;
+        self.fail(CloseReason::TransportError(TransportError::BufferFull));
     }
 
     // ---- polling input ----

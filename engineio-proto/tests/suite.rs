@@ -424,6 +424,22 @@ mod reference_behaviour {
     }
 
     #[test]
+    fn a_client_that_does_not_poll_is_closed_when_its_buffer_would_pass_max_buffered() {
+        let mut config = Harness::suite_config();
+        config.max_buffered(10);
+        let mut h = Harness::polling_with(config);
+        h.take_open_response();
+        h.server_send("12345678"); // 9 bytes buffered
+        assert_eq!(h.closed_reason(), None);
+        assert!(h.session.send(Data::Text("x".into())).is_err() || h.closed_reason().is_some());
+        h.drive();
+        assert_eq!(
+            h.closed_reason(),
+            Some(CloseReason::TransportError(TransportError::BufferFull))
+        );
+    }
+
+    #[test]
     fn an_overlapping_post_is_answered_400_and_closes_the_session() {
         let mut h = Harness::polling_opened();
         let get = h.get();

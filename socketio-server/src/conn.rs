@@ -158,6 +158,8 @@ impl SioConnection {
                 handlers: Mutex::new(Handlers::default()),
                 extensions: Mutex::new(http::Extensions::new()),
                 connected: std::sync::atomic::AtomicBool::new(false),
+                rooms: Mutex::new(Vec::new()),
+                ns: Arc::downgrade(&ns),
             }),
         };
         let mut queue = VecDeque::new();
@@ -381,7 +383,20 @@ impl Connection for SioConnection {
             Command::Disconnect { nsp } => {
                 let _ = self.proto.disconnect(&nsp);
             }
-            Command::Close => self.proto.close(),
+            Command::Close => {
+                // As the reference's `socket.disconnect(true)` (`Client._disconnect`): each
+                // socket leaves with a DISCONNECT ("server namespace disconnect"; the client
+                // sees "io server disconnect" and does not reconnect), then the connection
+                // closes.
+                let joined: Vec<Namespace> = (self.slots.keys())
+                    .filter(|nsp| self.proto.is_connected(nsp))
+                    .cloned()
+                    .collect();
+                for nsp in joined {
+                    let _ = self.proto.disconnect(&nsp);
+                }
+                self.proto.close();
+            }
             Command::Shutdown => {
                 self.proto
                     .handle_engine_closed("server shutting down", ctl.now);

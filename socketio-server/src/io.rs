@@ -8,9 +8,11 @@ use std::time::{Duration, SystemTime};
 use socketio_proto::{Namespace, ParserKind};
 use tokio::net::TcpListener;
 
+use crate::adapter::{Adapter, AdapterError, BroadcastReport, InMemoryAdapter, RoomEvent};
+use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::conn::SioConnection;
 use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession};
-use crate::error::ConnectError;
+use crate::error::{ConnectError, EmitError};
 use crate::socket::{BoxFuture, Handshake, Socket};
 use crate::value::Value;
 
@@ -26,13 +28,26 @@ pub(crate) type Middleware = Arc<
 /// Decides which namespace names a dynamic namespace accepts.
 pub(crate) type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// Builds the adapter of a namespace (its name, the slow-client limit in bytes).
+pub type AdapterFactory = Arc<dyn Fn(&str, usize) -> Arc<dyn Adapter> + Send + Sync>;
+
 /// Server options, with the reference's names and defaults.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub(crate) engine: EngineConfig,
     pub(crate) proto: socketio_proto::server::ServerConfig,
     /// How long an acknowledgement without a timeout is waited for at most.
     pub(crate) ack_wait_limit: Duration,
+    pub(crate) adapter: AdapterFactory,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("engine", &self.engine)
+            .field("proto", &self.proto)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -43,6 +58,7 @@ impl Default for Config {
             engine,
             proto: socketio_proto::server::ServerConfig::default(),
             ack_wait_limit: Duration::from_secs(24 * 3600),
+            adapter: Arc::new(|_, max_buffered| Arc::new(InMemoryAdapter::new(max_buffered))),
         }
     }
 }
@@ -119,6 +135,23 @@ impl Config {
         self
     }
 
+    /// The adapter of each namespace (default: [`InMemoryAdapter`]).
+    pub fn adapter<F>(&mut self, factory: F) -> &mut Self
+    where
+        F: Fn(&str, usize) -> Arc<dyn Adapter> + Send + Sync + 'static,
+    {
+        self.adapter = Arc::new(factory);
+        self
+    }
+
+    /// The most bytes held for a client that does not read fast enough (default 16 MiB):
+    /// past it, volatile messages are dropped and the client is disconnected, so memory
+    /// stays bounded and no message is silently lost.
+    pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
+        self.engine.max_buffered(bytes);
+        self
+    }
+
     /// The parser: [`ParserKind::Default`] or [`ParserKind::MsgPack`] (for clients using
     /// `socket.io-msgpack-parser`).
     pub fn parser(&mut self, parser: ParserKind) -> &mut Self {
@@ -146,11 +179,11 @@ impl IoInner {
         }
         let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
         let (_, parent) = dynamic.iter().find(|(matches, _)| matches(nsp.as_str()))?;
-        let child = Arc::new(NamespaceInner {
-            name: nsp.clone(),
-            handlers: parent.handlers.clone(),
-            sockets: RwLock::new(HashMap::new()),
-        });
+        let child = Arc::new(NamespaceInner::with_handlers(
+            nsp.clone(),
+            parent.handlers.clone(),
+            &self.config,
+        ));
         let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
         Some(namespaces.entry(nsp.clone()).or_insert(child).clone())
     }
@@ -166,10 +199,34 @@ pub(crate) struct NamespaceInner {
     pub(crate) name: Namespace,
     /// Shared with dynamic children.
     handlers: Arc<RwLock<NsHandlers>>,
-    sockets: RwLock<HashMap<String, Socket>>,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) parser: ParserKind,
+    pub(crate) max_buffered: usize,
 }
 
 impl NamespaceInner {
+    fn with_handlers(name: Namespace, handlers: Arc<RwLock<NsHandlers>>, config: &Config) -> Self {
+        let max_buffered = config.engine.max_buffered;
+        Self {
+            adapter: (config.adapter)(name.as_str(), max_buffered),
+            name,
+            handlers,
+            parser: config.proto.parser,
+            max_buffered,
+        }
+    }
+
+    /// A namespace no server knows (for a socket whose namespace is gone).
+    pub(crate) fn detached(name: Namespace, parser: ParserKind) -> Self {
+        Self {
+            name,
+            handlers: Arc::default(),
+            adapter: Arc::new(InMemoryAdapter::new(usize::MAX)),
+            parser,
+            max_buffered: usize::MAX,
+        }
+    }
+
     pub(crate) fn on_connection(&self) -> Option<ConnectionHandler> {
         self.handlers
             .read()
@@ -187,17 +244,12 @@ impl NamespaceInner {
     }
 
     pub(crate) fn add_socket(&self, socket: &Socket) {
-        self.sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(socket.id().to_owned(), socket.clone());
+        self.adapter.add_socket(socket);
     }
 
+    /// Removes the socket from the namespace, leaving all its rooms.
     pub(crate) fn remove_socket(&self, socket: &Socket) {
-        self.sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(socket.id());
+        self.adapter.remove_socket(socket.id());
     }
 }
 
@@ -252,15 +304,56 @@ impl NamespaceRef {
         self
     }
 
-    /// The sockets connected to this namespace (on this server).
-    pub fn sockets(&self) -> Vec<Socket> {
-        self.inner
-            .sockets
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+    /// Calls `listener` on every room lifecycle event (`create-room`, `delete-room`,
+    /// `join-room`, `leave-room`).
+    pub fn on_room_event(&self, listener: impl Fn(RoomEvent) + Send + Sync + 'static) -> &Self {
+        self.inner.adapter.on_room_event(Arc::new(listener));
+        self
+    }
+
+    /// The adapter of this namespace.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.inner.adapter
+    }
+
+    /// A broadcast to every socket of the namespace, to narrow with `to`, `except`, ….
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.clone())
+    }
+
+    /// A broadcast to the sockets in `rooms`.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// Same as [`NamespaceRef::to`] (the reference's `in`).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// A broadcast to every socket but those in `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// Emits to every socket of the namespace (`nsp.emit`).
+    pub fn emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<BroadcastReport, EmitError> {
+        self.broadcast().emit(event, args)
+    }
+
+    /// The sockets of this namespace (`fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Vec<Socket> {
+        self.broadcast().fetch_sockets().await
+    }
+
+    /// Sends an event to the other nodes of a cluster (`serverSideEmit`). The in-memory
+    /// adapter has no other node and says so.
+    pub async fn server_side_emit(&self, event: &str, args: &Value) -> Result<(), AdapterError> {
+        self.inner.adapter.server_side_emit(event, args).await
     }
 }
 
@@ -340,11 +433,11 @@ impl SocketIo {
         let inner = namespaces
             .entry(nsp.clone())
             .or_insert_with(|| {
-                Arc::new(NamespaceInner {
-                    name: nsp,
-                    handlers: Arc::new(RwLock::new(NsHandlers::default())),
-                    sockets: RwLock::new(HashMap::new()),
-                })
+                Arc::new(NamespaceInner::with_handlers(
+                    nsp,
+                    Arc::default(),
+                    &self.inner.config,
+                ))
             })
             .clone();
         NamespaceRef { inner }
@@ -357,17 +450,31 @@ impl SocketIo {
     where
         F: Fn(&str) -> bool + Send + Sync + 'static,
     {
-        let inner = Arc::new(NamespaceInner {
-            name: Namespace::main(),
-            handlers: Arc::new(RwLock::new(NsHandlers::default())),
-            sockets: RwLock::new(HashMap::new()),
-        });
+        let inner = Arc::new(NamespaceInner::with_handlers(
+            Namespace::main(),
+            Arc::default(),
+            &self.inner.config,
+        ));
         self.inner
             .dynamic
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push((Arc::new(matches), inner.clone()));
         NamespaceRef { inner }
+    }
+
+    /// A broadcast to the sockets of the main namespace in `rooms` (`io.to(room)`).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.of("/").to(rooms)
+    }
+
+    /// Emits to every socket of the main namespace (`io.emit`).
+    pub fn emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<BroadcastReport, EmitError> {
+        self.of("/").emit(event, args)
     }
 
     /// Number of open Engine.IO connections.

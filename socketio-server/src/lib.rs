@@ -24,7 +24,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod adapter;
 mod args;
+mod broadcast;
 mod conn;
 pub mod engine;
 mod error;
@@ -34,9 +36,10 @@ mod socket;
 mod value;
 
 pub use args::Spread;
+pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms};
 pub use engine::Cors;
 pub use error::{AckError, ConnectError, EmitError};
-pub use io::{Config, NamespaceRef, SocketIo};
+pub use io::{AdapterFactory, Config, NamespaceRef, SocketIo};
 pub use service::{NotFound, SocketIoLayer, SocketIoService};
 pub use socket::{AckResponse, AckSender, Handshake, Message, Socket, TimeoutSocket};
 pub use socketio_proto::ParserKind;

@@ -16,7 +16,8 @@ use socketio_proto::{AckId, EngineMessage, Namespace, Packet, ParserKind, Payloa
 use tokio::sync::oneshot;
 
 use crate::args::{AckData, EventData};
-use crate::engine::{Input, SessionHandle};
+use crate::broadcast::{BroadcastOperator, IntoRooms};
+use crate::engine::{Input, Sent, SessionHandle};
 use crate::error::{AckError, EmitError};
 use crate::value::Value;
 
@@ -176,19 +177,30 @@ pub(crate) struct SocketInner {
     pub(crate) handlers: Mutex<Handlers>,
     pub(crate) extensions: Mutex<http::Extensions>,
     pub(crate) connected: AtomicBool,
+    /// The rooms of this socket (kept by the adapter).
+    pub(crate) rooms: Mutex<Vec<String>>,
+    pub(crate) ns: std::sync::Weak<crate::io::NamespaceInner>,
 }
 
 impl SocketInner {
+    pub(crate) fn rooms_mut(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Encodes a packet and queues its messages on the session, in order.
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        self.send_packet_with(packet, false)
+    }
+
+    fn send_packet_with(&self, packet: &Packet, volatile: bool) -> Result<(), EmitError> {
         let mut messages = Vec::with_capacity(1 + packet.attachments());
         self.parser.encode(packet, &mut messages)?;
-        for message in messages {
-            if !self.handle.send(Input::Send(frame_of(message))) {
-                return Err(EmitError::Closed);
-            }
+        let frames: Arc<[Frame]> = messages.into_iter().map(frame_of).collect();
+        let max_buffered = self.ns.upgrade().map_or(usize::MAX, |ns| ns.max_buffered);
+        match self.handle.send_frames(&frames, volatile, max_buffered) {
+            Sent::Queued | Sent::Dropped => Ok(()),
+            Sent::Closed => Err(EmitError::Closed),
         }
-        Ok(())
     }
 }
 
@@ -332,6 +344,54 @@ impl Socket {
             .send_packet(&Packet::event(self.inner.nsp.clone(), payload, None))
     }
 
+    /// Emits `event`, dropped if the transport is not ready (`socket.volatile.emit`).
+    pub fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        check_event_name(event)?;
+        let payload = Payload::new(self.inner.parser, &EventData { name: event, args })?;
+        self.inner
+            .send_packet_with(&Packet::event(self.inner.nsp.clone(), payload, None), true)
+    }
+
+    /// Joins `rooms` (one name or several).
+    pub fn join(&self, rooms: impl IntoRooms) {
+        if let Some(ns) = self.inner.ns.upgrade() {
+            ns.adapter.add_all(self.id(), &rooms.into_rooms());
+        }
+    }
+
+    /// Leaves `room`.
+    pub fn leave(&self, room: &str) {
+        if let Some(ns) = self.inner.ns.upgrade() {
+            ns.adapter.del(self.id(), room);
+        }
+    }
+
+    /// The rooms of this socket, its own id included.
+    pub fn rooms(&self) -> Vec<String> {
+        self.inner.rooms_mut().clone()
+    }
+
+    /// A broadcast to `rooms`, this socket left out (`socket.to(room).emit`).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// A broadcast to every socket of the namespace but this one
+    /// (`socket.broadcast.emit`).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        match self.inner.ns.upgrade() {
+            Some(ns) => BroadcastOperator::new(ns).except(self.id()),
+            None => BroadcastOperator::new(Arc::new(crate::io::NamespaceInner::detached(
+                self.inner.nsp.clone(),
+                self.inner.parser,
+            ))),
+        }
+    }
+
     /// Emits `event` and waits for the client's acknowledgement (`socket.emitWithAck`),
     /// without a deadline: see [`Socket::timeout`].
     pub async fn emit_with_ack<T: Serialize + ?Sized>(
@@ -359,6 +419,14 @@ impl Socket {
         check_event_name(event).map_err(AckError::Emit)?;
         let payload = Payload::new(self.inner.parser, &EventData { name: event, args })
             .map_err(|e| AckError::Emit(e.into()))?;
+        self.emit_payload_with_ack(payload, timeout).await
+    }
+
+    pub(crate) async fn emit_payload_with_ack(
+        &self,
+        payload: Payload,
+        timeout: Option<Duration>,
+    ) -> Result<AckResponse, AckError> {
         let (reply, rx) = oneshot::channel();
         let command = Command::EmitWithAck {
             nsp: self.inner.nsp.clone(),
@@ -417,7 +485,7 @@ impl TimeoutSocket<'_> {
     }
 }
 
-fn check_event_name(event: &str) -> Result<(), EmitError> {
+pub(crate) fn check_event_name(event: &str) -> Result<(), EmitError> {
     if socketio_proto::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }

@@ -1,104 +1,16 @@
 //! The server API over loopback, with a raw WebSocket client speaking the protocol by hand.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use socketio_server::{Config, ConnectError, SocketIo, Value};
+use socketio_server::{ConnectError, SocketIo, Value};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::Message as WsMsg;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+mod common;
 
-const WAIT: Duration = Duration::from_secs(5);
-
-async fn start(io: &SocketIo) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let io = io.clone();
-    tokio::spawn(async move { io.serve(listener).await });
-    addr
-}
-
-fn config() -> Config {
-    let mut config = Config::default();
-    config
-        .ping_interval(Duration::from_millis(2000))
-        .ping_timeout(Duration::from_millis(2000));
-    config
-}
-
-/// A WebSocket Engine.IO session, handshake done.
-struct Client {
-    ws: Ws,
-}
-
-impl Client {
-    async fn connect(addr: SocketAddr) -> Self {
-        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let mut client = Self { ws };
-        let open = client.recv().await;
-        assert!(open.starts_with("0{"), "{open}");
-        client
-    }
-
-    async fn send(&mut self, text: &str) {
-        self.ws.send(WsMsg::text(text)).await.unwrap();
-    }
-
-    async fn send_binary(&mut self, bytes: &[u8]) {
-        self.ws
-            .send(WsMsg::binary(Bytes::copy_from_slice(bytes)))
-            .await
-            .unwrap();
-    }
-
-    /// The next text message, answering pings on the way.
-    async fn recv(&mut self) -> String {
-        loop {
-            let msg = timeout(WAIT, self.ws.next())
-                .await
-                .expect("a message in time")
-                .expect("the socket is open")
-                .unwrap();
-            match msg {
-                WsMsg::Text(t) if t.as_str() == "2" => self.send("3").await,
-                WsMsg::Text(t) => return t.to_string(),
-                WsMsg::Binary(b) => return format!("<binary {}>", hex(&b)),
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    }
-
-    /// Joins `nsp` ("/" or "/name") and returns the CONNECT reply.
-    async fn join(&mut self, nsp: &str) -> String {
-        if nsp == "/" {
-            self.send("40").await;
-        } else {
-            self.send(&format!("40{nsp},")).await;
-        }
-        self.recv().await
-    }
-
-    async fn closed(&mut self) -> bool {
-        loop {
-            match timeout(WAIT, self.ws.next()).await {
-                Err(_) => return false,
-                Ok(None | Some(Err(_)) | Some(Ok(WsMsg::Close(_)))) => return true,
-                Ok(Some(Ok(_))) => {}
-            }
-        }
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use common::{Client, WAIT, config, http_get, next, start};
 
 #[tokio::test]
 async fn a_middleware_refusal_reaches_the_client_as_connect_error_with_data() {
@@ -405,26 +317,4 @@ async fn the_tower_layer_serves_socket_io_in_front_of_an_axum_router() {
     io.of("/").on_connection(|_| async {});
     let mut client = Client::connect(addr).await;
     assert!(client.join("/").await.starts_with(r#"40{"sid":"#));
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
-    timeout(WAIT, rx.recv()).await.unwrap().unwrap()
-}
-
-/// A minimal HTTP/1.1 GET: status, raw headers, body.
-async fn http_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    timeout(WAIT, stream.read_to_end(&mut raw))
-        .await
-        .unwrap()
-        .unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head[9..12].parse().unwrap();
-    (status, head.to_owned(), body.to_owned())
 }

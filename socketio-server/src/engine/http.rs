@@ -193,7 +193,7 @@ async fn open_polling<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Respons
         handle: handle.clone(),
         request: &parts,
     });
-    let mut task = SessionTask::new(session, conn, inbox, shared.clone());
+    let mut task = SessionTask::new(session, conn, (handle.clone(), inbox), shared.clone());
     let (reply, rx) = oneshot::channel();
     task.attach_handshake_reply(request, reply);
     shared.insert(sid, handle);
@@ -244,8 +244,14 @@ fn open_websocket<B>(
             handle: handle.clone(),
             request: &parts,
         });
-        let task =
-            SessionTask::new_websocket(sid, conn, inbox, shared.clone(), ws, supports_binary);
+        let task = SessionTask::new_websocket(
+            sid,
+            conn,
+            (handle.clone(), inbox),
+            shared.clone(),
+            ws,
+            supports_binary,
+        );
         shared.insert(sid, handle);
         task.run().await;
     });
@@ -466,6 +472,7 @@ fn switching_protocols(accept: &HeaderValue) -> Response<ResBody> {
 fn ws_config(shared: &EngineShared) -> WebSocketConfig {
     let max = shared.config.protocol.max_payload_len();
     WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
 }

@@ -10,10 +10,10 @@ mod session;
 mod socket;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use engineio_proto::{ServerConfig, Sid, SidGenerator};
+use engineio_proto::{Frame, ServerConfig, Sid, SidGenerator};
 use tokio::sync::mpsc;
 
 pub use http::Cors;
@@ -36,6 +36,8 @@ pub struct EngineConfig {
     pub(crate) cors: Option<Cors>,
     pub(crate) allow_request: Option<AllowRequest>,
     pub(crate) cookie: Option<String>,
+    /// The most bytes a session may hold for a client that does not read (default 16 MiB).
+    pub(crate) max_buffered: usize,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -58,6 +60,7 @@ impl Default for EngineConfig {
             cors: None,
             allow_request: None,
             cookie: None,
+            max_buffered: 16 << 20,
         }
     }
 }
@@ -89,6 +92,15 @@ impl EngineConfig {
     /// (`cookie` option: `Path=/; HttpOnly; SameSite=Lax`).
     pub fn cookie(&mut self, name: &str) -> &mut Self {
         self.cookie = Some(name.to_owned());
+        self
+    }
+
+    /// The most bytes a session may hold for a client that does not read fast enough
+    /// (default 16 MiB): past it, volatile messages are dropped and the client is
+    /// disconnected ("forced close") rather than let memory grow.
+    pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
+        self.max_buffered = bytes;
+        self.protocol.max_buffered(bytes);
         self
     }
 
@@ -141,11 +153,57 @@ impl Connection for Box<dyn Connection> {
 #[derive(Clone, Debug)]
 pub(crate) struct SessionHandle {
     tx: mpsc::UnboundedSender<Input>,
+    /// Bytes of frames sent to the task and not yet taken by it: with the session's own
+    /// buffer, what a slow client makes the server hold.
+    queued: Arc<AtomicUsize>,
+}
+
+/// What [`SessionHandle::send_frames`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// Queued for the session.
+    Queued,
+    /// A volatile message dropped: the session is behind.
+    Dropped,
+    /// The session is gone, or was closed for not keeping up.
+    Closed,
 }
 
 impl SessionHandle {
     pub(crate) fn send(&self, input: Input) -> bool {
         self.tx.send(input).is_ok()
+    }
+
+    /// Queues frames encoded once and shared (a clone of `frames` is a reference count).
+    /// A volatile message is dropped when the session is behind; a message that would put
+    /// more than `limit` bytes in flight closes the session (a client that cannot keep up
+    /// is disconnected rather than letting memory grow or dropping messages silently).
+    pub(crate) fn send_frames(&self, frames: &Arc<[Frame]>, volatile: bool, limit: usize) -> Sent {
+        let bytes: usize = frames.iter().map(Frame::len).sum();
+        let queued = self.queued.load(Ordering::Relaxed);
+        if volatile && queued > 0 {
+            return Sent::Dropped;
+        }
+        if queued.saturating_add(bytes) > limit {
+            self.send(Input::SlowClient);
+            return Sent::Closed;
+        }
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        let input = Input::Frames {
+            frames: frames.clone(),
+            volatile,
+            bytes,
+        };
+        if self.send(input) {
+            Sent::Queued
+        } else {
+            Sent::Closed
+        }
+    }
+
+    /// Called by the task for each `Input::Frames` it takes.
+    pub(crate) fn taken(&self, bytes: usize) {
+        self.queued.fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
@@ -228,6 +286,10 @@ impl EngineShared {
 
     pub(crate) fn new_channel() -> (SessionHandle, mpsc::UnboundedReceiver<Input>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (SessionHandle { tx }, rx)
+        let handle = SessionHandle {
+            tx,
+            queued: Arc::new(AtomicUsize::new(0)),
+        };
+        (handle, rx)
     }
 }

@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error, Message};
 
-use super::EngineShared;
+use super::{EngineShared, SessionHandle};
 
 pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -57,6 +57,15 @@ pub(crate) enum Input {
     },
     /// A packet from the application (another task).
     Send(Frame),
+    /// Packets encoded once, shared between sessions (a broadcast, or an emit).
+    Frames {
+        frames: Arc<[Frame]>,
+        volatile: bool,
+        /// Their size, for the handle's in-flight count.
+        bytes: usize,
+    },
+    /// The client could not keep up: close the session.
+    SlowClient,
     /// Close the session from the application.
     Close,
     /// A command for the layer above Engine.IO ([`Connection::on_custom`]).
@@ -110,6 +119,7 @@ struct WsConn {
 
 pub(crate) struct SessionTask<C> {
     sid: Sid,
+    handle: SessionHandle,
     session: ServerSession,
     conn: C,
     inbox: mpsc::UnboundedReceiver<Input>,
@@ -125,11 +135,12 @@ impl<C: Connection> SessionTask<C> {
     pub(crate) fn new(
         session: ServerSession,
         conn: C,
-        inbox: mpsc::UnboundedReceiver<Input>,
+        (handle, inbox): (SessionHandle, mpsc::UnboundedReceiver<Input>),
         shared: Arc<EngineShared>,
     ) -> Self {
         Self {
             sid: *session.sid(),
+            handle,
             session,
             conn,
             inbox,
@@ -145,7 +156,7 @@ impl<C: Connection> SessionTask<C> {
     pub(crate) fn new_websocket(
         sid: Sid,
         conn: C,
-        inbox: mpsc::UnboundedReceiver<Input>,
+        channel: (SessionHandle, mpsc::UnboundedReceiver<Input>),
         shared: Arc<EngineShared>,
         ws: Ws,
         supports_binary: bool,
@@ -157,7 +168,7 @@ impl<C: Connection> SessionTask<C> {
             supports_binary,
             now(),
         );
-        let mut task = Self::new(session, conn, inbox, shared);
+        let mut task = Self::new(session, conn, channel, shared);
         let id = task.add_ws(ws);
         debug_assert_eq!(id, WsId(0));
         task
@@ -265,6 +276,23 @@ impl<C: Connection> SessionTask<C> {
             Input::Send(frame) => {
                 let _ = self.session.send_frame(frame);
             }
+            Input::Frames {
+                frames,
+                volatile,
+                bytes,
+            } => {
+                self.handle.taken(bytes);
+                if volatile && !self.session.is_writable() {
+                    return;
+                }
+                // The session closes itself if its buffer would pass `max_buffered`.
+                for frame in frames.iter() {
+                    if self.session.send_frame(frame.clone()).is_err() {
+                        break;
+                    }
+                }
+            }
+            Input::SlowClient => self.session.handle_slow_client(now),
             Input::Close => self.session.close(now),
             Input::Custom(command) => {
                 let mut ctl = SessionCtl {
