@@ -27,7 +27,7 @@ pub fn engineio_server() -> EngineServer {
     })
 }
 
-/// Serves [`engineio_server`] on `listener` until an accept fails.
+/// Serves [`engineio_server()`] on `listener` until an accept fails.
 pub async fn serve_engineio(listener: TcpListener) -> io::Result<()> {
     engineio_server().serve(listener).await
 }
@@ -63,7 +63,7 @@ pub fn socketio_server() -> SocketIo {
     io
 }
 
-/// Serves [`socketio_server`] on `listener` until an accept fails.
+/// Serves [`socketio_server()`] on `listener` until an accept fails.
 pub async fn serve_socketio(listener: TcpListener) -> io::Result<()> {
     socketio_server().serve(listener).await
 }

@@ -74,7 +74,7 @@ impl Message {
 
     /// The arguments, deserialized: a tuple such as `(String, u32)` for two arguments, or
     /// `Vec<Value>` for any number of arguments of any type. Binary arguments go into
-    /// [`Bytes`] fields (or [`Value::Binary`]).
+    /// [`Bytes`](bytes::Bytes) fields (or [`Value::Binary`]).
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, socketio_proto::PayloadError> {
         self.payload.event_args()
     }
