@@ -21,7 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data as OpData, OpCode};
 use tokio_tungstenite::tungstenite::{Error, Message};
 
 use super::{EngineShared, SessionHandle};
@@ -369,7 +370,13 @@ impl<C: Connection> SessionTask<C> {
                     return;
                 };
                 let msg = match msg {
-                    WsMessage::Text(t) => Message::Text(t.into_bytes().try_into().expect("utf-8")),
+                    // The text is valid UTF-8 already (a ByteString): sent as a raw text
+                    // frame, so the same shared bytes are not validated again per recipient.
+                    WsMessage::Text(t) => Message::Frame(WsFrame::message(
+                        t.into_bytes(),
+                        OpCode::Data(OpData::Text),
+                        true,
+                    )),
                     WsMessage::Binary(b) => Message::Binary(b),
                 };
                 if conn.sink.send(msg).await.is_err() {
