@@ -16,6 +16,7 @@
 
 pub mod eio;
 pub mod hex;
+pub mod interop_server;
 pub mod test_server;
 // Socket.IO: add `pub mod sio;` here (canonical JSON of Socket.IO packets and the batch
 // protocol of a `node/diff-socketio.js`), mirroring `eio`.
