@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
+use socketio_server::SocketIo;
 use socketio_server::engine::EngineServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -68,6 +69,20 @@ impl TestServer {
     /// The official Engine.IO suite's echo server (`conformance::test_server`).
     pub(crate) async fn engineio() -> Self {
         Self::engine(conformance::test_server::engineio_server()).await
+    }
+
+    /// Serves a [`SocketIo`] under `/socket.io/` (the path it is configured with must be
+    /// the default one).
+    pub(crate) async fn sio(io: SocketIo) -> Self {
+        Self::spawn("/socket.io/", move |listener| async move {
+            io.serve(listener).await
+        })
+        .await
+    }
+
+    /// The official Socket.IO suite's server (`conformance::test_server`).
+    pub(crate) async fn socketio() -> Self {
+        Self::sio(conformance::test_server::socketio_server()).await
     }
 
     /// The server's address.
@@ -451,6 +466,17 @@ impl Ws {
         self.next_within(STEP_TIMEOUT)
             .await
             .expect("no WebSocket message in time")
+    }
+
+    /// The next message that is not an Engine.IO ping (`2`, which is not answered), as
+    /// the suite's `waitForPackets` (fails the test after [`STEP_TIMEOUT`]).
+    pub(crate) async fn recv_skipping_pings(&mut self) -> WsEvent {
+        loop {
+            match self.recv().await {
+                WsEvent::Text(t) if t == "2" => {}
+                other => return other,
+            }
+        }
     }
 
     /// The next message, which must be text.
