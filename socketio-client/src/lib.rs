@@ -1,0 +1,233 @@
+//! A Socket.IO v5 client (Engine.IO v4) on tokio, for any Socket.IO 3/4 server: the Node
+//! `socket.io` server or `socketio-server`.
+//!
+//! - Transports: HTTP long-polling, WebSocket, and the upgrade from one to the other
+//!   ([`Options::transports`], [`Options::upgrade`]).
+//! - A [`Manager`] per server multiplexes namespaces ([`Socket`]s) over one Engine.IO
+//!   connection, like socket.io-client's Manager.
+//! - [`Socket::emit`] with typed serde arguments (binary as `bytes::Bytes`, several
+//!   attachments allowed), [`Socket::emit_with_ack`] returning the typed answer, handlers
+//!   ([`Socket::on`], [`Socket::on_any`]) that can answer the server's acks
+//!   ([`Message::ack`]), volatile emits, `connect` / `connect_error` / `disconnect` with the
+//!   reference's reason strings ([`DisconnectReason`]).
+//! - Reconnection after a transport loss with socket.io-client's exact backoff
+//!   ([`Backoff`], [`ReconnectSchedule`]); emits made while disconnected are buffered
+//!   (bounded) and sent in order after the reconnection; `retries` with `ackTimeout` for
+//!   at-least-once delivery; connection state recovery (`pid`, `offset`,
+//!   [`Socket::recovered`]).
+//!
+//! # Architecture
+//!
+//! All protocol decisions live in the Sans-IO machines of `engineio-proto`
+//! (`ClientSession`) and `socketio-proto` (`ClientConnection`). One task per Manager owns
+//! both, performs the HTTP requests and WebSocket I/O they ask for, and sleeps until their
+//! next deadline. Handles talk to it through a bounded channel (emits wait when it is full).
+//! Each socket's handlers run in a task of their own, in arrival order; the driver never
+//! waits for a handler, so a handler may emit, await an ack or disconnect without deadlock.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use socketio_client::ClientBuilder;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let socket = ClientBuilder::new("http://127.0.0.1:3000/")
+//!     .auth(&serde_json::json!({ "token": "abc" }))
+//!     .on("chat", |socket, msg| async move {
+//!         let (text,): (String,) = msg.args().unwrap_or_default();
+//!         println!("chat: {text}");
+//!         // Answer the server's emitWithAck, if it asked.
+//!         let _ = msg.ack(&socket, &"got it").await;
+//!     })
+//!     .connect()
+//!     .await?;
+//! socket.emit("chat", &("hello", bytes::Bytes::from_static(b"\x01\x02"))).await?;
+//! let (answer,): (u32,) = socket.emit_with_ack("add", &(1, 2)).await?;
+//! assert_eq!(answer, 3);
+//! socket.disconnect().await?;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod args;
+mod backoff;
+mod config;
+mod error;
+mod manager;
+mod socket;
+mod transport;
+mod value;
+
+use std::future::Future;
+
+pub use args::Spread;
+pub use backoff::{Backoff, RandomSource, ReconnectSchedule};
+pub use config::{Options, TransportMode};
+pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
+pub use manager::{Manager, ManagerEvent};
+pub use socket::{Message, Socket, Volatile, WithTimeout};
+pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};
+pub use transport::InvalidUrl;
+pub use value::Value;
+
+/// Why [`ClientBuilder::connect`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The URL is not `http(s)://host[:port][/namespace][?query]`.
+    #[error(transparent)]
+    InvalidUrl(#[from] InvalidUrl),
+    /// The namespace is not valid.
+    #[error("invalid namespace")]
+    InvalidNamespace,
+    /// The first connection failed (`connect_error`).
+    #[error("connect_error: {0}")]
+    Connect(#[from] ConnectError),
+    /// The client was closed meanwhile.
+    #[error("the client is closed")]
+    Closed,
+}
+
+type Setup = Box<dyn FnOnce(&Socket) + Send>;
+
+/// The one-call way to connect to one namespace: `io(url, options)`.
+///
+/// The URL's path is the namespace (`http://host:3000/admin` → `/admin`). Handlers
+/// registered here are in place before the connection, so no early event is missed.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), socketio_client::ClientError> {
+/// use socketio_client::{ClientBuilder, TransportMode};
+///
+/// let socket = ClientBuilder::new("http://127.0.0.1:3000/admin")
+///     .options(|o| {
+///         o.transports(TransportMode::WebSocket);
+///     })
+///     .on_any(|_socket, msg| async move { println!("{}", msg.event()) })
+///     .connect()
+///     .await?;
+/// # let _ = socket;
+/// # Ok(())
+/// # }
+/// ```
+pub struct ClientBuilder {
+    url: String,
+    options: Options,
+    setup: Vec<Setup>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A client for `url`, with the default [`Options`].
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            options: Options::default(),
+            setup: Vec::new(),
+        }
+    }
+
+    /// Changes the options.
+    pub fn options(mut self, f: impl FnOnce(&mut Options)) -> Self {
+        f(&mut self.options);
+        self
+    }
+
+    /// The CONNECT payload (`auth`).
+    pub fn auth<T: serde::Serialize>(mut self, auth: &T) -> Self {
+        let value = serde_json::to_value(auth).unwrap_or(serde_json::Value::Null);
+        self.setup.push(Box::new(move |s| {
+            let _ = s.set_auth(&value);
+        }));
+        self
+    }
+
+    /// An async function making the CONNECT payload at each (re)connect.
+    pub fn auth_fn<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = serde_json::Value> + Send + 'static,
+    {
+        self.setup.push(Box::new(move |s| s.set_auth_fn(f)));
+        self
+    }
+
+    /// See [`Socket::on`].
+    pub fn on<F, Fut>(mut self, event: &str, handler: F) -> Self
+    where
+        F: Fn(Socket, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let event = event.to_owned();
+        self.setup.push(Box::new(move |s| s.on(&event, handler)));
+        self
+    }
+
+    /// See [`Socket::on_any`].
+    pub fn on_any<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.setup.push(Box::new(move |s| s.on_any(handler)));
+        self
+    }
+
+    /// See [`Socket::on_disconnect`].
+    pub fn on_disconnect<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.setup.push(Box::new(move |s| s.on_disconnect(handler)));
+        self
+    }
+
+    /// See [`Socket::on_connect`].
+    pub fn on_connect<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.setup.push(Box::new(move |s| s.on_connect(handler)));
+        self
+    }
+
+    /// Connects and waits for the first `connect` (the socket) or `connect_error` (the
+    /// error; the client is then closed). Later losses reconnect on their own.
+    pub async fn connect(self) -> Result<Socket, ClientError> {
+        let manager = Manager::new(&self.url, self.options)?;
+        let socket = manager
+            .default_socket()
+            .map_err(|_| ClientError::InvalidNamespace)?;
+        for f in self.setup {
+            f(&socket);
+        }
+        let mut outcome = socket.shared.outcome.subscribe();
+        socket.connect().await.map_err(|_| ClientError::Closed)?;
+        loop {
+            if let Some(result) = outcome.borrow_and_update().clone() {
+                return match result {
+                    Ok(()) => Ok(socket),
+                    Err(e) => {
+                        let _ = manager.close().await;
+                        Err(e.into())
+                    }
+                };
+            }
+            if outcome.changed().await.is_err() {
+                return Err(ClientError::Closed);
+            }
+        }
+    }
+}

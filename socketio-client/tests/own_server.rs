@@ -1,0 +1,243 @@
+//! The client against our own server (`socketio-server`) over loopback, in the three
+//! transport modes.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use socketio_client::{
+    ClientBuilder, DisconnectReason, Manager, Options, ParserKind, TransportMode,
+};
+use socketio_server::{Config, SocketIo, Spread, Value};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+const T: Duration = Duration::from_secs(10);
+
+async fn start_server(parser: ParserKind) -> String {
+    let mut config = Config::default();
+    config
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .parser(parser);
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|socket| async move {
+        let _ = socket.emit("auth", &socket.handshake().auth);
+        socket.on("echo", |socket, msg| async move {
+            let args: Vec<Value> = msg.args().unwrap_or_default();
+            let _ = socket.emit("echo-back", &Spread(&args));
+        });
+        socket.on("add", |_socket, mut msg| async move {
+            let (a, b): (i64, i64) = msg.args().unwrap_or((0, 0));
+            let _ = msg.ack(&(a + b,));
+        });
+        socket.on("ask-me", |socket, _msg| async move {
+            let reply = socket
+                .timeout(Duration::from_secs(5))
+                .emit_with_ack("question", &("what?",))
+                .await;
+            let answer: (String,) = match reply {
+                Ok(r) => r.args().unwrap_or_else(|_| ("bad".into(),)),
+                Err(_) => ("timeout".into(),),
+            };
+            let _ = socket.emit("answer", &answer);
+        });
+        socket.on("kick-me", |socket, _msg| async move {
+            socket.disconnect();
+        });
+    });
+    io.of("/admin").on_connection(|socket| async move {
+        let _ = socket.emit("welcome", &socket.ns().to_owned());
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    format!("http://{addr}")
+}
+
+fn collect(
+    socket: &socketio_client::Socket,
+    events: &[&str],
+) -> mpsc::UnboundedReceiver<(String, Vec<socketio_client::Value>)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    for ev in events {
+        let tx = tx.clone();
+        socket.on(ev, move |_s, msg| {
+            let tx = tx.clone();
+            async move {
+                let args: Vec<socketio_client::Value> = msg.args().unwrap();
+                let _ = tx.send((msg.event().to_owned(), args));
+            }
+        });
+    }
+    rx
+}
+
+async fn scenario(mode: TransportMode, parser: ParserKind) {
+    let url = start_server(parser).await;
+    let (tx_disc, mut rx_disc) = mpsc::unbounded_channel();
+    let socket = ClientBuilder::new(&format!("{url}/"))
+        .options(|o| {
+            o.transports(mode).parser(parser);
+        })
+        .auth(&serde_json::json!({"token": "abc"}))
+        .on("question", |socket, msg| async move {
+            assert!(msg.needs_ack());
+            let (q,): (String,) = msg.args().unwrap();
+            msg.ack(&socket, &format!("answer to {q}")).await.unwrap();
+        })
+        .on_disconnect(move |_s, reason| {
+            let tx = tx_disc.clone();
+            async move {
+                let _ = tx.send(reason);
+            }
+        })
+        .connect()
+        .await
+        .expect("connect");
+    assert!(socket.connected());
+    assert!(socket.id().is_some());
+    let mut rx = collect(&socket, &["auth", "echo-back", "answer"]);
+    // `auth` may have arrived before the handler was registered: re-ask with echo instead.
+    socket
+        .emit(
+            "echo",
+            &(
+                "x",
+                1,
+                Bytes::from_static(&[1, 2, 3]),
+                serde_json::json!({"k": [true]}),
+                Bytes::from_static(&[4]),
+            ),
+        )
+        .await
+        .unwrap();
+    let (ev, args) = loop {
+        let got = timeout(T, rx.recv()).await.unwrap().unwrap();
+        if got.0 != "auth" {
+            break got;
+        }
+    };
+    assert_eq!(ev, "echo-back");
+    assert_eq!(args.len(), 5);
+    assert_eq!(args[0].as_str(), Some("x"));
+    assert_eq!(args[2].as_binary(), Some(&Bytes::from_static(&[1, 2, 3])));
+    assert_eq!(args[4].as_binary(), Some(&Bytes::from_static(&[4])));
+
+    // Binary both ways, typed.
+    let (tx_bin, mut rx_bin) = mpsc::unbounded_channel();
+    socket.on("echo-back", move |_s, msg| {
+        let tx = tx_bin.clone();
+        async move {
+            let args: (String, i32, Bytes, serde_json::Value, Bytes) = msg.args().unwrap();
+            let _ = tx.send(args);
+        }
+    });
+    socket
+        .emit(
+            "echo",
+            &(
+                "y",
+                2,
+                Bytes::from_static(&[9, 8]),
+                serde_json::Value::Null,
+                Bytes::from_static(b"z"),
+            ),
+        )
+        .await
+        .unwrap();
+    let got = timeout(T, rx_bin.recv()).await.unwrap().unwrap();
+    assert_eq!(got.2, Bytes::from_static(&[9, 8]));
+    assert_eq!(got.4, Bytes::from_static(b"z"));
+
+    // Our ack request, typed answer.
+    let (sum,): (i64,) = timeout(T, socket.emit_with_ack("add", &(2, 3)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sum, 5);
+
+    // The server's emitWithAck answered by our handler.
+    socket.emit("ask-me", &()).await.unwrap();
+    let (ev, args) = timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(ev, "answer");
+    assert_eq!(args[0].as_str(), Some("answer to what?"));
+
+    // Server-side disconnect: "io server disconnect", no reconnection.
+    socket.emit("kick-me", &()).await.unwrap();
+    let reason = timeout(T, rx_disc.recv()).await.unwrap().unwrap();
+    assert_eq!(reason, DisconnectReason::IoServerDisconnect);
+    assert_eq!(reason.as_str(), "io server disconnect");
+    assert!(!socket.active());
+    assert!(!socket.connected());
+}
+
+#[tokio::test]
+async fn polling_only_against_our_server() {
+    scenario(TransportMode::Polling, ParserKind::Default).await;
+}
+
+#[tokio::test]
+async fn websocket_only_against_our_server() {
+    scenario(TransportMode::WebSocket, ParserKind::Default).await;
+}
+
+#[tokio::test]
+async fn upgrade_against_our_server() {
+    scenario(TransportMode::Both, ParserKind::Default).await;
+}
+
+#[tokio::test]
+async fn msgpack_parser_against_our_server() {
+    scenario(TransportMode::Both, ParserKind::MsgPack).await;
+}
+
+#[tokio::test]
+async fn two_namespaces_share_one_engine_connection() {
+    let url = start_server(ParserKind::Default).await;
+    let manager = Manager::new(&url, Options::default()).unwrap();
+    let mut events = manager.subscribe();
+    let main = manager.socket("/").unwrap();
+    let admin = manager.socket("/admin").unwrap();
+    let mut rx = collect(&admin, &["welcome"]);
+    main.connect().await.unwrap();
+    admin.connect().await.unwrap();
+    let (_, args) = timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(args[0].as_str(), Some("/admin"));
+    let (sum,): (i64,) = timeout(T, main.emit_with_ack("add", &(40, 2)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sum, 42);
+    // One `open` only: both namespaces ride on the same Engine.IO connection.
+    let mut opens = 0;
+    while let Ok(ev) = events.try_recv() {
+        if ev == socketio_client::ManagerEvent::Open {
+            opens += 1;
+        }
+    }
+    assert_eq!(opens, 1);
+    admin.disconnect().await.unwrap();
+    assert!(
+        main.connected()
+            || timeout(T, main.emit_with_ack::<_, (i64,)>("add", &(1, 1)))
+                .await
+                .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn unknown_namespace_is_a_connect_error_from_the_server() {
+    let url = start_server(ParserKind::Default).await;
+    let err = ClientBuilder::new(&format!("{url}/nope"))
+        .connect()
+        .await
+        .unwrap_err();
+    match err {
+        socketio_client::ClientError::Connect(e) => {
+            assert_eq!(e.message, "Invalid namespace");
+            assert!(e.from_server);
+        }
+        e => panic!("{e}"),
+    }
+}
