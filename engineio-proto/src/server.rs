@@ -445,7 +445,7 @@ impl ServerSession {
                     });
                 }
                 if let Some(req) = get.take() {
-                    self.respond_closing_poll(req, false);
+                    self.respond_closing_poll(req, false, now);
                 } else {
                     self.state = State::Closing;
                     self.timers = Timers {
@@ -489,7 +489,7 @@ impl ServerSession {
             return self.fail(CloseReason::TransportError(TransportError::PollOverlap));
         }
         if self.state == State::Closing {
-            return self.respond_closing_poll(req, true);
+            return self.respond_closing_poll(req, true, now);
         }
         *get = Some(req);
         self.flush();
@@ -834,16 +834,26 @@ impl ServerSession {
         }
     }
 
-    /// Answers a GET on a closing session with the buffered packets and the close packet;
-    /// a GET that arrives after `close()` gets `6\x1e1` when nothing else is buffered
-    /// (the reference's "empty send to append close packet").
-    fn respond_closing_poll(&mut self, req: RequestId, noop_if_empty: bool) {
-        if noop_if_empty && self.outbox.is_empty() {
-            self.push_frame(Frame::from_packet(&Packet::empty(PacketType::Noop)));
+    /// Answers a GET on a closing session. Buffered packets go first, alone: the close
+    /// packet follows on the next GET (`6\x1e1`), as the reference drains its buffer before
+    /// closing the transport — a client handles a close packet before the messages decoded
+    /// with it. With nothing buffered, a GET pending when `close()` was called gets `1`, a
+    /// later GET `6\x1e1`.
+    fn respond_closing_poll(&mut self, req: RequestId, later_get: bool, now: Instant) {
+        if !self.outbox.is_empty() {
+            let body = self.take_outbox_payload();
+            self.respond(req, HttpResponse::Payload(body));
+            if self.state == State::Open {
+                self.state = State::Closing;
+                self.timers = Timers {
+                    close: Some(now + self.config.close_timeout),
+                    ..Timers::default()
+                };
+            }
+            return;
         }
-        self.push_frame(Frame::from_packet(&Packet::empty(PacketType::Close)));
-        let body = self.take_outbox_payload();
-        self.respond(req, HttpResponse::Payload(body));
+        let body: &'static [u8] = if later_get { b"6\x1e1" } else { b"1" };
+        self.respond(req, HttpResponse::Payload(Bytes::from_static(body)));
         self.finish(CloseReason::ForcedClose, None);
     }
 

@@ -558,12 +558,16 @@ mod reference_behaviour {
     }
 
     #[test]
-    fn a_server_close_flushes_the_buffer_before_the_close_packet() {
+    fn a_server_close_delivers_the_buffer_then_the_close_packet_on_the_next_poll() {
         let mut h = Harness::polling_opened();
         h.server_send("bye");
         h.server_close();
         let get = h.get();
-        assert_eq!(h.payload(get), "4bye\x1e1");
+        assert_eq!(h.payload(get), "4bye");
+        assert_eq!(h.closed_reason(), None);
+        let get = h.get();
+        assert_eq!(h.payload(get), "6\x1e1");
+        assert_eq!(h.closed_reason(), Some(CloseReason::ForcedClose));
     }
 
     #[test]

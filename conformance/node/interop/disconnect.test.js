@@ -76,13 +76,8 @@ test("multiplexed: each namespace reports its own reason, the connection stays",
 // `disconnect()` on every socket of the connection, each sending DISCONNECT with the reason
 // "server namespace disconnect", then closes the Engine.IO connection once the buffered
 // packets are flushed: over polling the close packet comes in a later response (`6\x1e1`).
-const POLLING_CLOSE_SKIP =
-  "engineio-proto sends the buffered packets and the close packet in the same polling " +
-  "response; socket.io-client delivers decoded packets on process.nextTick but handles the " +
-  "close packet at once, so the last DISCONNECT is seen after 'transport close'";
 for (const transport of ["polling", "websocket"]) {
-  const skip = transport === "polling" ? POLLING_CLOSE_SKIP : false;
-  test(`server closes the whole connection: every namespace sees "io server disconnect" (${transport})`, { ...opts, skip }, async (t) => {
+  test(`server closes the whole connection: every namespace sees "io server disconnect" (${transport})`, opts, async (t) => {
     const c = clients(t);
     const observer = await c.observer();
     const tag = uniqueTag("close");
