@@ -1,0 +1,112 @@
+//! The driver's reconnection schedule on tokio's virtual clock: no sleeps, exact times.
+
+use std::time::Duration;
+
+use socketio_client::{Manager, ManagerEvent, Options, TransportMode};
+use tokio::time::Instant;
+
+/// A loopback port nobody listens on.
+async fn closed_port() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+async fn attempts_schedule(mode: TransportMode) -> Vec<(ManagerEvent, u128)> {
+    let url = closed_port().await;
+    let mut options = Options::default();
+    options
+        .transports(mode)
+        .reconnection_attempts(Some(3))
+        .timeout(None)
+        .random(|| 0.25);
+    let manager = Manager::new(&url, options).unwrap();
+    let mut events = manager.subscribe();
+    let socket = manager.socket("/").unwrap();
+    let start = Instant::now();
+    socket.connect().await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(60), events.recv())
+            .await
+            .expect("bounded")
+            .unwrap();
+        let done = ev == ManagerEvent::ReconnectFailed;
+        seen.push((ev, start.elapsed().as_millis()));
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn expected(error: &str) -> Vec<(ManagerEvent, u128)> {
+    // backo2 with rand 0.25: 1000-125, 2000-250, 4000-500.
+    let e = || ManagerEvent::Error(error.to_owned());
+    let re = || ManagerEvent::ReconnectError(error.to_owned());
+    vec![
+        (e(), 0),
+        (ManagerEvent::ReconnectAttempt(1), 875),
+        (e(), 875),
+        (re(), 875),
+        (ManagerEvent::ReconnectAttempt(2), 875 + 1750),
+        (e(), 2625),
+        (re(), 2625),
+        (ManagerEvent::ReconnectAttempt(3), 2625 + 3500),
+        (e(), 6125),
+        // As in socket.io-client, `reconnect()` runs (and gives up) before
+        // `reconnect_error` of the last attempt is emitted.
+        (ManagerEvent::ReconnectFailed, 6125),
+    ]
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnection_follows_backo2_then_gives_up_polling() {
+    assert_eq!(
+        attempts_schedule(TransportMode::Polling).await,
+        expected("xhr poll error")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnection_follows_backo2_then_gives_up_websocket() {
+    assert_eq!(
+        attempts_schedule(TransportMode::WebSocket).await,
+        expected("websocket error")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_handshake_timeout_is_a_connect_error_named_timeout() {
+    // A server that accepts TCP but never answers.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    let mut options = Options::default();
+    options
+        .reconnection(false)
+        .timeout(Some(Duration::from_millis(500)));
+    let manager = Manager::new(&url, options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    socket.on_connect_error(move |_s, e| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(e);
+        }
+    });
+    let start = Instant::now();
+    socket.connect().await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(err.message, "timeout");
+    assert!(!err.from_server);
+    assert_eq!(start.elapsed().as_millis(), 500);
+}
