@@ -1,0 +1,50 @@
+// Interop server for socketio-client's tests: the official socket.io 4.8 server on a
+// loopback port. Usage: node server.js [port] [transports]   (port 0 = ephemeral;
+// transports: "polling,websocket" by default). Prints "PORT <n>" once listening, then one
+// JSON line per observation ({"ev": ...}) for the test to assert on.
+"use strict";
+const http = require("http");
+const { Server } = require("socket.io");
+
+const port = Number(process.argv[2] || 0);
+const transports = (process.argv[3] || "polling,websocket").split(",");
+const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+
+const httpServer = http.createServer();
+const io = new Server(httpServer, {
+  transports,
+  pingInterval: 300,
+  pingTimeout: 200,
+});
+
+io.engine.on("connection", (raw) => log({ ev: "engine_connection", id: raw.id }));
+
+io.on("connection", (socket) => {
+  log({ ev: "connection", nsp: "/", engine: socket.conn.id, auth: socket.handshake.auth, transport: socket.conn.transport.name });
+  socket.emit("auth", socket.handshake.auth);
+  socket.on("echo", (...args) => socket.emit("echo-back", ...args));
+  socket.on("add", (a, b, ack) => ack(a + b));
+  socket.on("ask-me", async () => {
+    try {
+      const answer = await socket.timeout(5000).emitWithAck("question", "what?");
+      socket.emit("answer", answer);
+    } catch (e) {
+      socket.emit("answer", "timeout");
+    }
+  });
+  socket.on("kick-me", () => socket.disconnect());
+  socket.on("seq", (n) => log({ ev: "seq", n }));
+  socket.conn.on("upgrade", (t) => log({ ev: "upgrade", transport: t.name }));
+  socket.on("disconnect", (reason) => log({ ev: "disconnect", nsp: "/", reason }));
+});
+
+io.of("/admin").on("connection", (socket) => {
+  log({ ev: "connection", nsp: "/admin", engine: socket.conn.id });
+  socket.emit("welcome", "/admin");
+  socket.on("add", (a, b, ack) => ack(a + b));
+});
+
+httpServer.listen(port, "127.0.0.1", () => {
+  log({ ev: "listening" });
+  process.stdout.write("PORT " + httpServer.address().port + "\n");
+});
