@@ -17,8 +17,8 @@ use crate::engine::{Connection, SessionCtl, SessionHandle};
 use crate::error::{AckError, ConnectError};
 use crate::io::{IoInner, NamespaceInner};
 use crate::socket::{
-    AckReply, BoxFuture, Command, Handlers, Handshake, Message, Socket, SocketInner, ack_response,
-    frame_of,
+    AckReply, BoxFuture, Command, Handlers, Handshake, HandshakeBase, Message, Socket, SocketInner,
+    ack_response, frame_of,
 };
 use crate::value::Value;
 
@@ -43,7 +43,7 @@ pub(crate) struct SioConnection {
     io: Arc<IoInner>,
     proto: ServerConnection,
     handle: SessionHandle,
-    base: Arc<Handshake>,
+    base: Arc<HandshakeBase>,
     slots: BTreeMap<Namespace, Slot>,
     acks: HashMap<(Namespace, u64), AckReply>,
     /// Disconnect handlers of sockets already gone, run to completion.
@@ -54,7 +54,7 @@ impl SioConnection {
     pub(crate) fn new(
         io: Arc<IoInner>,
         handle: SessionHandle,
-        base: Handshake,
+        base: Arc<HandshakeBase>,
         seed: [u8; 32],
         now: Instant,
     ) -> Self {
@@ -63,7 +63,7 @@ impl SioConnection {
             io,
             proto,
             handle,
-            base: Arc::new(base),
+            base,
             slots: BTreeMap::new(),
             acks: HashMap::new(),
             finishing: Vec::new(),
@@ -146,8 +146,10 @@ impl SioConnection {
         let auth = auth
             .and_then(|p| p.deserialize::<Value>().ok())
             .unwrap_or_else(|| Value::Object(Vec::new()));
-        let mut handshake = (*self.base).clone();
-        handshake.auth = auth;
+        let handshake = Handshake {
+            base: self.base.clone(),
+            auth,
+        };
         let socket = Socket {
             inner: Arc::new(SocketInner {
                 id: OnceLock::new(),

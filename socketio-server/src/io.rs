@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use socketio_proto::{Namespace, ParserKind};
 use tokio::net::TcpListener;
@@ -13,7 +13,7 @@ use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::conn::SioConnection;
 use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession};
 use crate::error::{ConnectError, EmitError};
-use crate::socket::{BoxFuture, Handshake, Socket};
+use crate::socket::{BoxFuture, HandshakeBase, Socket};
 use crate::value::Value;
 
 /// A namespace connection handler.
@@ -399,14 +399,7 @@ impl SocketIo {
             let mut seed = [0u8; 32];
             // Socket ids must be unguessable: fresh randomness for each connection.
             getrandom::fill(&mut seed).expect("the operating system provides randomness");
-            let base = Handshake {
-                headers: new.request.headers.clone(),
-                url: new.request.uri.clone(),
-                address: new.remote,
-                secure: new.request.uri.scheme_str() == Some("https"),
-                time: SystemTime::now(),
-                auth: Value::Null,
-            };
+            let base = Arc::new(HandshakeBase::from_request(new.request, new.remote));
             Box::new(SioConnection::new(
                 io.clone(),
                 new.handle,

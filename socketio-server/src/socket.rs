@@ -32,27 +32,83 @@ pub(crate) type EventMiddleware =
     Arc<dyn Fn(&Socket, &Message) -> Result<(), String> + Send + Sync>;
 
 /// The request that opened the connection, as the reference's `socket.handshake`.
+///
+/// The request part is shared by every socket of the connection; only `auth` is per socket.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Handshake {
-    /// The request headers.
-    pub headers: HeaderMap,
-    /// The request URI (its query holds the client's query parameters).
-    pub url: Uri,
-    /// The peer address, when known.
-    pub address: Option<std::net::SocketAddr>,
-    /// True for HTTPS / WSS (as seen by the server).
-    pub secure: bool,
-    /// When the connection was opened.
-    pub time: SystemTime,
+    pub(crate) base: Arc<HandshakeBase>,
     /// The `auth` object of the CONNECT packet (`{}` when absent).
     pub auth: Value,
 }
 
+/// The part of the handshake common to the sockets of one connection.
+#[derive(Debug)]
+pub(crate) struct HandshakeBase {
+    pub(crate) headers: HeaderMap,
+    pub(crate) url: Uri,
+    pub(crate) address: Option<std::net::SocketAddr>,
+    pub(crate) secure: bool,
+    pub(crate) time: SystemTime,
+}
+
+impl HandshakeBase {
+    /// Copies what the handshake keeps out of the request, so that the request's buffer
+    /// (which hyper's parsed headers share) is not kept alive for the connection's lifetime.
+    pub(crate) fn from_request(
+        request: &http::request::Parts,
+        address: Option<std::net::SocketAddr>,
+    ) -> Self {
+        let mut headers = HeaderMap::with_capacity(request.headers.len());
+        for (name, value) in &request.headers {
+            if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
+                headers.append(name.clone(), value);
+            }
+        }
+        let url = request
+            .uri
+            .to_string()
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/"));
+        Self {
+            headers,
+            url,
+            address,
+            secure: request.uri.scheme_str() == Some("https"),
+            time: SystemTime::now(),
+        }
+    }
+}
+
 impl Handshake {
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.base.headers
+    }
+
+    /// The request URI (its query holds the client's query parameters).
+    pub fn url(&self) -> &Uri {
+        &self.base.url
+    }
+
+    /// The peer address, when known.
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.base.address
+    }
+
+    /// True for HTTPS / WSS (as seen by the server).
+    pub fn secure(&self) -> bool {
+        self.base.secure
+    }
+
+    /// When the connection was opened.
+    pub fn time(&self) -> SystemTime {
+        self.base.time
+    }
+
     /// The query parameters, decoded.
     pub fn query(&self) -> HashMap<String, String> {
-        form_urlencoded::parse(self.url.query().unwrap_or("").as_bytes())
+        form_urlencoded::parse(self.base.url.query().unwrap_or("").as_bytes())
             .into_owned()
             .collect()
     }

@@ -253,7 +253,10 @@ fn open_websocket<B>(
             supports_binary,
         );
         shared.insert(sid, handle);
-        task.run().await;
+        // The upgrade's state (and the request, whose buffer hyper's headers share) is
+        // freed: the session runs in a task of its own.
+        drop(parts);
+        tokio::spawn(task.run());
     });
     response
 }

@@ -63,10 +63,11 @@ impl EngineServer {
         let on_connection = Arc::new(on_connection);
         let factory = move |new: NewSession<'_>| -> Box<dyn Connection> {
             let (tx, rx) = mpsc::channel(SOCKET_BUFFER);
+            let base = crate::socket::HandshakeBase::from_request(new.request, new.remote);
             let socket = EngineSocket {
                 sid: new.sid,
-                uri: new.request.uri.clone(),
-                headers: new.request.headers.clone(),
+                uri: base.url.clone(),
+                headers: base.headers,
                 handle: new.handle,
                 rx,
             };
