@@ -23,6 +23,27 @@
 //!   `"plain"` with the message `plain refusal` and no data, and refuses anything else with
 //!   `not authorized` and `data` `{"reason": "bad token", "code": 4001}`. Then as `/`.
 //! - `/observer`: receives the disconnect reasons (see above).
+//! - `/rooms-<anything>` (a dynamic namespace, so that each test has its own, isolated
+//!   from the others): rooms and broadcasting. A "controller" client sends commands that
+//!   make the server broadcast; every command is acknowledged with its result.
+//!   - `join` (room or rooms) → joins, acks with the socket's rooms (sorted, own id
+//!     included); `leave` (room) → leaves, acks likewise; `rooms` → acks likewise;
+//!   - `emit` `{to?, except?, sender?, volatile?, event, args?}` → broadcasts `event` with
+//!     `args` from the namespace (`io.of(nsp).to(..).except(..)`), or from the sending
+//!     socket when `sender` (`socket.broadcast()`, the sender left out); acks with the
+//!     report `{delivered, dropped, closed}`;
+//!   - `emit-with-ack` `{to?, except?, sender?, event, args?, timeout}` (ms) → a broadcast
+//!     with acknowledgements; acks with `{timedOut, responses, elapsedMs, error}`, where
+//!     `responses` holds the first argument of each answer, in arrival order (the partial
+//!     answers on timeout);
+//!   - `emit-volatile` `{event, args?}` → `socket.emit_volatile` to the sender itself;
+//!   - `fetch-sockets` `{to?, except?}` → acks with `[{id, rooms}]` (sorted by id, rooms
+//!     sorted);
+//!   - `sockets-join` / `sockets-leave` `{to?, except?, rooms}`, `disconnect-sockets`
+//!     `{to?, except?, close}` → act on the targeted sockets, then ack (no argument).
+//!
+//!   When a socket disconnects, the members of room `watch` get `gone`
+//!   `{id, reason, roomsWhileDisconnecting, roomsAfter}` (rooms sorted).
 //!
 //! pingInterval 1000 ms and pingTimeout 3000 ms, so that the tests see heartbeats.
 
@@ -32,15 +53,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use socketio_server::engine::Cors;
 use socketio_server::{
-    AckError, AckResponse, Config, ConnectError, ParserKind, Socket, SocketIo, Spread, Value,
+    AckError, AckResponse, BroadcastAckError, BroadcastOperator, Config, ConnectError, ParserKind,
+    Socket, SocketIo, Spread, Value,
 };
 use tokio::net::TcpListener;
 
 /// The namespace that receives the disconnect reasons of tagged sockets.
 pub const OBSERVER: &str = "/observer";
+
+/// The prefix of the rooms namespaces: `/rooms-<anything>` (one per test).
+pub const ROOMS_PREFIX: &str = "/rooms-";
 
 /// The sockets connected to `/observer`, by socket id.
 type Observers = Arc<Mutex<BTreeMap<String, Socket>>>;
@@ -112,6 +137,15 @@ pub fn interop_server(parser: ParserKind) -> SocketIo {
         let observers = observers.clone();
         async move { app(&socket, observers) }
     });
+
+    // The handlers keep the server alive (a reference cycle): fine for a test server that
+    // lives as long as its process.
+    let server = io.clone();
+    io.of_dynamic(|name| name.starts_with(ROOMS_PREFIX))
+        .on_connection(move |socket| {
+            let io = server.clone();
+            async move { rooms_app(&socket, &io) }
+        });
     io
 }
 
@@ -245,4 +279,256 @@ fn report_ack(socket: &Socket, result: Result<AckResponse, AckError>) {
         Ok(args) => socket.emit("ack-result", &("ok", args)),
         Err(e) => socket.emit("ack-result", &("error", e.to_string())),
     };
+}
+
+/// A command of the rooms namespaces (every field optional; see the module docs).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Op {
+    to: Vec<String>,
+    except: Vec<String>,
+    sender: bool,
+    volatile: bool,
+    event: String,
+    args: Vec<Value>,
+    timeout: Option<u64>,
+    rooms: Vec<String>,
+    close: bool,
+}
+
+/// One room name or several.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Serialize)]
+struct Report {
+    delivered: usize,
+    dropped: usize,
+    closed: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AckReport {
+    timed_out: bool,
+    responses: Vec<Value>,
+    elapsed_ms: u64,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SocketInfo {
+    id: String,
+    rooms: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Gone<'a> {
+    id: &'a str,
+    reason: &'a str,
+    rooms_while_disconnecting: Vec<String>,
+    rooms_after: Vec<String>,
+}
+
+/// The rooms a socket was in when `disconnecting` ran (kept in its extensions).
+#[derive(Clone)]
+struct RoomsWhileDisconnecting(Vec<String>);
+
+fn sorted_rooms(socket: &Socket) -> Vec<String> {
+    let mut rooms = socket.rooms();
+    rooms.sort();
+    rooms
+}
+
+/// The operator an [`Op`] targets: from the namespace, or from `socket` (sender left out).
+fn operator(io: &SocketIo, socket: &Socket, op: &Op) -> BroadcastOperator {
+    let mut operator = if op.sender {
+        socket.broadcast()
+    } else {
+        io.of(socket.ns()).broadcast()
+    };
+    if !op.to.is_empty() {
+        operator = operator.to(op.to.clone());
+    }
+    if !op.except.is_empty() {
+        operator = operator.except(op.except.clone());
+    }
+    if op.volatile {
+        operator = operator.volatile();
+    }
+    if let Some(ms) = op.timeout {
+        operator = operator.timeout(Duration::from_millis(ms));
+    }
+    operator
+}
+
+/// The first argument of an answer to a broadcast with acknowledgements.
+fn first_arg(response: &AckResponse) -> Value {
+    response
+        .args::<Vec<Value>>()
+        .ok()
+        .and_then(|args| args.into_iter().next())
+        .unwrap_or(Value::Null)
+}
+
+/// The event handlers of the `/rooms-*` namespaces.
+fn rooms_app(socket: &Socket, io: &SocketIo) {
+    socket.on("join", |socket, mut msg| async move {
+        match msg.args::<(OneOrMany,)>() {
+            Ok((OneOrMany::One(room),)) => socket.join(room),
+            Ok((OneOrMany::Many(rooms),)) => socket.join(rooms),
+            Err(_) => {}
+        }
+        let _ = msg.ack(&sorted_rooms(&socket));
+    });
+
+    socket.on("leave", |socket, mut msg| async move {
+        if let Ok((room,)) = msg.args::<(String,)>() {
+            socket.leave(&room);
+        }
+        let _ = msg.ack(&sorted_rooms(&socket));
+    });
+
+    socket.on("rooms", |socket, mut msg| async move {
+        let _ = msg.ack(&sorted_rooms(&socket));
+    });
+
+    let server = io.clone();
+    socket.on("emit", move |socket, mut msg| {
+        let io = server.clone();
+        async move {
+            let (op,): (Op,) = msg.args().unwrap_or_default();
+            let report = match operator(&io, &socket, &op).emit(&op.event, &Spread(&op.args)) {
+                Ok(r) => Report {
+                    delivered: r.delivered,
+                    dropped: r.dropped,
+                    closed: r.closed,
+                },
+                Err(_) => Report {
+                    delivered: 0,
+                    dropped: 0,
+                    closed: 0,
+                },
+            };
+            let _ = msg.ack(&report);
+        }
+    });
+
+    let server = io.clone();
+    socket.on("emit-with-ack", move |socket, mut msg| {
+        let io = server.clone();
+        async move {
+            let (op,): (Op,) = msg.args().unwrap_or_default();
+            let started = tokio::time::Instant::now();
+            let result = operator(&io, &socket, &op)
+                .emit_with_ack(&op.event, &Spread(&op.args))
+                .await;
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let report = match result {
+                Ok(responses) => AckReport {
+                    timed_out: false,
+                    responses: responses.iter().map(first_arg).collect(),
+                    elapsed_ms,
+                    error: None,
+                },
+                Err(BroadcastAckError::Timeout { responses }) => AckReport {
+                    timed_out: true,
+                    responses: responses.iter().map(first_arg).collect(),
+                    elapsed_ms,
+                    error: None,
+                },
+                Err(e) => AckReport {
+                    timed_out: false,
+                    responses: Vec::new(),
+                    elapsed_ms,
+                    error: Some(e.to_string()),
+                },
+            };
+            let _ = msg.ack(&report);
+        }
+    });
+
+    socket.on("emit-volatile", |socket, mut msg| async move {
+        let (op,): (Op,) = msg.args().unwrap_or_default();
+        let ok = socket.emit_volatile(&op.event, &Spread(&op.args)).is_ok();
+        let _ = msg.ack(&ok);
+    });
+
+    let server = io.clone();
+    socket.on("fetch-sockets", move |socket, mut msg| {
+        let io = server.clone();
+        async move {
+            let (op,): (Op,) = msg.args().unwrap_or_default();
+            let mut sockets: Vec<SocketInfo> = operator(&io, &socket, &op)
+                .fetch_sockets()
+                .await
+                .iter()
+                .map(|s| SocketInfo {
+                    id: s.id().to_owned(),
+                    rooms: sorted_rooms(s),
+                })
+                .collect();
+            sockets.sort_by(|a, b| a.id.cmp(&b.id));
+            let _ = msg.ack(&sockets);
+        }
+    });
+
+    let server = io.clone();
+    socket.on("sockets-join", move |socket, mut msg| {
+        let io = server.clone();
+        async move {
+            let (op,): (Op,) = msg.args().unwrap_or_default();
+            operator(&io, &socket, &op).sockets_join(op.rooms.clone());
+            let _ = msg.ack(&());
+        }
+    });
+
+    let server = io.clone();
+    socket.on("sockets-leave", move |socket, mut msg| {
+        let io = server.clone();
+        async move {
+            let (op,): (Op,) = msg.args().unwrap_or_default();
+            operator(&io, &socket, &op).sockets_leave(op.rooms.clone());
+            let _ = msg.ack(&());
+        }
+    });
+
+    let server = io.clone();
+    socket.on("disconnect-sockets", move |socket, mut msg| {
+        let io = server.clone();
+        async move {
+            let (op,): (Op,) = msg.args().unwrap_or_default();
+            operator(&io, &socket, &op).disconnect_sockets(op.close);
+            let _ = msg.ack(&());
+        }
+    });
+
+    socket.on_disconnecting(|socket, _reason| async move {
+        let rooms = sorted_rooms(&socket);
+        socket.extensions().insert(RoomsWhileDisconnecting(rooms));
+    });
+
+    let server = io.clone();
+    socket.on_disconnect(move |socket, reason| {
+        let io = server.clone();
+        async move {
+            let while_disconnecting = socket
+                .extensions()
+                .get::<RoomsWhileDisconnecting>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default();
+            let gone = Gone {
+                id: socket.id(),
+                reason: &reason,
+                rooms_while_disconnecting: while_disconnecting,
+                rooms_after: sorted_rooms(&socket),
+            };
+            let _ = io.of(socket.ns()).to("watch").emit("gone", &gone);
+        }
+    });
 }
