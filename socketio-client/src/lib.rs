@@ -51,26 +51,24 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod args;
 mod backoff;
 mod config;
 mod error;
 mod manager;
 mod socket;
 mod transport;
-mod value;
 
 use std::future::Future;
 
-pub use args::Spread;
 pub use backoff::{Backoff, RandomSource, ReconnectSchedule};
 pub use config::{Options, TransportMode};
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
 pub use manager::{Manager, ManagerEvent};
 pub use socket::{Message, Socket, Volatile, WithTimeout};
+pub use socketio_proto::Spread;
+pub use socketio_proto::Value;
 pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};
 pub use transport::InvalidUrl;
-pub use value::Value;
 
 /// Why [`ClientBuilder::connect`] failed.
 #[derive(Debug, thiserror::Error)]

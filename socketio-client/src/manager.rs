@@ -20,7 +20,6 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsFrame;
 
-use crate::args::AckData;
 use crate::backoff::{Backoff, ReconnectSchedule};
 use crate::config::{Options, TransportMode};
 use crate::error::{AckError, ConnectError, DisconnectReason, EmitError};
@@ -28,6 +27,7 @@ use crate::socket::{Auth, Socket, SocketEvent, SocketShared, lock};
 use crate::transport::{
     BoxFuture, Endpoint, Http, InvalidUrl, WsReader, WsStream, open_ws, parse_url, split_ws,
 };
+use socketio_proto::args::AckData;
 
 /// Commands from the handles to the driver (a bounded channel).
 pub(crate) enum Command {

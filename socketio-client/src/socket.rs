@@ -15,9 +15,9 @@ use serde::de::{Deserialize, DeserializeOwned};
 use socketio_proto::{AckId, Namespace, Payload, PayloadError, RESERVED_EVENTS};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::args::{AckData, EventData};
 use crate::error::{AckError, ConnectError, DisconnectReason, EmitError};
 use crate::manager::{AckRequest, Command, Manager};
+use socketio_proto::args::{AckData, EventData};
 
 type BoxFut = Pin<Box<dyn Future<Output = ()> + Send>>;
 type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFut + Send + Sync>;

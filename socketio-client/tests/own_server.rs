@@ -58,14 +58,14 @@ async fn start_server(parser: ParserKind) -> String {
 fn collect(
     socket: &socketio_client::Socket,
     events: &[&str],
-) -> mpsc::UnboundedReceiver<(String, Vec<socketio_client::Value>)> {
+) -> mpsc::UnboundedReceiver<(String, Vec<Value>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     for ev in events {
         let tx = tx.clone();
         socket.on(ev, move |_s, msg| {
             let tx = tx.clone();
             async move {
-                let args: Vec<socketio_client::Value> = msg.args().unwrap();
+                let args: Vec<Value> = msg.args().unwrap();
                 let _ = tx.send((msg.event().to_owned(), args));
             }
         });

@@ -96,6 +96,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod canonical;
 pub mod client;
 mod decoder;
@@ -108,9 +109,12 @@ mod packet;
 mod payload;
 pub mod server;
 mod timer;
+mod value;
 
+pub use args::Spread;
 pub use decoder::{BinaryAssembler, Decoder, DecoderConfig, ParserKind};
 pub use error::{DecodeError, EncodeError, PayloadError};
 pub use message::EngineMessage;
 pub use packet::{AckId, InvalidNamespace, Namespace, Packet, PacketKind, RESERVED_EVENTS};
 pub use payload::{EventName, Payload};
+pub use value::Value;

@@ -102,7 +102,7 @@ pub trait Adapter: Send + Sync + 'static {
     fn server_side_emit<'a>(
         &'a self,
         event: &'a str,
-        args: &'a crate::Value,
+        args: &'a socketio_proto::Value,
     ) -> AdapterFuture<'a, Result<(), AdapterError>>;
     /// The number of nodes.
     fn server_count(&self) -> AdapterFuture<'_, usize>;
@@ -358,7 +358,7 @@ impl Adapter for InMemoryAdapter {
     fn server_side_emit<'a>(
         &'a self,
         _event: &'a str,
-        _args: &'a crate::Value,
+        _args: &'a socketio_proto::Value,
     ) -> AdapterFuture<'a, Result<(), AdapterError>> {
         Box::pin(async { Err(AdapterError::ServerSideEmitUnsupported) })
     }

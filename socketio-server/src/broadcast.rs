@@ -10,10 +10,10 @@ use serde::Serialize;
 use socketio_proto::{Packet, Payload};
 
 use crate::adapter::{BroadcastOptions, BroadcastReport};
-use crate::args::EventData;
 use crate::error::EmitError;
 use crate::io::NamespaceInner;
 use crate::socket::{AckResponse, Socket, check_event_name, frame_of};
+use socketio_proto::args::EventData;
 
 /// Rooms given to [`BroadcastOperator::to`], [`BroadcastOperator::except`],
 /// [`Socket::join`]…: one name, or several.

@@ -20,7 +20,7 @@ use crate::socket::{
     AckReply, BoxFuture, Command, Handlers, Handshake, HandshakeBase, Message, Socket, SocketInner,
     ack_response, frame_of,
 };
-use crate::value::Value;
+use socketio_proto::Value;
 
 /// Work queued for one socket, run one item after the other (events in arrival order).
 enum Work {

@@ -44,7 +44,7 @@ pub struct ConnectError {
     /// The message.
     pub message: String,
     /// Extra data for the client.
-    pub data: Option<crate::Value>,
+    pub data: Option<socketio_proto::Value>,
 }
 
 impl ConnectError {
@@ -57,7 +57,7 @@ impl ConnectError {
     }
 
     /// Adds data for the client (`err.data`).
-    pub fn with_data(mut self, data: crate::Value) -> Self {
+    pub fn with_data(mut self, data: socketio_proto::Value) -> Self {
         self.data = Some(data);
         self
     }

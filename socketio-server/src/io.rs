@@ -14,7 +14,7 @@ use crate::conn::SioConnection;
 use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession};
 use crate::error::{ConnectError, EmitError};
 use crate::socket::{BoxFuture, HandshakeBase, Socket};
-use crate::value::Value;
+use socketio_proto::Value;
 
 /// A namespace connection handler.
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;

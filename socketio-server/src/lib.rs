@@ -25,7 +25,6 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
-mod args;
 mod broadcast;
 mod conn;
 pub mod engine;
@@ -33,9 +32,7 @@ mod error;
 mod io;
 mod service;
 mod socket;
-mod value;
 
-pub use args::Spread;
 pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms};
 pub use engine::Cors;
 pub use error::{AckError, ConnectError, EmitError};
@@ -43,4 +40,5 @@ pub use io::{AdapterFactory, Config, NamespaceRef, SocketIo};
 pub use service::{NotFound, SocketIoLayer, SocketIoService};
 pub use socket::{AckResponse, AckSender, Handshake, Message, Socket, TimeoutSocket};
 pub use socketio_proto::ParserKind;
-pub use value::Value;
+pub use socketio_proto::Spread;
+pub use socketio_proto::Value;

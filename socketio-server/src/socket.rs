@@ -15,11 +15,11 @@ use socketio_proto::server::SocketId;
 use socketio_proto::{AckId, EngineMessage, Namespace, Packet, ParserKind, Payload};
 use tokio::sync::oneshot;
 
-use crate::args::{AckData, EventData};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::engine::{Input, Sent, SessionHandle};
 use crate::error::{AckError, EmitError};
-use crate::value::Value;
+use socketio_proto::Value;
+use socketio_proto::args::{AckData, EventData};
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 

@@ -1,12 +1,24 @@
-//! Event arguments (the same convention as `socketio-server`): `emit("event", &data)` sends `data` as one argument, or each element
-//! of a tuple as its own argument (`&("a", 1)` → `["event","a",1]`, `&()` → no argument).
+//! Event arguments, the convention of the server and client crates: `emit("event", &data)`
+//! sends `data` as one argument, or each element of a tuple as its own argument
+//! (`&("a", 1)` → `["event","a",1]`, `&()` → no argument), or each element of a slice with
+//! [`Spread`].
 
 use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeTuple, Serializer};
 
-/// `[name, ...args]` for an EVENT packet.
-pub(crate) struct EventData<'a, T: ?Sized> {
-    pub(crate) name: &'a str,
-    pub(crate) args: &'a T,
+/// `[name, ...args]` for an EVENT packet: serialize it with [`crate::Payload::new`].
+///
+/// ```
+/// use socketio_proto::args::EventData;
+///
+/// let data = EventData { name: "chat", args: &("hi", 1) };
+/// assert_eq!(serde_json::to_string(&data).unwrap(), r#"["chat","hi",1]"#);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct EventData<'a, T: ?Sized> {
+    /// The event name.
+    pub name: &'a str,
+    /// The arguments (one value, or a tuple spread into several, or `()` for none).
+    pub args: &'a T,
 }
 
 impl<T: Serialize + ?Sized> Serialize for EventData<'_, T> {
@@ -18,8 +30,9 @@ impl<T: Serialize + ?Sized> Serialize for EventData<'_, T> {
     }
 }
 
-/// `[...args]` for an ACK packet.
-pub(crate) struct AckData<'a, T: ?Sized>(pub(crate) &'a T);
+/// `[...args]` for an ACK packet (same argument convention as [`EventData`]).
+#[derive(Debug, Clone, Copy)]
+pub struct AckData<'a, T: ?Sized>(pub &'a T);
 
 impl<T: Serialize + ?Sized> Serialize for AckData<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -322,9 +335,9 @@ mod tests {
 /// is JavaScript's `socket.emit("ev", ...args)`.
 ///
 /// ```
-/// use socketio_client::Spread;
+/// use socketio_proto::{Spread, Value};
 ///
-/// let args = vec![serde_json::json!(true), serde_json::json!("x")];
+/// let args = vec![Value::Bool(true), Value::String("x".into())];
 /// let spread = Spread(&args);
 /// # let _ = spread;
 /// ```

@@ -11,7 +11,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 /// binary as binary (sent as attachments, or inline with msgpack).
 ///
 /// ```
-/// use socketio_client::Value;
+/// use socketio_proto::Value;
 ///
 /// let v: Value = serde_json::from_str(r#"{"a":[1,"x",null]}"#).unwrap();
 /// assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"a":[1,"x",null]}"#);
