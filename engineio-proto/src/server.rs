@@ -719,6 +719,14 @@ impl ServerSession {
         }
     }
 
+    /// Frees the memory of the internal queues when they are empty (call it before the
+    /// driver goes idle: an idle session then holds no buffer).
+    pub fn shrink_buffers(&mut self) {
+        shrink_if_empty(&mut self.outbox);
+        shrink_if_empty(&mut self.transmits);
+        shrink_if_empty(&mut self.events);
+    }
+
     // ---- outputs ----
 
     /// The next thing to put on the wire.
@@ -956,5 +964,12 @@ impl ServerSession {
 
     fn reject(&mut self, req: RequestId, rejection: Rejection) {
         self.respond(req, HttpResponse::Reject(rejection));
+    }
+}
+
+/// Releases an empty queue's allocation.
+fn shrink_if_empty<T>(queue: &mut VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > 0 {
+        *queue = VecDeque::new();
     }
 }

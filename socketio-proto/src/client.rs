@@ -13,7 +13,7 @@
 //! - a packet that does not decode closes the connection ("parse error"), and the driver
 //!   reconnects.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,7 @@ use crate::packet::{AckId, Namespace, Packet, PacketKind};
 use crate::payload::Payload;
 pub use crate::server::CommandError;
 use crate::server::check_event_data;
+use crate::small_map::SmallMap;
 use crate::timer::PendingAcks;
 
 /// The error a client reports for a CONNECT reply without `sid`.
@@ -139,7 +140,7 @@ struct Ns {
 pub struct ClientConnection {
     config: ClientConfig,
     decoder: Decoder,
-    namespaces: BTreeMap<Namespace, Ns>,
+    namespaces: SmallMap<Namespace, Ns>,
     acks: PendingAcks,
     transmits: VecDeque<EngineMessage>,
     events: VecDeque<Event>,
@@ -152,7 +153,7 @@ impl ClientConnection {
         Self {
             decoder: Decoder::new(config.parser, config.decoder.clone()),
             config,
-            namespaces: BTreeMap::new(),
+            namespaces: SmallMap::new(),
             acks: PendingAcks::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),

@@ -108,6 +108,7 @@ mod msgpack;
 mod packet;
 mod payload;
 pub mod server;
+mod small_map;
 mod timer;
 mod value;
 

@@ -12,7 +12,7 @@
 //!   closes it too ("forced server close");
 //! - if no namespace is connected `connect_timeout` after the connection opened, it is closed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
@@ -23,6 +23,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::message::EngineMessage;
 use crate::packet::{AckId, Namespace, Packet, PacketKind, reserved_event};
 use crate::payload::Payload;
+use crate::small_map::SmallMap;
 use crate::timer::{PendingAcks, Rng};
 
 /// Server connection settings.
@@ -248,7 +249,7 @@ pub struct ServerConnection {
     config: ServerConfig,
     decoder: Decoder,
     rng: Rng,
-    namespaces: BTreeMap<Namespace, NsState>,
+    namespaces: SmallMap<Namespace, NsState>,
     acks: PendingAcks,
     connect_deadline: Option<Instant>,
     transmits: VecDeque<EngineMessage>,
@@ -265,7 +266,7 @@ impl ServerConnection {
             connect_deadline: Some(now + config.connect_timeout),
             config,
             rng: Rng::new(rng_seed),
-            namespaces: BTreeMap::new(),
+            namespaces: SmallMap::new(),
             acks: PendingAcks::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -491,6 +492,17 @@ impl ServerConnection {
                 CloseReason::ServerClose,
                 DisconnectReason::ForcedServerClose,
             );
+        }
+    }
+
+    /// Frees the memory of the internal queues when they are empty (call it before the
+    /// driver goes idle: an idle connection then holds no buffer).
+    pub fn shrink_buffers(&mut self) {
+        if self.transmits.is_empty() {
+            self.transmits = VecDeque::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
         }
     }
 

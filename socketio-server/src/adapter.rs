@@ -185,8 +185,13 @@ impl InMemoryAdapter {
     /// The targeted sockets, each once: members of any of `rooms` (or all), minus the
     /// members of any of `except`.
     fn targets(&self, opts: &BroadcastOptions) -> Vec<Socket> {
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
         let mut excluded = HashSet::new();
         for room in &opts.except {
+            // A socket's own room is implicit: its id.
+            if sockets.contains_key(room) {
+                excluded.insert(room.clone());
+            }
             if let Some(members) = self
                 .shard(room)
                 .read()
@@ -196,7 +201,6 @@ impl InMemoryAdapter {
                 excluded.extend(members.iter().cloned());
             }
         }
-        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
         if opts.rooms.is_empty() {
             return sockets
                 .iter()
@@ -207,6 +211,11 @@ impl InMemoryAdapter {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for room in &opts.rooms {
+            if let Some(socket) = sockets.get(room) {
+                if !excluded.contains(room) && seen.insert(room.clone()) {
+                    out.push(socket.clone());
+                }
+            }
             let shard = self.shard(room).read().unwrap_or_else(|e| e.into_inner());
             let Some(members) = shard.get(room) else {
                 continue;
@@ -230,8 +239,8 @@ impl Adapter for InMemoryAdapter {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(socket.id().to_owned(), socket.clone());
-        // A socket is in the room named by its own id.
-        self.add_all(socket.id(), &[socket.id().to_owned()]);
+        // A socket is in the room named by its own id: implicitly, without an entry in the
+        // room index (what an idle connection does not need to pay for).
     }
 
     fn remove_socket(&self, id: &str) {
@@ -246,7 +255,7 @@ impl Adapter for InMemoryAdapter {
         let Some(socket) = self.socket(id) else {
             return;
         };
-        for room in rooms {
+        for room in rooms.iter().filter(|r| r.as_str() != id) {
             let (created, joined) = {
                 let mut shard = self.shard(room).write().unwrap_or_else(|e| e.into_inner());
                 let members = shard.entry(room.clone());
@@ -288,7 +297,11 @@ impl Adapter for InMemoryAdapter {
     }
 
     fn del_all(&self, id: &str) {
-        for room in self.socket_rooms(id) {
+        let rooms = self
+            .socket(id)
+            .map(|s| s.inner.rooms_mut().clone())
+            .unwrap_or_default();
+        for room in rooms {
             self.del(id, &room);
         }
     }
@@ -305,9 +318,7 @@ impl Adapter for InMemoryAdapter {
     }
 
     fn socket_rooms(&self, id: &str) -> Vec<String> {
-        self.socket(id)
-            .map(|s| s.inner.rooms_mut().clone())
-            .unwrap_or_default()
+        self.socket(id).map(|s| s.rooms()).unwrap_or_default()
     }
 
     fn broadcast(&self, frames: Arc<[Frame]>, opts: &BroadcastOptions) -> BroadcastReport {

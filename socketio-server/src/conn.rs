@@ -2,7 +2,7 @@
 //! [`socketio_proto::server::ServerConnection`] and runs the application's handlers, in the
 //! session's task.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -33,6 +33,35 @@ enum Work {
     Connect(std::pin::Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>),
 }
 
+/// A small map from namespace to slot.
+#[derive(Default)]
+struct Slots(Vec<(Namespace, Slot)>);
+
+impl Slots {
+    fn get_mut(&mut self, nsp: &Namespace) -> Option<&mut Slot> {
+        self.0.iter_mut().find(|(n, _)| n == nsp).map(|(_, s)| s)
+    }
+
+    fn insert(&mut self, nsp: Namespace, slot: Slot) {
+        self.remove(&nsp);
+        self.0.reserve_exact(1);
+        self.0.push((nsp, slot));
+    }
+
+    fn remove(&mut self, nsp: &Namespace) -> Option<Slot> {
+        let i = self.0.iter().position(|(n, _)| n == nsp)?;
+        let (_, slot) = self.0.remove(i);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+        Some(slot)
+    }
+
+    fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
+}
+
 struct Slot {
     socket: Socket,
     ns: Arc<NamespaceInner>,
@@ -44,7 +73,8 @@ pub(crate) struct SioConnection {
     proto: ServerConnection,
     handle: SessionHandle,
     base: Arc<HandshakeBase>,
-    slots: BTreeMap<Namespace, Slot>,
+    /// The sockets of this connection, one per namespace (a few at most: a vector).
+    slots: Slots,
     acks: HashMap<(Namespace, u64), AckReply>,
     /// Disconnect handlers of sockets already gone, run to completion.
     finishing: Vec<BoxFuture>,
@@ -64,7 +94,7 @@ impl SioConnection {
             proto,
             handle,
             base,
-            slots: BTreeMap::new(),
+            slots: Slots::default(),
             acks: HashMap::new(),
             finishing: Vec::new(),
         }
@@ -161,6 +191,7 @@ impl SioConnection {
                 extensions: Mutex::new(http::Extensions::new()),
                 connected: std::sync::atomic::AtomicBool::new(false),
                 rooms: Mutex::new(Vec::new()),
+                left: std::sync::atomic::AtomicBool::new(false),
                 ns: Arc::downgrade(&ns),
             }),
         };
@@ -263,7 +294,7 @@ impl SioConnection {
     fn poll_queues(&mut self, ctl: &mut SessionCtl<'_>, cx: &mut Context<'_>) -> bool {
         let mut progressed = false;
         let mut decisions = Vec::new();
-        for (nsp, slot) in &mut self.slots {
+        for (nsp, slot) in self.slots.0.iter_mut() {
             while let Some(head) = slot.queue.front_mut() {
                 match head {
                     Work::Event(_) => {
@@ -355,6 +386,15 @@ impl Connection for SioConnection {
         self.proto.poll_timeout()
     }
 
+    fn shrink_buffers(&mut self) {
+        self.proto.shrink_buffers();
+        for (_, slot) in &mut self.slots.0 {
+            if slot.queue.is_empty() && slot.queue.capacity() > 0 {
+                slot.queue = VecDeque::new();
+            }
+        }
+    }
+
     fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
         self.proto.handle_timeout(ctl.now);
         self.pump(ctl);
@@ -390,7 +430,7 @@ impl Connection for SioConnection {
                 // socket leaves with a DISCONNECT ("server namespace disconnect"; the client
                 // sees "io server disconnect" and does not reconnect), then the connection
                 // closes.
-                let joined: Vec<Namespace> = (self.slots.keys())
+                let joined: Vec<Namespace> = (self.slots.0.iter().map(|(k, _)| k))
                     .filter(|nsp| self.proto.is_connected(nsp))
                     .cloned()
                     .collect();

@@ -250,6 +250,10 @@ impl NamespaceInner {
     /// Removes the socket from the namespace, leaving all its rooms.
     pub(crate) fn remove_socket(&self, socket: &Socket) {
         self.adapter.remove_socket(socket.id());
+        socket
+            .inner
+            .left
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 }
 

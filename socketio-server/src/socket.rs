@@ -233,8 +233,10 @@ pub(crate) struct SocketInner {
     pub(crate) handlers: Mutex<Handlers>,
     pub(crate) extensions: Mutex<http::Extensions>,
     pub(crate) connected: AtomicBool,
-    /// The rooms of this socket (kept by the adapter).
+    /// The rooms of this socket (kept by the adapter), its own room aside.
     pub(crate) rooms: Mutex<Vec<String>>,
+    /// True once the socket left the namespace and all its rooms.
+    pub(crate) left: AtomicBool,
     pub(crate) ns: std::sync::Weak<crate::io::NamespaceInner>,
 }
 
@@ -428,7 +430,14 @@ impl Socket {
 
     /// The rooms of this socket, its own id included.
     pub fn rooms(&self) -> Vec<String> {
-        self.inner.rooms_mut().clone()
+        let joined = self.inner.rooms_mut();
+        let mut rooms = Vec::with_capacity(1 + joined.len());
+        // Its own room, from the namespace join until it left all its rooms.
+        if !self.id().is_empty() && !self.inner.left.load(Ordering::Acquire) {
+            rooms.push(self.id().to_owned());
+        }
+        rooms.extend(joined.iter().cloned());
+        rooms
     }
 
     /// A broadcast to `rooms`, this socket left out (`socket.to(room).emit`).

@@ -140,6 +140,9 @@ impl Connection for Box<dyn Connection> {
     fn on_custom(&mut self, ctl: &mut SessionCtl<'_>, command: Box<dyn std::any::Any + Send>) {
         (**self).on_custom(ctl, command);
     }
+    fn shrink_buffers(&mut self) {
+        (**self).shrink_buffers();
+    }
     fn poll_work(
         &mut self,
         ctl: &mut SessionCtl<'_>,

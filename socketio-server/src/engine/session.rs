@@ -104,6 +104,8 @@ pub(crate) trait Connection: Send + 'static {
     fn on_custom(&mut self, ctl: &mut SessionCtl<'_>, command: Box<dyn std::any::Any + Send>) {
         let _ = (ctl, command);
     }
+    /// Frees the memory of empty buffers: the session is about to go idle.
+    fn shrink_buffers(&mut self) {}
     /// Drives this layer's asynchronous work (handlers); `Ready` when it made progress.
     fn poll_work(&mut self, ctl: &mut SessionCtl<'_>, cx: &mut Context<'_>) -> Poll<()> {
         let _ = (ctl, cx);
@@ -197,6 +199,12 @@ impl<C: Connection> SessionTask<C> {
             self.drain().await;
             if self.closed {
                 break;
+            }
+            // Going idle: an idle session holds no empty buffer.
+            self.session.shrink_buffers();
+            self.conn.shrink_buffers();
+            if self.sockets.capacity() > self.sockets.len() {
+                self.sockets.shrink_to_fit();
             }
             let deadline = [self.session.poll_timeout(), self.conn.poll_timeout()]
                 .into_iter()
