@@ -5,13 +5,11 @@
 //! cargo run --release -p socketio-server --example bench-server -- --port 3000
 //! ```
 //!
-//! Events on `/`:
+//! Events on `/` (the contract any server can implement, so that load tools compare them):
 //! - `echo`: emits `echo` back to the sender with the same arguments;
-//! - `echo_ack` (with an ack): acknowledges with the same arguments.
-//!
-//! `join` (join the room named by the first argument) and `broadcast` (emit `broadcast`
-//! with the same arguments to a room, or to every socket) are not served yet: add them as
-//! two more `socket.on(..)` calls in `on_connection` below.
+//! - `echo_ack` (with an ack): acknowledges with the same arguments;
+//! - `join` (room name): joins that room (acknowledged when asked);
+//! - `broadcast` (data): emits `broadcast` with the data to every socket in room `bench`.
 
 use std::process::ExitCode;
 
@@ -37,24 +35,33 @@ fn main() -> ExitCode {
         .expect("a tokio runtime");
     let result = runtime.block_on(async move {
         let io = SocketIo::new(Config::default());
-        io.of("/").on_connection(|socket| async move {
-            socket.on("echo", |socket, msg| async move {
-                let args: Vec<Value> = msg.args().unwrap_or_default();
-                let _ = socket.emit("echo", &Spread(&args));
-            });
-            socket.on("echo_ack", |_socket, mut msg| async move {
-                let args: Vec<Value> = msg.args().unwrap_or_default();
-                let _ = msg.ack(&Spread(&args));
-            });
-            // To add with the broadcast benchmarks (rooms API):
-            // socket.on("join", |socket, msg| async move {
-            //     let (room,): (String,) = msg.args().unwrap_or_default();
-            //     socket.join(room);
-            // });
-            // socket.on("broadcast", move |_socket, msg| async move {
-            //     let args: Vec<Value> = msg.args().unwrap_or_default();
-            //     let _ = nsp.emit("broadcast", &Spread(&args)); // or nsp.to(room).emit(..)
-            // });
+        let nsp = io.of("/");
+        io.of("/").on_connection(move |socket| {
+            let nsp = nsp.clone();
+            async move {
+                socket.on("echo", |socket, msg| async move {
+                    let args: Vec<Value> = msg.args().unwrap_or_default();
+                    let _ = socket.emit("echo", &Spread(&args));
+                });
+                socket.on("echo_ack", |_socket, mut msg| async move {
+                    let args: Vec<Value> = msg.args().unwrap_or_default();
+                    let _ = msg.ack(&Spread(&args));
+                });
+                socket.on("join", |socket, mut msg| async move {
+                    if let Ok((room,)) = msg.args::<(String,)>() {
+                        socket.join(room);
+                    }
+                    let _ = msg.ack(&());
+                });
+                socket.on("broadcast", move |_socket, msg| {
+                    let nsp = nsp.clone();
+                    async move {
+                        let args: Vec<Value> = msg.args().unwrap_or_default();
+                        // Encoded once, the same bytes queued for every member of the room.
+                        let _ = nsp.to("bench").emit("broadcast", &Spread(&args));
+                    }
+                });
+            }
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         println!("listening on {}", listener.local_addr()?.port());
