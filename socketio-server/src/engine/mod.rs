@@ -6,6 +6,7 @@
 //! machine.
 
 pub(crate) mod http;
+mod inbox;
 mod session;
 mod socket;
 
@@ -14,7 +15,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use engineio_proto::{Frame, ServerConfig, Sid, SidGenerator};
-use tokio::sync::mpsc;
 
 pub use http::Cors;
 pub(crate) use session::{Connection, Input, SessionCtl, now};
@@ -155,7 +155,7 @@ impl Connection for Box<dyn Connection> {
 /// A handle to a session task, to send it packets or close it from any task.
 #[derive(Clone, Debug)]
 pub(crate) struct SessionHandle {
-    tx: mpsc::UnboundedSender<Input>,
+    tx: inbox::InboxSender,
     /// Bytes of frames sent to the task and not yet taken by it: with the session's own
     /// buffer, what a slow client makes the server hold.
     queued: Arc<AtomicUsize>,
@@ -174,7 +174,7 @@ pub(crate) enum Sent {
 
 impl SessionHandle {
     pub(crate) fn send(&self, input: Input) -> bool {
-        self.tx.send(input).is_ok()
+        self.tx.send(input)
     }
 
     /// Queues frames encoded once and shared (a clone of `frames` is a reference count).
@@ -287,8 +287,8 @@ impl EngineShared {
         }
     }
 
-    pub(crate) fn new_channel() -> (SessionHandle, mpsc::UnboundedReceiver<Input>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    pub(crate) fn new_channel() -> (SessionHandle, inbox::InboxReceiver) {
+        let (tx, rx) = inbox::inbox();
         let handle = SessionHandle {
             tx,
             queued: Arc::new(AtomicUsize::new(0)),

@@ -17,7 +17,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data as OpData, OpCode};
 use tokio_tungstenite::tungstenite::{Error, Message};
 
+use super::inbox::InboxReceiver;
 use super::{EngineShared, SessionHandle};
 
 pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
@@ -125,7 +126,7 @@ pub(crate) struct SessionTask<C> {
     handle: SessionHandle,
     session: ServerSession,
     conn: C,
-    inbox: mpsc::UnboundedReceiver<Input>,
+    inbox: InboxReceiver,
     shared: Arc<EngineShared>,
     replies: HashMap<RequestId, oneshot::Sender<HttpResponse>>,
     /// At most two: the session's WebSocket and a probe during an upgrade.
@@ -138,7 +139,7 @@ impl<C: Connection> SessionTask<C> {
     pub(crate) fn new(
         session: ServerSession,
         conn: C,
-        (handle, inbox): (SessionHandle, mpsc::UnboundedReceiver<Input>),
+        (handle, inbox): (SessionHandle, InboxReceiver),
         shared: Arc<EngineShared>,
     ) -> Self {
         Self {
@@ -159,7 +160,7 @@ impl<C: Connection> SessionTask<C> {
     pub(crate) fn new_websocket(
         sid: Sid,
         conn: C,
-        channel: (SessionHandle, mpsc::UnboundedReceiver<Input>),
+        channel: (SessionHandle, InboxReceiver),
         shared: Arc<EngineShared>,
         ws: Ws,
         supports_binary: bool,
@@ -225,11 +226,7 @@ impl<C: Connection> SessionTask<C> {
                 self.conn.poll_work(&mut ctl, cx)
             });
             tokio::select! {
-                input = self.inbox.recv() => match input {
-                    Some(input) => self.handle_input(input),
-                    // Every handle is gone: nobody can reach this session any more.
-                    None => self.session.close(now()),
-                },
+                input = self.inbox.recv() => self.handle_input(input),
                 (ws, msg) = ws_read => self.handle_ws(ws, msg),
                 () = work => {}
                 () = sleep => {

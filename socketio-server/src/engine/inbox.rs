@@ -1,0 +1,119 @@
+//! The input queue of a session task: many senders, one receiver.
+//!
+//! A `Mutex<VecDeque>` and a waker instead of a channel: an idle session's queue holds no
+//! allocation (a channel keeps a block of slots per receiver, about 2 KB, which is what an
+//! idle connection should not pay).
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use futures_util::task::AtomicWaker;
+
+use super::Input;
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<VecDeque<Input>>,
+    waker: AtomicWaker,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sending side; cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct InboxSender {
+    shared: Arc<Shared>,
+}
+
+/// The receiving side, owned by the session task. Dropping it closes the inbox: later
+/// sends fail, and the inputs still queued are dropped (their requests are answered as for
+/// an unknown session).
+#[derive(Debug)]
+pub(crate) struct InboxReceiver {
+    shared: Arc<Shared>,
+}
+
+pub(crate) fn inbox() -> (InboxSender, InboxReceiver) {
+    let shared = Arc::new(Shared::default());
+    (
+        InboxSender {
+            shared: shared.clone(),
+        },
+        InboxReceiver { shared },
+    )
+}
+
+impl InboxSender {
+    /// Queues an input; false when the session is gone.
+    pub(crate) fn send(&self, input: Input) -> bool {
+        {
+            let mut queue = self
+                .shared
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if self.shared.closed.load(Ordering::Acquire) {
+                return false;
+            }
+            queue.push_back(input);
+        }
+        self.shared.waker.wake();
+        true
+    }
+}
+
+impl InboxReceiver {
+    /// The next input (waits for one).
+    pub(crate) async fn recv(&mut self) -> Input {
+        poll_fn(|cx| {
+            if let Some(input) = self.pop() {
+                return Poll::Ready(input);
+            }
+            self.shared.waker.register(cx.waker());
+            // An input sent between the first look and the registration is seen here.
+            match self.pop() {
+                Some(input) => Poll::Ready(input),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    fn pop(&self) -> Option<Input> {
+        let mut queue = self
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let input = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 0 {
+            *queue = VecDeque::new();
+        }
+        input
+    }
+}
+
+impl Drop for InboxReceiver {
+    fn drop(&mut self) {
+        let queued = {
+            let mut queue = self
+                .shared
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            self.shared.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *queue)
+        };
+        drop(queued);
+    }
+}
