@@ -279,6 +279,17 @@ impl ClientSession {
         self.outbox.len()
     }
 
+    /// Whether the transport can take a packet now (engine.io-client's
+    /// `transport.writable`): the session is open and, over polling, no POST is in flight.
+    /// socket.io-client drops a volatile packet when this is false.
+    pub fn is_writable(&self) -> bool {
+        self.state == ClientState::Open
+            && match self.transport {
+                ClientTransport::Polling { post_in_flight, .. } => !post_in_flight,
+                ClientTransport::WebSocket => true,
+            }
+    }
+
     // ---- commands ----
 
     /// Queues a `message` packet. Before the handshake it waits in the buffer.

@@ -126,6 +126,23 @@ fn bounds_each_post_by_the_servers_max_payload() {
 }
 
 #[test]
+fn is_writable_only_when_open_and_no_post_is_in_flight() {
+    let now = origin();
+    let mut client = ClientSession::new(ClientConfig::default().upgrade(false), now);
+    assert!(!client.is_writable(), "not before the handshake");
+    drain(&mut client);
+    client.handle_poll_response(Bytes::from_static(OPEN_POLLING), now);
+    drain(&mut client);
+    assert!(client.is_writable());
+    client.send(Data::Text("a".into())).unwrap();
+    assert!(!client.is_writable(), "a POST is in flight");
+    client.handle_post_response(true, now);
+    assert!(client.is_writable());
+    client.close(now);
+    assert!(!client.is_writable());
+}
+
+#[test]
 fn a_close_packet_from_the_server_closes_with_transport_close() {
     let now = origin();
     let mut client = opened_polling_client(ClientConfig::default().upgrade(false), now);
@@ -437,6 +454,7 @@ fn a_websocket_only_client_opens_directly_on_websocket() {
     pair.advance(2000);
     assert_eq!(pair.server_received, [Data::Text("hi".into())]);
     assert!(pair.client.is_open());
+    assert!(pair.client.is_writable(), "a WebSocket is always writable");
     assert_eq!(pair.client.handshake().unwrap().upgrades.len(), 0);
 }
 
