@@ -74,7 +74,10 @@ impl Packet {
         };
         let data = match obj.get("data") {
             None => None,
-            Some(d) => Some(Payload::new(parser, &CanonicalData(d))?),
+            // socket.io-parser writes no payload for `data: null` (`null != obj.data`);
+            // notepack.io writes nil.
+            Some(Value::Null) if parser == ParserKind::Default => None,
+            Some(d) => Some(Payload::new(parser, &CanonicalData(d, parser))?),
         };
         Ok(Self {
             kind,
@@ -217,9 +220,11 @@ fn msgpack_to_canonical(r: &mut Reader<'_>, depth: usize) -> Option<Value> {
     })
 }
 
-/// Serializes a canonical data value: `{"binary_hex": …}` objects become byte strings, and
-/// integral numbers are written as integers.
-struct CanonicalData<'a>(&'a Value);
+/// Serializes a canonical data value for a parser: `{"binary_hex": …}` objects become byte
+/// strings, and integral numbers are written as integers where the Node encoder writes them
+/// so: JSON up to ±2^53 (beyond, `JSON.stringify` prints the float's shortest digits),
+/// msgpack up to ±2^63 (`notepack.io` writes integral numbers as integers).
+struct CanonicalData<'a>(&'a Value, ParserKind);
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
@@ -244,7 +249,11 @@ impl Serialize for CanonicalData<'_> {
                     s.serialize_i64(i)
                 } else {
                     let f = n.as_f64().unwrap_or(f64::NAN);
-                    if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                    let max = match self.1 {
+                        ParserKind::MsgPack => 9.2e18,
+                        _ => 9_007_199_254_740_992.0,
+                    };
+                    if f.fract() == 0.0 && f.abs() <= max {
                         s.serialize_i64(f as i64)
                     } else {
                         s.serialize_f64(f)
@@ -255,7 +264,7 @@ impl Serialize for CanonicalData<'_> {
             Value::Array(a) => {
                 let mut seq = s.serialize_seq(Some(a.len()))?;
                 for x in a {
-                    seq.serialize_element(&CanonicalData(x))?;
+                    seq.serialize_element(&CanonicalData(x, self.1))?;
                 }
                 seq.end()
             }
@@ -268,7 +277,7 @@ impl Serialize for CanonicalData<'_> {
                 }
                 let mut map = s.serialize_map(Some(o.len()))?;
                 for (k, x) in o {
-                    map.serialize_entry(k, &CanonicalData(x))?;
+                    map.serialize_entry(k, &CanonicalData(x, self.1))?;
                 }
                 map.end()
             }
@@ -307,7 +316,7 @@ impl Serialize for WithAttachments<'_> {
                 }
                 map.end()
             }
-            other => CanonicalData(other).serialize(s),
+            other => CanonicalData(other, ParserKind::Default).serialize(s),
         }
     }
 }

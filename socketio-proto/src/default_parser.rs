@@ -120,10 +120,9 @@ pub(crate) fn decode_header(
     } else {
         None
     };
-    if b.get(i)
-        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-    {
-        // The reference reads whitespace as ack id digits; we refuse rather than differ.
+    if text[i..].chars().next().is_some_and(is_js_whitespace) {
+        // The reference reads whitespace as ack id digits (`Number(" ") == " "`), JavaScript's
+        // whitespace, not only ASCII; we refuse rather than differ.
         return Err(DecodeError::InvalidAckId);
     }
 
@@ -148,6 +147,21 @@ pub(crate) fn decode_header(
         payload,
         renumber,
     })
+}
+
+/// JavaScript's white space and line terminators, which `Number()` trims.
+fn is_js_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
 }
 
 fn parse_u64(digits: &[u8]) -> Option<u64> {

@@ -159,6 +159,17 @@ fn rejects_ack_ids_that_overflow_u64() {
 fn rejects_whitespace_where_the_reference_reads_an_ack_id() {
     assert_eq!(decode(r#"2 ["x"]"#), Err(DecodeError::InvalidAckId));
     assert_eq!(decode(r#"21 ["x"]"#), Err(DecodeError::InvalidAckId));
+    // JavaScript's whitespace, not only ASCII: `Number("\u00a0") == "\u00a0"` too.
+    for ws in ["\u{a0}", "\u{2028}", "\u{feff}", "\u{3000}", "\u{b}"] {
+        assert_eq!(
+            decode(&format!("2{ws}[\"x\"]")),
+            Err(DecodeError::InvalidAckId)
+        );
+        assert_eq!(
+            decode(&format!("2/a,1{ws}")),
+            Err(DecodeError::InvalidAckId)
+        );
+    }
 }
 
 #[test]
@@ -478,4 +489,28 @@ fn renumbers_attachments_from_zero_when_a_decoded_packet_is_encoded_again() {
         let packets = decode_all(inputs).unwrap();
         assert_eq!(encode(&packets[0]), expected, "{header}");
     }
+}
+
+#[test]
+fn canonical_integers_beyond_2_pow_53_encode_as_the_node_encoders_write_them() {
+    let v = json!({"type": 2, "nsp": "/", "data": ["n", 1152921504606846976.0_f64, 9007199254740991u64]});
+    // JSON.stringify: the float's shortest digits, padded with zeros.
+    let p = Packet::from_canonical_json(ParserKind::Default, &v).unwrap();
+    assert_eq!(
+        encode(&p),
+        [text(r#"2["n",1152921504606847000,9007199254740991]"#)]
+    );
+    // `data: null` is no payload, as `null != obj.data` in socket.io-parser.
+    let p = Packet::from_canonical_json(
+        ParserKind::Default,
+        &json!({"type": 1, "nsp": "/a", "data": null}),
+    );
+    assert_eq!(encode(&p.unwrap()), [text("1/a,")]);
+    // notepack.io: an integer (uint 64).
+    let p = Packet::from_canonical_json(ParserKind::MsgPack, &v).unwrap();
+    let data = p.data.as_ref().unwrap().msgpack_bytes().unwrap();
+    assert_eq!(
+        &data[..],
+        b"\x93\xa1n\xcf\x10\x00\x00\x00\x00\x00\x00\x00\xcf\x00\x1f\xff\xff\xff\xff\xff\xff"
+    );
 }

@@ -82,9 +82,11 @@ pub(crate) fn write_js_f64(out: &mut String, v: f64) {
         out.push('0');
         return;
     }
-    if v.fract() == 0.0 && v.abs() < 1e21 {
-        // Exact: |v| < 1e21 < 2^70 fits in an i128.
-        let _ = write!(out, "{}", v as i128);
+    if v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0 {
+        // Exact, and the shortest digits: every integer up to 2^53 is a double. Beyond, the
+        // shortest round-trip digits are padded with zeros below (2^60 is
+        // 1152921504606847000 in JavaScript, not 1152921504606846976).
+        let _ = write!(out, "{}", v as i64);
         return;
     }
     // Shortest round-trip digits and the decimal exponent, then JavaScript's layout rules
@@ -601,6 +603,11 @@ mod tests {
         assert_eq!(js(123.456), "123.456");
         assert_eq!(js(-2.5e30), "-2.5e+30");
         assert_eq!(js(f64::NAN), "null");
+        // Beyond 2^53, the shortest digits padded with zeros, as Number::toString does.
+        assert_eq!(js(9_007_199_254_740_992.0), "9007199254740992");
+        assert_eq!(js(2f64.powi(60)), "1152921504606847000");
+        assert_eq!(js(-1.2345678901234567e18), "-1234567890123456800");
+        assert_eq!(js(1e18), "1000000000000000000");
     }
 
     #[test]
