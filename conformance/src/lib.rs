@@ -8,18 +8,18 @@
 //! - [`eio`]: Engine.IO packets (`{"type":"message","data":"hello"}`, binary as
 //!   `{"binary_hex":"0102"}`, errors as `{"error":"parser error"}`), and the JSON-lines
 //!   batch protocol of `node/diff-engineio.js`.
+//! - [`sio`]: Socket.IO packets of both parsers (`{"type":2,"nsp":"/","data":["a"]}`,
+//!   binary values as `{"binary_hex":"0102"}`), and the JSON-lines batch protocol of
+//!   `node/diff-socketio.js`.
 //! - [`hex`]: the lowercase hex used for binary values.
-//!
-//! A Socket.IO counterpart (`sio`) sits beside [`eio`] when `socketio-proto` needs it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod eio;
 pub mod hex;
 pub mod interop_server;
+pub mod sio;
 pub mod test_server;
-// Socket.IO: add `pub mod sio;` here (canonical JSON of Socket.IO packets and the batch
-// protocol of a `node/diff-socketio.js`), mirroring `eio`.
 
 use std::fmt;
 

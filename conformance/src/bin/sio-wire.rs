@@ -16,11 +16,13 @@ use base64::Engine as _;
 use bytes::Bytes;
 use bytestring::ByteString;
 use conformance::eio::{self, JsonData, JsonDecoded};
+use conformance::sio;
 use serde::Serialize;
 use serde_json::Value;
+use socketio_proto::{DecoderConfig, EngineMessage, ParserKind};
 
 const USAGE: &str = "\
-sio-wire: Engine.IO wire formats <-> canonical JSON, one line at a time
+sio-wire: Engine.IO and Socket.IO wire formats <-> canonical JSON, one line at a time
 
 USAGE:
     sio-wire eio decode-packet  [--json | --binary]
@@ -28,6 +30,9 @@ USAGE:
     sio-wire eio encode-packet  [--no-binary]
     sio-wire eio encode-payload
     sio-wire eio batch
+    sio-wire sio decode [--msgpack] [--json | --binary]
+    sio-wire sio encode [--msgpack]
+    sio-wire sio batch  [--msgpack]
     sio-wire --help
 
 Each command reads stdin line by line and prints one JSON line per input line.
@@ -53,6 +58,24 @@ BATCH:
     sio-wire eio batch speaks the JSON-lines protocol of conformance/node/diff-engineio.js
     ({\"op\": \"decode_packet\" | \"decode_payload\" | \"encode_packet\" | \"encode_payload\", ...}),
     so both can be fed the same file and their outputs compared line by line.
+
+SOCKET.IO (sio; the default parser, socket.io-parser, or --msgpack, socket.io-msgpack-parser):
+    decode      each line is one text message as is (`2/admin,1[\"hi\"]`); with --binary,
+                base64 of one binary message (a msgpack packet); with --json, a JSON string,
+                {\"binary_hex\": ...}, or an array of them fed in order to one decoder (a
+                binary packet and its attachments). Prints {\"decoded\": [<packet>, ...]}, plus
+                \"error\": \"<the reference's message>\" when decoding failed (it stops there)
+    encode      each line is a canonical packet; prints the array of messages
+    packet      {\"type\": 0-4, \"nsp\": \"/admin\", \"id\"?: 12, \"data\"?: [\"event\", ...]}, binary
+                values as {\"binary_hex\": \"0102\"} (attachments, or msgpack bin); numbers are
+                JavaScript numbers; a decoded BINARY_EVENT/BINARY_ACK shows as type 2/3
+    messages    a JSON string (text) or {\"binary_hex\": ...} (binary)
+    batch       the JSON-lines protocol of conformance/node/diff-socketio.js
+                ({\"op\": \"decode\", \"inputs\": [...]} | {\"op\": \"encode\", \"packet\": {...}}),
+                run with the same --msgpack flag on both sides
+
+Unreadable input lines print {\"input_error\": \"...\"}; a packet our encoder refuses prints
+{\"encode_error\": \"...\"}. Output is written as JSON.stringify writes it.
 ";
 
 fn main() -> ExitCode {
@@ -63,7 +86,7 @@ fn main() -> ExitCode {
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        [] => usage_error("missing a protocol family (eio)"),
+        [] => usage_error("missing a protocol family (eio or sio)"),
         ["-h" | "--help" | "help", ..] => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -76,9 +99,14 @@ fn main() -> ExitCode {
             }
             Err(message) => usage_error(&message),
         },
-        // Socket.IO: add `["sio", rest @ ..] => ...` here, parsing a `SioCommand` the way
-        // `EioCommand` is parsed (decode/encode of Socket.IO packets, plus a `batch` mode
-        // for a Node helper), and a `sio` section in USAGE.
+        ["sio", rest @ ..] => match SioCommand::parse(rest) {
+            Ok(Some(command)) => finish(command.run(io::stdin().lock(), io::stdout().lock())),
+            Ok(None) => {
+                print!("{USAGE}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => usage_error(&message),
+        },
         [family, ..] => usage_error(&format!("unknown protocol family {family:?}")),
     }
 }
@@ -331,6 +359,144 @@ fn encode(op: EioOp, supports_binary: bool, value: &Value) -> Result<String, Str
     Ok(to_json(&encoded))
 }
 
+/// What one `sio-wire sio` command does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SioOp {
+    /// Decode lines (in the given form).
+    Decode(InputForm),
+    Encode,
+    Batch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SioCommand {
+    op: SioOp,
+    parser: ParserKind,
+}
+
+impl SioCommand {
+    /// Parses the arguments after `sio`; `Ok(None)` asks for the usage text.
+    fn parse(args: &[&str]) -> Result<Option<Self>, String> {
+        let Some((&name, flags)) = args.split_first() else {
+            return Err("missing a command after sio (decode, encode or batch)".to_owned());
+        };
+        if flags
+            .iter()
+            .chain([&name])
+            .any(|a| matches!(*a, "-h" | "--help"))
+        {
+            return Ok(None);
+        }
+        let mut op = match name {
+            "decode" => SioOp::Decode(InputForm::Raw),
+            "encode" => SioOp::Encode,
+            "batch" => SioOp::Batch,
+            other => return Err(format!("unknown sio command {other:?}")),
+        };
+        let mut parser = ParserKind::Default;
+        for &flag in flags {
+            op = match (flag, op) {
+                ("--msgpack", op) => {
+                    parser = ParserKind::MsgPack;
+                    op
+                }
+                ("--json", SioOp::Decode(InputForm::Raw | InputForm::Json)) => {
+                    SioOp::Decode(InputForm::Json)
+                }
+                ("--binary", SioOp::Decode(InputForm::Raw | InputForm::Base64)) => {
+                    SioOp::Decode(InputForm::Base64)
+                }
+                ("--json" | "--binary", _) => {
+                    return Err(format!(
+                        "{flag} is not allowed here (use --json or --binary, for decoding)"
+                    ));
+                }
+                _ => return Err(format!("unknown option {flag:?} for sio {name}")),
+            };
+        }
+        Ok(Some(Self { op, parser }))
+    }
+
+    fn run(self, input: impl Read, mut output: impl Write) -> io::Result<()> {
+        if self.op == SioOp::Batch {
+            return sio::run_batch(self.parser, input, output).map(drop);
+        }
+        let mut input = BufReader::new(input);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            if let Some(answer) = self.answer_line(text) {
+                output.write_all(answer.as_bytes())?;
+                output.write_all(b"\n")?;
+            }
+            if input.buffer().is_empty() {
+                output.flush()?;
+            }
+        }
+        output.flush()
+    }
+
+    /// The output line for one input line, or `None` for a blank line of JSON input.
+    fn answer_line(self, line: &[u8]) -> Option<String> {
+        let answer = match self.op {
+            SioOp::Decode(form) => match read_sio_messages(form, line) {
+                Ok(None) => return None,
+                Ok(Some(messages)) => Ok(sio::to_js_string(
+                    &sio::decode_messages(self.parser, DecoderConfig::default(), messages)
+                        .to_value(),
+                )),
+                Err(e) => Err(e),
+            },
+            SioOp::Encode => match read_json(line) {
+                Ok(None) => return None,
+                Ok(Some(value)) => sio::packet_from_value(self.parser, &value)
+                    .map_err(|e| e.to_string())
+                    .map(|packet| match sio::encode_packet(self.parser, &packet) {
+                        Ok(messages) => sio::to_js_string(&Value::Array(
+                            messages.iter().map(sio::message_to_value).collect(),
+                        )),
+                        Err(why) => sio::to_js_string(&serde_json::json!({ "encode_error": why })),
+                    }),
+                Err(e) => Err(e),
+            },
+            SioOp::Batch => return None,
+        };
+        Some(answer.unwrap_or_else(|input_error| to_json(&InputError { input_error })))
+    }
+}
+
+/// The messages of one `sio decode` input line.
+fn read_sio_messages(form: InputForm, line: &[u8]) -> Result<Option<Vec<EngineMessage>>, String> {
+    match form {
+        InputForm::Raw => match std::str::from_utf8(line) {
+            Ok(text) => Ok(Some(vec![EngineMessage::Text(ByteString::from(text))])),
+            Err(_) => {
+                Err("line is not valid UTF-8 (write a binary message with --binary)".to_owned())
+            }
+        },
+        InputForm::Base64 => match read_input(EioOp::DecodePacket, form, line)? {
+            Some(Input::Bytes(bytes)) => Ok(Some(vec![EngineMessage::Binary(bytes)])),
+            Some(Input::Text(text)) => Ok(Some(vec![EngineMessage::Text(text)])),
+            None => Ok(None),
+        },
+        InputForm::Json => {
+            let Some(value) = read_json(line)? else {
+                return Ok(None);
+            };
+            let messages = match &value {
+                Value::Array(_) => sio::messages_from_value(&value),
+                _ => sio::message_from_value(&value).map(|m| vec![m]),
+            };
+            messages.map(Some).map_err(|e| e.to_string())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,5 +616,95 @@ mod tests {
             assert!(EioCommand::parse(args).is_err(), "{args:?}");
         }
         assert_eq!(EioCommand::parse(&["batch", "--help"]), Ok(None));
+    }
+
+    fn run_sio(args: &[&str], input: &[u8]) -> String {
+        let command = SioCommand::parse(args).unwrap().unwrap();
+        let mut out = Vec::new();
+        command.run(input, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn sio_decode_reads_text_lines_base64_and_json_sequences() {
+        assert_eq!(
+            run_sio(&["sio", "decode"][1..], b"2/admin,1[\"hi\"]\n9\n\xff\n"),
+            concat!(
+                r#"{"decoded":[{"type":2,"nsp":"/admin","id":1,"data":["hi"]}]}"#,
+                "\n",
+                r#"{"decoded":[],"error":"unknown packet type 9"}"#,
+                "\n",
+                r#"{"input_error":"line is not valid UTF-8 (write a binary message with --binary)"}"#,
+                "\n",
+            )
+        );
+        let json = "[\"51-[\\\"a\\\",{\\\"_placeholder\\\":true,\\\"num\\\":0}]\",{\"binary_hex\":\"ff\"}]\n\n\"1\"\n7\n";
+        assert_eq!(
+            run_sio(&["decode", "--json"], json.as_bytes()),
+            concat!(
+                r#"{"decoded":[{"type":2,"nsp":"/","data":["a",{"binary_hex":"ff"}]}]}"#,
+                "\n",
+                r#"{"decoded":[{"type":1,"nsp":"/"}]}"#,
+                "\n",
+                r#"{"input_error":"expected a string or {\"binary_hex\": \"<hex>\"}"}"#,
+                "\n",
+            )
+        );
+        // {"type":1,"nsp":"/"} in msgpack, as base64
+        assert_eq!(
+            run_sio(
+                &["decode", "--msgpack", "--binary"],
+                b"gqR0eXBlAaNuc3ChLw==\n"
+            ),
+            "{\"decoded\":[{\"type\":1,\"nsp\":\"/\"}]}\n"
+        );
+    }
+
+    #[test]
+    fn sio_encode_prints_the_messages() {
+        let line = b"{\"type\":3,\"nsp\":\"/\",\"id\":4,\"data\":[{\"binary_hex\":\"0102\"}]}\n{\"type\":9}\n";
+        assert_eq!(
+            run_sio(&["encode"], line),
+            concat!(
+                r#"["61-4[{\"_placeholder\":true,\"num\":0}]",{"binary_hex":"0102"}]"#,
+                "\n",
+                r#"{"input_error":"\"type\" must be an integer from 0 to 4"}"#,
+                "\n",
+            )
+        );
+        assert_eq!(
+            run_sio(&["encode", "--msgpack"], b"{\"type\":1,\"nsp\":\"/\"}\n"),
+            "[{\"binary_hex\":\"82a47479706501a36e7370a12f\"}]\n"
+        );
+    }
+
+    #[test]
+    fn sio_batch_speaks_the_node_helper_protocol() {
+        assert_eq!(
+            run_sio(&["batch"], b"{\"op\":\"decode\",\"inputs\":[\"0\"]}\n"),
+            "{\"decoded\":[{\"type\":0,\"nsp\":\"/\"}]}\n"
+        );
+    }
+
+    #[test]
+    fn sio_bad_arguments_are_usage_errors() {
+        for args in [
+            &[][..],
+            &["nope"],
+            &["encode", "--json"],
+            &["decode", "--json", "--binary"],
+            &["batch", "--binary"],
+            &["decode", "--no-binary"],
+        ] {
+            assert!(SioCommand::parse(args).is_err(), "{args:?}");
+        }
+        assert_eq!(SioCommand::parse(&["decode", "--help"]), Ok(None));
+        assert_eq!(
+            SioCommand::parse(&["batch", "--msgpack"]),
+            Ok(Some(SioCommand {
+                op: SioOp::Batch,
+                parser: ParserKind::MsgPack
+            }))
+        );
     }
 }
