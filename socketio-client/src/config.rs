@@ -55,6 +55,10 @@ pub struct Options {
     pub(crate) retries: u32,
     pub(crate) max_response_bytes: usize,
     pub(crate) random: Arc<Mutex<dyn RandomSource>>,
+    #[cfg(feature = "rustls")]
+    pub(crate) extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    #[cfg(feature = "rustls")]
+    pub(crate) tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for Options {
@@ -78,6 +82,10 @@ impl Default for Options {
             retries: 0,
             max_response_bytes: 100_000_000,
             random: Arc::new(Mutex::new(crate::backoff::OsSeeded::new())),
+            #[cfg(feature = "rustls")]
+            extra_roots: Vec::new(),
+            #[cfg(feature = "rustls")]
+            tls_config: None,
         }
     }
 }
@@ -214,6 +222,48 @@ impl Options {
     /// The largest polling response body accepted (default 100 MB).
     pub fn max_response_bytes(&mut self, max: usize) -> &mut Self {
         self.max_response_bytes = max;
+        self
+    }
+
+    /// Trusts `der` (one DER-encoded certificate) as a root for `https`/`wss`, besides the
+    /// webpki roots (the Mozilla set) trusted by default: a private CA, or a self-signed
+    /// server certificate (socket.io-client's `ca` option).
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificate(
+        &mut self,
+        der: &[u8],
+    ) -> Result<&mut Self, crate::tls::InvalidCertificate> {
+        let cert = rustls::pki_types::CertificateDer::from(der.to_vec());
+        crate::tls::check_root(&cert)?;
+        self.extra_roots.push(cert);
+        Ok(self)
+    }
+
+    /// Trusts every certificate of a PEM bundle (`-----BEGIN CERTIFICATE-----` blocks) as a
+    /// root, like [`Options::add_root_certificate`].
+    ///
+    /// ```
+    /// let mut options = socketio_client::Options::default();
+    /// assert!(options.add_root_certificates_pem(b"not a certificate").is_err());
+    /// ```
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificates_pem(
+        &mut self,
+        pem: &[u8],
+    ) -> Result<&mut Self, crate::tls::InvalidCertificate> {
+        for cert in crate::tls::parse_pem(pem)? {
+            crate::tls::check_root(&cert)?;
+            self.extra_roots.push(cert);
+        }
+        Ok(self)
+    }
+
+    /// The whole rustls configuration for `https`/`wss` (client certificates, other roots,
+    /// another crypto provider…); the root certificates added with
+    /// [`Options::add_root_certificate`] are then ignored.
+    #[cfg(feature = "rustls")]
+    pub fn tls_config(&mut self, config: Arc<rustls::ClientConfig>) -> &mut Self {
+        self.tls_config = Some(config);
         self
     }
 

@@ -56,6 +56,8 @@ mod config;
 mod error;
 mod manager;
 mod socket;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 
 use std::future::Future;
@@ -68,7 +70,14 @@ pub use socket::{Message, Socket, Volatile, WithTimeout};
 pub use socketio_proto::Spread;
 pub use socketio_proto::Value;
 pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};
+#[cfg(feature = "rustls")]
+pub use tls::InvalidCertificate;
 pub use transport::InvalidUrl;
+
+/// The rustls version this crate uses (feature `rustls`), for
+/// [`Options::tls_config`].
+#[cfg(feature = "rustls")]
+pub use rustls;
 
 /// Why [`ClientBuilder::connect`] failed.
 #[derive(Debug, thiserror::Error)]

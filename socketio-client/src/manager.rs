@@ -25,7 +25,7 @@ use crate::config::{Options, TransportMode};
 use crate::error::{AckError, ConnectError, DisconnectReason, EmitError};
 use crate::socket::{Auth, Socket, SocketEvent, SocketShared, lock};
 use crate::transport::{
-    BoxFuture, Endpoint, Http, InvalidUrl, WsReader, WsStream, open_ws, parse_url, split_ws,
+    BoxFuture, Endpoint, Http, InvalidUrl, Tls, WsReader, WsStream, open_ws, parse_url, split_ws,
 };
 use socketio_proto::args::AckData;
 
@@ -155,12 +155,20 @@ impl Manager {
         if options.query.is_empty() {
             options.query = parsed.query;
         }
+        let tls = Tls {
+            #[cfg(feature = "rustls")]
+            config: parsed.secure.then(|| {
+                crate::tls::client_config(options.tls_config.as_ref(), &options.extra_roots)
+            }),
+        };
+        let http = Http::new(options.max_response_bytes, &tls);
         let endpoint = Endpoint::new(
             parsed.secure,
             parsed.authority,
             options.path.clone(),
             options.query.clone(),
             options.headers.clone(),
+            tls,
         );
         let (tx, rx) = mpsc::channel(1024);
         let (events, _) = broadcast::channel(256);
@@ -180,7 +188,7 @@ impl Manager {
         );
         let driver = Driver {
             inner: inner.clone(),
-            http: Http::new(options.max_response_bytes),
+            http,
             opts: options,
             endpoint,
             rx,
@@ -193,6 +201,7 @@ impl Manager {
             reconnect_at: None,
             skip_reconnect: false,
             ws_ok: false,
+            pending_connects: Vec::new(),
         };
         tokio::spawn(driver.run());
         Ok(Self { inner, tx })
@@ -303,7 +312,7 @@ enum Wake {
     Command(Option<Command>),
     Get(Result<Bytes, ()>),
     Post(bool),
-    WsOpen(Result<WsStream, ()>),
+    WsOpen(Result<Box<WsStream>, ()>),
     Ws(Option<Result<WsFrame, tokio_tungstenite::tungstenite::Error>>),
     Timer,
 }
@@ -323,6 +332,9 @@ struct Driver {
     reconnect_at: Option<Instant>,
     skip_reconnect: bool,
     ws_ok: bool,
+    /// Namespaces connected whose `connect` waits for the events replayed with the CONNECT
+    /// reply: socket.io-client emits its receive buffer before `connect`.
+    pending_connects: Vec<Namespace>,
 }
 
 fn now_std() -> std::time::Instant {
@@ -388,7 +400,7 @@ impl Driver {
                     e.ws_opening = None;
                     match r {
                         Ok(ws) => {
-                            let (tx, rx) = split_ws(ws);
+                            let (tx, rx) = split_ws(*ws);
                             e.ws_tx = Some(tx);
                             e.ws_rx = Some(rx);
                             e.session.handle_ws_open(now);
@@ -462,7 +474,7 @@ impl Driver {
         tokio::select! {
             r = opt(get) => Wake::Get(r),
             r = opt(post) => Wake::Post(r),
-            r = opt(ws_opening) => Wake::WsOpen(r),
+            r = opt(ws_opening) => Wake::WsOpen(r.map(Box::new)),
             m = ws_next => Wake::Ws(m),
             c = self.rx.recv() => Wake::Command(c),
             () = sleep => Wake::Timer,
@@ -473,6 +485,7 @@ impl Driver {
     fn drive(&mut self) {
         loop {
             let Some(engine) = self.engine.as_mut() else {
+                self.flush_connects();
                 return;
             };
             pump(engine, &self.http, &self.endpoint);
@@ -480,11 +493,23 @@ impl Driver {
                 self.on_socketio_event(ev);
                 continue;
             }
+            if !self.pending_connects.is_empty() {
+                // The events that came with a CONNECT reply are delivered: now `connect`.
+                self.flush_connects();
+                continue;
+            }
             if let Some(ev) = engine.session.poll_event() {
                 self.on_engine_event(ev);
                 continue;
             }
             return;
+        }
+    }
+
+    /// Fires the `connect` events held back by [`Event::Connected`].
+    fn flush_connects(&mut self) {
+        for nsp in std::mem::take(&mut self.pending_connects) {
+            self.notify(&nsp, SocketEvent::Connect);
         }
     }
 
@@ -590,10 +615,15 @@ impl Driver {
             self.drain_queue(&nsp, false);
             return;
         }
-        if sock.connected {
+        let writable = self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.session.is_writable());
+        if volatile && !(sock.connected && writable) {
+            // Dropped, as socket.io-client drops a volatile packet while disconnected or while
+            // the transport is not writable (a polling POST in flight).
+        } else if sock.connected {
             self.send_event(&nsp, payload, ack);
-        } else if volatile {
-            // Dropped, as socket.io-client drops a volatile packet it cannot write.
         } else if sock.buffer.len() < self.opts.max_buffered {
             sock.buffer.push_back((payload, ack));
             let n = sock.buffer.len();
@@ -907,18 +937,15 @@ impl Driver {
     }
 
     /// The open connection is gone: sockets disconnect with `reason`, then reconnect.
+    /// Like socket.io-client, every socket subscribed to the Manager (active) gets
+    /// `disconnect`, connected or still connecting.
     fn on_connection_lost(&mut self, reason: DisconnectReason, engine_reason: &str) {
-        let connected: Vec<Namespace> = self
-            .sockets
-            .iter()
-            .filter(|(_, s)| s.connected)
-            .map(|(n, _)| n.clone())
-            .collect();
+        self.flush_connects();
         let all: Vec<Namespace> = self.sockets.keys().cloned().collect();
         for nsp in all {
             self.socket_down(&nsp);
         }
-        for nsp in connected {
+        for nsp in self.active_namespaces() {
             self.notify(&nsp, SocketEvent::Disconnect(reason));
         }
         self.emit_manager(ManagerEvent::Close(engine_reason.to_owned()));
@@ -986,6 +1013,9 @@ impl Driver {
     }
 
     fn on_socketio_event(&mut self, ev: Event) {
+        if !matches!(ev, Event::Event { .. } | Event::Ack { .. }) {
+            self.flush_connects();
+        }
         match ev {
             Event::Connected { nsp, sid, pid } => {
                 let sock = self.sockets.entry(nsp.clone()).or_default();
@@ -1005,7 +1035,8 @@ impl Driver {
                     self.send_event(&nsp, payload, ack);
                 }
                 self.drain_queue(&nsp, true);
-                self.notify(&nsp, SocketEvent::Connect);
+                // `connect` follows the events replayed with the reply (see `drive`).
+                self.pending_connects.push(nsp);
             }
             Event::ConnectError { nsp, message, data } => {
                 self.socket_down(&nsp);
@@ -1130,6 +1161,7 @@ fn pump(engine: &mut Engine, http: &Http, endpoint: &Endpoint) {
                 engine.ws_opening = Some(open_ws(
                     endpoint.ws_uri(sid.as_deref()),
                     endpoint.headers().clone(),
+                    endpoint.tls(),
                 ));
             }
             ClientTransmit::WebSocket(msg) => {

@@ -2,6 +2,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+#[cfg(feature = "rustls")]
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
@@ -31,6 +33,7 @@ pub(crate) struct Endpoint {
     path: String,
     query: Vec<(String, String)>,
     headers: HeaderMap,
+    tls: Tls,
 }
 
 /// A URL that is not `http(s)://host[:port][/namespace][?query]`.
@@ -51,7 +54,14 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, InvalidUrl> {
     let uri: Uri = url.parse().map_err(|_| InvalidUrl(url.to_owned()))?;
     let secure = match uri.scheme_str() {
         Some("http" | "ws") => false,
+        #[cfg(feature = "rustls")]
         Some("https" | "wss") => true,
+        #[cfg(not(feature = "rustls"))]
+        Some("https" | "wss") => {
+            return Err(InvalidUrl(format!(
+                "{url} (https and wss need the `rustls` feature of socketio-client)"
+            )));
+        }
         _ => return Err(InvalidUrl(url.to_owned())),
     };
     let authority = uri
@@ -81,6 +91,7 @@ impl Endpoint {
         path: String,
         query: Vec<(String, String)>,
         headers: HeaderMap,
+        tls: Tls,
     ) -> Self {
         Self {
             secure,
@@ -88,7 +99,12 @@ impl Endpoint {
             path,
             query,
             headers,
+            tls,
         }
+    }
+
+    pub(crate) fn tls(&self) -> &Tls {
+        &self.tls
     }
 
     /// `?<user query>&EIO=4&transport=…[&t=…][&sid=…]`, the Node client's order.
@@ -141,17 +157,48 @@ fn cache_buster() -> String {
         .collect()
 }
 
+/// The TLS settings of a connection: the rustls configuration for `https`/`wss`, none for
+/// `http`/`ws`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tls {
+    #[cfg(feature = "rustls")]
+    pub(crate) config: Option<Arc<rustls::ClientConfig>>,
+}
+
+#[cfg(feature = "rustls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "rustls"))]
+type Connector = HttpConnector;
+
 /// The polling HTTP client (keep-alive pool).
 #[derive(Clone, Debug)]
 pub(crate) struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     max_response: usize,
 }
 
 impl Http {
-    pub(crate) fn new(max_response: usize) -> Self {
+    pub(crate) fn new(max_response: usize, tls: &Tls) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        #[cfg(feature = "rustls")]
+        let connector = {
+            connector.enforce_http(false);
+            let config = match &tls.config {
+                Some(c) => (**c).clone(),
+                // Plain http: no certificate is ever checked.
+                None => crate::tls::config_with_roots(rustls::RootCertStore::empty()),
+            };
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(connector)
+        };
+        #[cfg(not(feature = "rustls"))]
+        let () = {
+            let Tls {} = tls;
+        };
         Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             max_response,
@@ -218,12 +265,25 @@ impl Endpoint {
     }
 }
 
-/// Opens a WebSocket to `uri` with the extra headers.
-pub(crate) fn open_ws(uri: String, headers: HeaderMap) -> BoxFuture<Result<WsStream, ()>> {
+/// Opens a WebSocket to `uri` with the extra headers (over TLS for `wss`).
+pub(crate) fn open_ws(
+    uri: String,
+    headers: HeaderMap,
+    tls: &Tls,
+) -> BoxFuture<Result<WsStream, ()>> {
+    #[cfg(feature = "rustls")]
+    let connector = tls.config.clone().map(tokio_tungstenite::Connector::Rustls);
+    #[cfg(not(feature = "rustls"))]
+    let Tls {} = tls;
     Box::pin(async move {
         let mut req = uri.into_client_request().map_err(drop)?;
         req.headers_mut().extend(headers);
-        let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(drop)?;
+        #[cfg(feature = "rustls")]
+        let connecting =
+            tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector);
+        #[cfg(not(feature = "rustls"))]
+        let connecting = tokio_tungstenite::connect_async_with_config(req, None, true);
+        let (ws, _) = connecting.await.map_err(drop)?;
         Ok(ws)
     })
 }
