@@ -916,6 +916,8 @@ impl Driver {
     }
 
     fn on_open_error(&mut self, message: String) {
+        // engine.io-client forgets a prior WebSocket success on any transport error.
+        self.ws_ok = false;
         self.emit_manager(ManagerEvent::Error(message.clone()));
         for nsp in self.active_namespaces() {
             self.notify(
@@ -1005,6 +1007,9 @@ impl Driver {
                     };
                     self.on_open_error(message);
                 } else {
+                    if matches!(reason, ClientCloseReason::TransportError(_)) {
+                        self.ws_ok = false;
+                    }
                     self.on_connection_lost(engine_reason(&reason), reason.as_str());
                 }
             }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value as Json, json};
-use socketio_client::{ClientBuilder, DisconnectReason, Manager, Options, TransportMode, Value};
+use socketio_client::{
+    AckError, ClientBuilder, DisconnectReason, Manager, ManagerEvent, Options, TransportMode, Value,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
@@ -54,10 +56,16 @@ struct NodeServer {
 
 impl NodeServer {
     async fn start(port: u16, transports: &str) -> Self {
+        Self::start_with(port, transports, false).await
+    }
+
+    /// With `recovery`, the server has `connectionStateRecovery` on.
+    async fn start_with(port: u16, transports: &str, recovery: bool) -> Self {
         let mut child = Command::new("node")
             .arg("client-interop/server.js")
             .arg(port.to_string())
             .arg(transports)
+            .arg(if recovery { "recovery" } else { "" })
             .current_dir(node_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -228,13 +236,14 @@ async fn node_server_that_allows_polling_only() {
     scenario("polling", TransportMode::Both).await;
 }
 
-#[tokio::test]
-async fn node_server_sees_one_engine_connection_for_two_namespaces() {
+async fn two_namespaces(mode: TransportMode) {
     if !available() {
         return;
     }
     let mut server = NodeServer::start(0, "polling,websocket").await;
-    let manager = Manager::new(&server.url(), Options::default()).unwrap();
+    let mut options = Options::default();
+    options.transports(mode);
+    let manager = Manager::new(&server.url(), options).unwrap();
     let main = manager.socket("/").unwrap();
     let admin = manager.socket("/admin").unwrap();
     main.connect().await.unwrap();
@@ -256,7 +265,21 @@ async fn node_server_sees_one_engine_connection_for_two_namespaces() {
 }
 
 #[tokio::test]
-async fn node_server_killed_and_restarted_gets_every_buffered_event_once_in_order() {
+async fn node_server_sees_one_engine_connection_for_two_namespaces_polling() {
+    two_namespaces(TransportMode::Polling).await;
+}
+
+#[tokio::test]
+async fn node_server_sees_one_engine_connection_for_two_namespaces_websocket() {
+    two_namespaces(TransportMode::WebSocket).await;
+}
+
+#[tokio::test]
+async fn node_server_sees_one_engine_connection_for_two_namespaces_upgrade() {
+    two_namespaces(TransportMode::Both).await;
+}
+
+async fn killed_and_restarted(mode: TransportMode) {
     if !available() {
         return;
     }
@@ -264,6 +287,7 @@ async fn node_server_killed_and_restarted_gets_every_buffered_event_once_in_orde
     let port = server.port;
     let mut options = Options::default();
     options
+        .transports(mode)
         .reconnection_delay(Duration::from_millis(100))
         .reconnection_delay_max(Duration::from_millis(400));
     let manager = Manager::new(&server.url(), options).unwrap();
@@ -293,15 +317,17 @@ async fn node_server_killed_and_restarted_gets_every_buffered_event_once_in_orde
     for n in 1..=20 {
         socket.emit("seq", &n).await.unwrap();
     }
-    // Let a few attempts fail before the server is back.
+    // Let a few attempts fail before the server is back: attempts 1, 2, 3 in turn.
     let mut failed = 0;
+    let mut attempts = Vec::new();
     while failed < 2 {
-        if let Ok(Ok(socketio_client::ManagerEvent::ReconnectError(_))) =
-            timeout(T, events.recv()).await
-        {
-            failed += 1;
+        match timeout(T, events.recv()).await {
+            Ok(Ok(ManagerEvent::ReconnectError(_))) => failed += 1,
+            Ok(Ok(ManagerEvent::ReconnectAttempt(n))) => attempts.push(n),
+            _ => {}
         }
     }
+    assert_eq!(attempts, [1, 2]);
     let mut server = NodeServer::start(port, "polling,websocket").await;
     server.next("connection").await;
     for n in 1..=20 {
@@ -312,5 +338,276 @@ async fn node_server_killed_and_restarted_gets_every_buffered_event_once_in_orde
         assert_ne!(v["ev"], "seq", "each buffered event is delivered once: {v}");
     }
     assert!(socket.connected());
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn node_server_killed_and_restarted_gets_every_buffered_event_once_in_order_polling() {
+    killed_and_restarted(TransportMode::Polling).await;
+}
+
+#[tokio::test]
+async fn node_server_killed_and_restarted_gets_every_buffered_event_once_in_order_websocket() {
+    killed_and_restarted(TransportMode::WebSocket).await;
+}
+
+#[tokio::test]
+async fn node_server_killed_and_restarted_gets_every_buffered_event_once_in_order_upgrade() {
+    killed_and_restarted(TransportMode::Both).await;
+}
+
+/// Options that reconnect quickly, without jitter.
+fn quick_reconnect() -> Options {
+    let mut options = Options::default();
+    options
+        .reconnection_delay(Duration::from_millis(100))
+        .reconnection_delay_max(Duration::from_millis(400))
+        .randomization_factor(0.0);
+    options
+}
+
+#[tokio::test]
+async fn node_server_sees_the_auth_function_evaluated_again_at_each_reconnect() {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = calls.clone();
+    let socket = ClientBuilder::new(&server.url())
+        .options(|o| *o = quick_reconnect())
+        .auth_fn(move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            async move {
+                // An async source of the token (a refresh, say).
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                json!({ "token": format!("t{n}") })
+            }
+        })
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.next("connection").await["auth"],
+        json!({"token": "t1"})
+    );
+    socket.emit("drop-transport", &()).await.unwrap();
+    let conn = server.next("connection").await;
+    assert_eq!(conn["auth"], json!({"token": "t2"}));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    server.kill().await;
+}
+
+/// The transport of the connection after a transport-level loss.
+async fn transport_after_reconnect(remember: bool) -> (Json, Json) {
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let mut options = quick_reconnect();
+    options.remember_upgrade(remember);
+    let manager = Manager::new(&server.url(), options).unwrap();
+    let mut events = manager.subscribe();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    let first = server.next("connection").await;
+    timeout(T, async {
+        while events.recv().await.unwrap() != ManagerEvent::Upgrade {}
+    })
+    .await
+    .expect("upgrade");
+    socket.emit("drop-transport", &()).await.unwrap();
+    let second = server.next("connection").await;
+    server.kill().await;
+    (first["transport"].clone(), second["transport"].clone())
+}
+
+#[tokio::test]
+async fn node_server_sees_remember_upgrade_reconnect_directly_over_websocket() {
+    if !available() {
+        return;
+    }
+    assert_eq!(
+        transport_after_reconnect(true).await,
+        (json!("polling"), json!("websocket"))
+    );
+    assert_eq!(
+        transport_after_reconnect(false).await,
+        (json!("polling"), json!("polling"))
+    );
+}
+
+#[tokio::test]
+async fn node_server_gets_retried_emits_at_least_once_in_order() {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let mut options = quick_reconnect();
+    options
+        .retries(3)
+        .ack_timeout(Some(Duration::from_millis(150)));
+    let manager = Manager::new(&server.url(), options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    server.next("connection").await;
+    // The server acks the second try of each: every emit is sent twice, one at a time.
+    for n in 1..=3 {
+        socket.emit("retry-me", &n).await.unwrap();
+    }
+    let (answer,): (String,) = timeout(T, socket.emit_with_ack("retry-me", &4))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer, "ok 4");
+    let mut seen = Vec::new();
+    while seen.len() < 8 {
+        let v = server.next("retry-me").await;
+        seen.push((v["n"].as_i64().unwrap(), v["try"].as_i64().unwrap()));
+    }
+    assert_eq!(
+        seen,
+        [
+            (1, 1),
+            (1, 2),
+            (2, 1),
+            (2, 2),
+            (3, 1),
+            (3, 2),
+            (4, 1),
+            (4, 2)
+        ]
+    );
+
+    // A message never acked is sent 1 + retries times, then fails; the queue goes on.
+    let err = timeout(T, socket.emit_with_ack::<_, (String,)>("never-acked", &9))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, AckError::Timeout), "{err}");
+    for _ in 0..4 {
+        assert_eq!(server.next("never-acked").await["n"], 9);
+    }
+    socket.emit("retry-me", &5).await.unwrap();
+    assert_eq!(server.next("retry-me").await["n"], 5);
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn node_server_recovers_the_session_and_replays_the_missed_events_before_connect() {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start_with(0, "polling,websocket", true).await;
+    let manager = Manager::new(&server.url(), {
+        let mut o = quick_reconnect();
+        // Reconnect after the server broadcast the missed events (100 ms after the loss).
+        o.reconnection_delay(Duration::from_millis(500));
+        o
+    })
+    .unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.set_auth(&json!({"token": "abc"})).unwrap();
+    let (tx, mut rx) = channel_of::<String>();
+    let t = tx.clone();
+    socket.on("missed", move |_s, msg| {
+        let t = t.clone();
+        async move {
+            // The server appended its offset: [n, offset].
+            let (n, offset): (i64, String) = msg.args().unwrap();
+            assert!(!offset.is_empty());
+            let _ = t.send(format!("missed {n}"));
+        }
+    });
+    let t = tx.clone();
+    socket.on_connect(move |s| {
+        let t = t.clone();
+        async move {
+            let _ = t.send(format!("connect recovered={}", s.recovered()));
+        }
+    });
+    let t = tx.clone();
+    socket.on_disconnect(move |_s, r| {
+        let t = t.clone();
+        async move {
+            let _ = t.send(format!("disconnect {r}"));
+        }
+    });
+    socket.connect().await.unwrap();
+    let first = server.next("connection").await;
+    assert_eq!(first["recovered"], false);
+    assert_eq!(first["auth"], json!({"token": "abc"}));
+    assert_eq!(
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+        "connect recovered=false"
+    );
+    assert!(!socket.recovered());
+    let sid = socket.id().unwrap();
+    assert_eq!(first["id"], sid.as_str());
+
+    socket.emit("drop-transport", &3).await.unwrap();
+    assert_eq!(
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+        "disconnect transport close"
+    );
+    assert_eq!(server.next("missed-sent").await["n"], 3);
+    let second = server.next("connection").await;
+    // Same socket id, the session recovered; the CONNECT carried pid, offset and the auth.
+    assert_eq!(second["recovered"], true);
+    assert_eq!(second["id"], sid.as_str());
+    assert_eq!(second["auth"]["token"], "abc");
+    assert!(second["auth"]["pid"].is_string(), "{second}");
+    assert!(second["auth"]["offset"].is_string(), "{second}");
+    // The missed events, in order, then `connect` (socket.io-client's receive buffer).
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    assert_eq!(
+        got,
+        ["missed 1", "missed 2", "missed 3", "connect recovered=true"]
+    );
+    assert!(socket.recovered());
+    assert_eq!(socket.id().as_deref(), Some(sid.as_str()));
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn node_server_transport_loss_disconnects_every_active_socket_connected_or_not() {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let manager = Manager::new(&server.url(), quick_reconnect()).unwrap();
+    let (tx, mut rx) = channel_of::<(String, DisconnectReason)>();
+    let main = manager.socket("/").unwrap();
+    // The middleware of /slow never answers: that socket stays connecting.
+    let slow = manager.socket("/slow").unwrap();
+    for s in [&main, &slow] {
+        let tx = tx.clone();
+        s.on_disconnect(move |s, r| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((s.namespace().to_owned(), r));
+            }
+        });
+    }
+    main.connect().await.unwrap();
+    slow.connect().await.unwrap();
+    server.next("connection").await;
+    assert!(!slow.connected());
+    main.emit("drop-transport", &()).await.unwrap();
+    let mut got = vec![
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+    ];
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        [
+            ("/".to_owned(), DisconnectReason::TransportClose),
+            ("/slow".to_owned(), DisconnectReason::TransportClose)
+        ]
+    );
+    // Both stay active and the connection comes back.
+    assert!(main.active() && slow.active());
+    server.next("connection").await;
     server.kill().await;
 }

@@ -1,13 +1,15 @@
 // Interop server for socketio-client's tests: the official socket.io 4.8 server on a
-// loopback port. Usage: node server.js [port] [transports]   (port 0 = ephemeral;
-// transports: "polling,websocket" by default). Prints "PORT <n>" once listening, then one
-// JSON line per observation ({"ev": ...}) for the test to assert on.
+// loopback port. Usage: node server.js [port] [transports] [recovery]   (port 0 = ephemeral;
+// transports: "polling,websocket" by default; "recovery" turns connectionStateRecovery on).
+// Prints "PORT <n>" once listening, then one JSON line per observation ({"ev": ...}) for the
+// test to assert on.
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
 
 const port = Number(process.argv[2] || 0);
 const transports = (process.argv[3] || "polling,websocket").split(",");
+const recovery = process.argv[4] === "recovery";
 const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 const httpServer = http.createServer();
@@ -15,13 +17,15 @@ const io = new Server(httpServer, {
   transports,
   pingInterval: 300,
   pingTimeout: 200,
+  ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 30000 } } : {}),
 });
 
 io.engine.on("connection", (raw) => log({ ev: "engine_connection", id: raw.id }));
 
 io.on("connection", (socket) => {
-  log({ ev: "connection", nsp: "/", engine: socket.conn.id, auth: socket.handshake.auth, transport: socket.conn.transport.name });
-  socket.emit("auth", socket.handshake.auth);
+  log({ ev: "connection", nsp: "/", engine: socket.conn.id, id: socket.id, recovered: socket.recovered, auth: socket.handshake.auth, transport: socket.conn.transport.name });
+  socket.join("room");
+  if (!socket.recovered) socket.emit("auth", socket.handshake.auth);
   socket.on("echo", (...args) => socket.emit("echo-back", ...args));
   socket.on("add", (a, b, ack) => ack(a + b));
   socket.on("ask-me", async () => {
@@ -34,9 +38,32 @@ io.on("connection", (socket) => {
   });
   socket.on("kick-me", () => socket.disconnect());
   socket.on("seq", (n) => log({ ev: "seq", n }));
+  // A transport-level loss: the engine connection closes, the client reconnects. With
+  // recovery on, `missed` events broadcast meanwhile are replayed on the reconnection.
+  socket.on("drop-transport", (missed) => {
+    socket.conn.close();
+    if (missed) {
+      setTimeout(() => {
+        for (let i = 1; i <= missed; i++) io.to("room").emit("missed", i);
+        log({ ev: "missed-sent", n: missed });
+      }, 100);
+    }
+  });
+  // Acks only the second try of each message: at-least-once delivery with retries.
+  const tries = new Map();
+  socket.on("retry-me", (n, ack) => {
+    const t = (tries.get(n) || 0) + 1;
+    tries.set(n, t);
+    log({ ev: "retry-me", n, try: t });
+    if (t >= 2) ack("ok " + n);
+  });
+  socket.on("never-acked", (n, ack) => log({ ev: "never-acked", n }));
   socket.conn.on("upgrade", (t) => log({ ev: "upgrade", transport: t.name }));
   socket.on("disconnect", (reason) => log({ ev: "disconnect", nsp: "/", reason }));
 });
+
+// A namespace whose middleware never answers: its sockets stay "connecting".
+io.of("/slow").use(() => {});
 
 io.of("/admin").on("connection", (socket) => {
   log({ ev: "connection", nsp: "/admin", engine: socket.conn.id });
