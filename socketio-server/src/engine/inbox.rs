@@ -57,11 +57,7 @@ impl InboxSender {
     /// Queues an input; false when the session is gone.
     pub(crate) fn send(&self, input: Input) -> bool {
         {
-            let mut queue = self
-                .shared
-                .queue
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             if self.shared.closed.load(Ordering::Acquire) {
                 return false;
             }
@@ -90,11 +86,7 @@ impl InboxReceiver {
     }
 
     fn pop(&self) -> Option<Input> {
-        let mut queue = self
-            .shared
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         let input = queue.pop_front();
         if queue.is_empty() && queue.capacity() > 0 {
             *queue = VecDeque::new();
@@ -106,11 +98,7 @@ impl InboxReceiver {
 impl Drop for InboxReceiver {
     fn drop(&mut self) {
         let queued = {
-            let mut queue = self
-                .shared
-                .queue
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             self.shared.closed.store(true, Ordering::Release);
             std::mem::take(&mut *queue)
         };
