@@ -546,6 +546,10 @@ impl Driver {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Connect { nsp } => {
+                // In command order: a `disconnect` just before may have cleared it.
+                if let Some(s) = self.shared(&nsp) {
+                    s.active.store(true, Ordering::SeqCst);
+                }
                 let sock = self.sockets.entry(nsp.clone()).or_default();
                 if sock.connected || sock.connect_sent {
                     return;
@@ -769,8 +773,27 @@ impl Driver {
         self.reconnecting = false;
         self.reconnect_at = None;
         self.schedule.reset();
-        if let Some(e) = &mut self.engine {
-            e.session.close(now_std());
+        let Some(mut engine) = self.engine.take() else {
+            return;
+        };
+        // The Manager is closed at once, as socket.io-client's `_close`: a `connect` right
+        // after opens a new connection. The old one finishes its close (the close packet,
+        // after a POST in flight) in a task of its own.
+        engine.session.close(now_std());
+        let opened = engine.opened;
+        let (http, endpoint) = (self.http.clone(), self.endpoint.clone());
+        tokio::spawn(tokio::time::timeout(Duration::from_secs(5), async move {
+            loop {
+                pump(&mut engine, &http, &endpoint);
+                let Some(post) = engine.post.take() else {
+                    return;
+                };
+                let ok = post.await;
+                engine.session.handle_post_response(ok, now_std());
+            }
+        }));
+        if opened {
+            self.on_connection_lost(DisconnectReason::IoClientDisconnect, "forced close");
         }
     }
 

@@ -110,3 +110,37 @@ async fn the_handshake_timeout_is_a_connect_error_named_timeout() {
     assert!(!err.from_server);
     assert_eq!(start.elapsed().as_millis(), 500);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_offline_buffer_is_bounded_and_volatile_emits_are_not_buffered() {
+    // Nobody listens: the socket never connects, so every emit meets the offline buffer.
+    let url = closed_port().await;
+    let mut options = Options::default();
+    options.max_buffered(3).timeout(None).random(|| 0.25);
+    let manager = Manager::new(&url, options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    for n in 0..10 {
+        // Volatile emits are dropped, never buffered: they take no room.
+        socket.volatile().emit("v", &n).await.unwrap();
+    }
+    for n in 0..3 {
+        socket.emit("e", &n).await.unwrap();
+    }
+    // Let the driver take the three in, across a few reconnection attempts.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(matches!(
+        socket.emit("e", &3).await,
+        Err(socketio_client::EmitError::BufferFull)
+    ));
+    // An emit_with_ack meets the same bound.
+    assert!(matches!(
+        socket
+            .timeout(Duration::from_secs(1))
+            .emit_with_ack::<_, ()>("e", &4)
+            .await,
+        Err(socketio_client::AckError::Emit(
+            socketio_client::EmitError::BufferFull
+        ))
+    ));
+}
