@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::adapter::{Adapter, AdapterError, BroadcastReport, InMemoryAdapter, RoomEvent};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
+use crate::client_bundle::ClientBundle;
 use crate::conn::SioConnection;
 use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession};
 use crate::error::{ConnectError, EmitError};
@@ -149,6 +150,26 @@ impl Config {
     /// stays bounded and no message is silently lost.
     pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
         self.engine.max_buffered(bytes);
+        self
+    }
+
+    /// `serveClient`: serves the official browser client from `bundle` under the path:
+    /// `/socket.io/socket.io.js`, `socket.io.min.js`, `socket.io.esm.min.js`,
+    /// `socket.io.msgpack.min.js` and their `.map` files, with an ETag, 304 on a match and
+    /// gzip when accepted. Off by default: this crate does not ship the client (see
+    /// [`ClientBundle`]).
+    ///
+    /// ```no_run
+    /// use socketio_server::{ClientBundle, Config};
+    ///
+    /// # fn run() -> Result<(), socketio_server::ClientBundleError> {
+    /// let mut config = Config::default();
+    /// config.serve_client(ClientBundle::from_dir("node_modules/socket.io-client/dist")?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn serve_client(&mut self, bundle: ClientBundle) -> &mut Self {
+        self.engine.client_bundle = Some(bundle);
         self
     }
 

@@ -26,6 +26,7 @@
 
 pub mod adapter;
 mod broadcast;
+mod client_bundle;
 mod conn;
 pub mod engine;
 mod error;
@@ -34,6 +35,7 @@ mod service;
 mod socket;
 
 pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms};
+pub use client_bundle::{ClientBundle, ClientBundleError};
 pub use engine::Cors;
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{AdapterFactory, Config, NamespaceRef, SocketIo};

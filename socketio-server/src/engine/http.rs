@@ -91,6 +91,12 @@ pub(crate) async fn handle<B>(shared: Arc<EngineShared>, req: Request<B>) -> Res
 where
     B: Body<Data = Bytes> + Send + 'static,
 {
+    if let Some(bundle) = &shared.config.client_bundle {
+        let (prefix, path) = (&shared.config.path, req.uri().path());
+        if let Some(response) = bundle.respond(prefix, req.method(), path, req.headers()) {
+            return response;
+        }
+    }
     let request_headers = req.headers().clone();
     let mut response = route(&shared, req).await;
     if let Some(cors) = &shared.config.cors {

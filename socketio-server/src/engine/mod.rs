@@ -38,6 +38,8 @@ pub struct EngineConfig {
     pub(crate) cookie: Option<String>,
     /// The most bytes a session may hold for a client that does not read (default 16 MiB).
     pub(crate) max_buffered: usize,
+    /// The browser client served under `path` (Socket.IO's `serveClient`).
+    pub(crate) client_bundle: Option<crate::client_bundle::ClientBundle>,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -61,6 +63,7 @@ impl Default for EngineConfig {
             allow_request: None,
             cookie: None,
             max_buffered: 16 << 20,
+            client_bundle: None,
         }
     }
 }
