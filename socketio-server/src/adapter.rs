@@ -208,11 +208,14 @@ impl InMemoryAdapter {
                 .map(|(_, s)| s.clone())
                 .collect();
         }
+        // One room: its members and its implicit owner (a socket named like it, never in
+        // the index under its own id) are distinct already, no set of seen ids is needed.
+        let dedup = opts.rooms.len() > 1;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for room in &opts.rooms {
             if let Some(socket) = sockets.get(room) {
-                if !excluded.contains(room) && seen.insert(room.clone()) {
+                if !excluded.contains(room) && (!dedup || seen.insert(room.clone())) {
                     out.push(socket.clone());
                 }
             }
@@ -220,8 +223,9 @@ impl InMemoryAdapter {
             let Some(members) = shard.get(room) else {
                 continue;
             };
+            out.reserve(members.len());
             for id in members {
-                if excluded.contains(id) || !seen.insert(id.clone()) {
+                if excluded.contains(id) || (dedup && !seen.insert(id.clone())) {
                     continue;
                 }
                 if let Some(socket) = sockets.get(id) {

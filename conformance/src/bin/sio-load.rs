@@ -4,6 +4,8 @@
 //! sio-load idle --url ws://127.0.0.1:3000 --connections 10000 --pid SERVER_PID \
 //!               [--steps 0,1000,5000,10000] [--hold SECONDS]
 //! sio-load echo --url ws://127.0.0.1:3000 --count 10000 [--size 16] [--pid SERVER_PID]
+//! sio-load broadcast --url ws://127.0.0.1:3000 [--connections 1000] [--count 200] [--size 16] \
+//!                    [--rate EMITS_PER_S] [--timeout SECONDS] [--pid SERVER_PID]
 //! ```
 //!
 //! - `idle`: opens WebSocket Socket.IO connections (EIO=4, CONNECT to `/`, every ping
@@ -17,6 +19,18 @@
 //!   prints p50/p99/mean latency in µs and round trips per second for each, and with
 //!   `--pid` the server's CPU time per round trip (all its threads, from
 //!   `/proc/PID/task/*/schedstat`).
+//! - `broadcast`: `connections` receivers each emit `join` (`bench`) with an ack and wait
+//!   for it; then one more connection, the sender (not in the room), emits `count`
+//!   `42["broadcast","SEQ:NANOS:xxx…"]` (`size` bytes of padding), all at once (the default)
+//!   or paced at `--rate` emits per second. Every receiver checks what it gets: each SEQ
+//!   exactly once, in order, nothing else. The run ends when every expected message has
+//!   arrived, or nothing arrived for 2 s, or after `--timeout`. Prints deliveries per second
+//!   (first emit to last delivery), delivery latency p50/p99 (emit to receipt), expected vs
+//!   delivered (any loss, duplicate or reordering is reported loudly and the exit status is
+//!   1), and with `--pid` the server's CPU time per delivery (from `schedstat`, and from
+//!   `utime+stime` of `/proc/PID/stat` as a cross-check) and how much its `VmRSS` grew per
+//!   receiver over the run (buffers kept after a burst), then one `summary:` line of
+//!   `key=value` pairs for scripts.
 //!
 //! The server is expected to serve `/socket.io/` on `/` as `bench-server` does
 //! (`cargo run --release -p socketio-server --example bench-server`). The tool runs on one
@@ -24,19 +38,21 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
 const USAGE: &str = "usage:
   sio-load idle --url ws://HOST:PORT --connections N --pid SERVER_PID [--steps 0,1000,5000,10000] [--hold SECONDS]
-  sio-load echo --url ws://HOST:PORT --count N [--size BYTES] [--pid SERVER_PID]";
+  sio-load echo --url ws://HOST:PORT --count N [--size BYTES] [--pid SERVER_PID]
+  sio-load broadcast --url ws://HOST:PORT [--connections 1000] [--count 200] [--size BYTES]
+                     [--rate EMITS_PER_S] [--timeout SECONDS] [--pid SERVER_PID]";
 
 /// Time allowed for one connection's TCP + WebSocket + Socket.IO handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,6 +68,12 @@ const SETTLE_TOLERANCE_KB: u64 = 64;
 const SETTLE_MAX: Duration = Duration::from_secs(10);
 /// Untimed round trips before the measured ones.
 const WARMUP: usize = 200;
+/// A broadcast run with deliveries missing ends after this long without any delivery.
+const QUIET: Duration = Duration::from_secs(2);
+/// After the last expected delivery, receivers keep listening this long for extra messages.
+const GRACE: Duration = Duration::from_millis(300);
+/// How often the broadcast run checks its progress.
+const PROGRESS_TICK: Duration = Duration::from_millis(10);
 
 type Ws = WebSocketStream<TcpStream>;
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -76,6 +98,7 @@ fn main() -> ExitCode {
     let result = match mode.as_str() {
         "idle" => runtime.block_on(idle(options)),
         "echo" => runtime.block_on(echo(options)),
+        "broadcast" => runtime.block_on(broadcast(options)),
         _ => Err(USAGE.into()),
     };
     match result {
@@ -87,34 +110,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// The command line options of both subcommands.
+/// The command line options of the subcommands (`None`: the subcommand's default).
 struct Options {
     url: String,
-    connections: usize,
+    connections: Option<usize>,
     pid: Option<u32>,
     steps: Option<Vec<usize>>,
     hold: Duration,
-    count: usize,
+    count: Option<usize>,
     size: usize,
+    rate: f64,
+    timeout: Duration,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self, Error> {
         let mut options = Self {
             url: "ws://127.0.0.1:3000".to_owned(),
-            connections: 10_000,
+            connections: None,
             pid: None,
             steps: None,
             hold: Duration::ZERO,
-            count: 10_000,
+            count: None,
             size: 16,
+            rate: 0.0,
+            timeout: Duration::from_secs(60),
         };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
                 "--url" => options.url.clone_from(value),
-                "--connections" => options.connections = value.parse()?,
+                "--connections" => options.connections = Some(value.parse()?),
                 "--pid" => options.pid = Some(value.parse()?),
                 "--steps" => {
                     let steps = value
@@ -124,8 +151,15 @@ impl Options {
                     options.steps = Some(steps);
                 }
                 "--hold" => options.hold = Duration::from_secs_f64(value.parse()?),
-                "--count" => options.count = value.parse()?,
+                "--count" => options.count = Some(value.parse()?),
                 "--size" => options.size = value.parse()?,
+                "--rate" => {
+                    options.rate = value.parse()?;
+                    if !(options.rate >= 0.0 && options.rate.is_finite()) {
+                        return Err("--rate must be a finite number >= 0".into());
+                    }
+                }
+                "--timeout" => options.timeout = Duration::try_from_secs_f64(value.parse()?)?,
                 _ => return Err(format!("unknown option {flag}").into()),
             }
         }
@@ -234,7 +268,7 @@ async fn settled_rss(pid: u32) -> Result<u64, Error> {
 async fn idle(options: Options) -> Result<(), Error> {
     let pid = options.pid.ok_or("idle needs --pid SERVER_PID")?;
     let (authority, url) = options.endpoint()?;
-    let max = options.connections;
+    let max = options.connections.unwrap_or(10_000);
     let mut steps = options
         .steps
         .clone()
@@ -346,7 +380,7 @@ async fn echo(options: Options) -> Result<(), Error> {
         .await
         .map_err(|_| "handshake timed out")??;
     let arg = serde_json::to_string(&"x".repeat(options.size))?;
-    let count = options.count.max(1);
+    let count = options.count.unwrap_or(10_000).max(1);
     println!(
         "{} sequential round trips of {} payload bytes on one connection",
         count, options.size
@@ -382,6 +416,425 @@ async fn echo(options: Options) -> Result<(), Error> {
     stats.print("echo_ack");
     let _ = ws.close(None).await;
     Ok(())
+}
+
+/// Progress of a broadcast run, shared by the receivers.
+struct Progress {
+    /// Deliveries so far (distinct expected messages, all receivers).
+    delivered: AtomicUsize,
+    /// Deliveries that complete the run.
+    expected: usize,
+    /// Notified when `delivered` reaches `expected`.
+    all: Notify,
+    /// The origin of the timestamps in the payloads and of `last_nanos`.
+    base: Instant,
+    /// Time of the latest delivery, in nanoseconds since `base`.
+    last_nanos: AtomicU64,
+}
+
+/// What one receiver of a broadcast run saw.
+#[derive(Default)]
+struct Received {
+    delivered: usize,
+    duplicates: usize,
+    out_of_order: usize,
+    unexpected: usize,
+    /// Emit-to-receipt time of every delivery, in µs.
+    latencies_us: Vec<u32>,
+    /// Why the connection ended before the run did, if it did.
+    closed: Option<String>,
+}
+
+/// `count` broadcasts to `connections` sockets in room `bench`, from one more socket.
+async fn broadcast(options: Options) -> Result<(), Error> {
+    let (authority, url) = options.endpoint()?;
+    let connections = options.connections.unwrap_or(1000).max(1);
+    let count = options.count.unwrap_or(200).max(1);
+    let expected = connections * count;
+    let pad = "x".repeat(options.size);
+
+    // The receivers: connected, and in room `bench` (the join is acknowledged).
+    let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let (url, authority): (Arc<str>, Arc<str>) = (url.into(), authority.into());
+    let mut pending = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let permit = gate.clone().acquire_owned().await?;
+        let (url, authority) = (url.clone(), authority.clone());
+        pending.spawn(async move {
+            let joined = tokio::time::timeout(CONNECT_TIMEOUT, async {
+                let mut ws = connect(&authority, &url).await?;
+                join_bench(&mut ws).await?;
+                Ok::<_, Error>(ws)
+            })
+            .await;
+            drop(permit);
+            match joined {
+                Ok(Ok(ws)) => Ok(ws),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("handshake or join timed out".to_owned()),
+            }
+        });
+    }
+    let mut receivers = Vec::with_capacity(connections);
+    let mut failed = Vec::new();
+    while let Some(joined) = pending.join_next().await {
+        match joined? {
+            Ok(ws) => receivers.push(ws),
+            Err(e) => failed.push(e),
+        }
+    }
+    if let Some(first) = failed.first() {
+        return Err(format!(
+            "{} of {connections} receivers failed to connect and join (first: {first})",
+            failed.len()
+        )
+        .into());
+    }
+    let sender = tokio::time::timeout(CONNECT_TIMEOUT, connect(&authority, &url))
+        .await
+        .map_err(|_| "the sender's handshake timed out")??;
+    let pace = if options.rate > 0.0 {
+        format!("paced at {} emits/s", options.rate)
+    } else {
+        "all at once".to_owned()
+    };
+    println!(
+        "broadcast: {connections} sockets joined room bench in {:.2} s; {count} emits of {} \
+         padding bytes, {pace}",
+        started.elapsed().as_secs_f64(),
+        options.size
+    );
+
+    let progress = Arc::new(Progress {
+        delivered: AtomicUsize::new(0),
+        expected,
+        all: Notify::new(),
+        base: Instant::now(),
+        last_nanos: AtomicU64::new(0),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for ws in receivers {
+        let suffix = format!(":{pad}\"]");
+        tasks.spawn(receive_broadcasts(
+            ws,
+            count,
+            suffix,
+            progress.clone(),
+            stop_rx.clone(),
+        ));
+    }
+    // Let the receivers reach their first read before the clock starts.
+    tokio::task::yield_now().await;
+
+    let rss_before = options.pid.map(rss_kib).transpose()?;
+    let server_before = options.pid.map(server_cpu).transpose()?;
+    let own_before = stat_cpu_nanos("self")?;
+    let first_emit = progress.base.elapsed();
+    let sender = tokio::spawn(send_broadcasts(
+        sender,
+        count,
+        options.rate,
+        pad,
+        progress.base,
+    ));
+    let deadline = Instant::now() + options.timeout;
+    let (mut seen, mut moved) = (0, Instant::now());
+    let mut timed_out = false;
+    loop {
+        tokio::select! {
+            _ = progress.all.notified() => {}
+            _ = tokio::time::sleep(PROGRESS_TICK) => {}
+        }
+        let delivered = progress.delivered.load(Ordering::Relaxed);
+        if delivered >= expected {
+            break;
+        }
+        if delivered != seen {
+            (seen, moved) = (delivered, Instant::now());
+        } else if sender.is_finished() && moved.elapsed() >= QUIET {
+            break;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            break;
+        }
+    }
+    let server_after = options.pid.map(server_cpu).transpose()?;
+    let own_after = stat_cpu_nanos("self")?;
+    let (sender, emits_took) = match tokio::time::timeout(QUIET, sender).await {
+        Ok(joined) => joined??,
+        Err(_) => return Err("the sender did not finish its emits".into()),
+    };
+
+    // Extra messages (duplicates, unexpected) that arrive just after the last expected one.
+    tokio::time::sleep(GRACE).await;
+    let rss_after = options.pid.map(rss_kib).transpose()?;
+    let _ = stop_tx.send(true);
+    let mut total = Received::default();
+    let mut closed = Vec::new();
+    let collect = async {
+        while let Some(received) = tasks.join_next().await {
+            let received = received?;
+            total.delivered += received.delivered;
+            total.duplicates += received.duplicates;
+            total.out_of_order += received.out_of_order;
+            total.unexpected += received.unexpected;
+            total.latencies_us.extend_from_slice(&received.latencies_us);
+            closed.extend(received.closed);
+        }
+        Ok::<_, Error>(())
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, collect)
+        .await
+        .map_err(|_| "the receivers did not stop")??;
+    drop(sender);
+
+    let lost = expected - total.delivered;
+    let last = Duration::from_nanos(progress.last_nanos.load(Ordering::Relaxed));
+    let span = last.saturating_sub(first_emit).max(Duration::from_nanos(1));
+    let per_s = total.delivered as f64 / span.as_secs_f64();
+    total.latencies_us.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        let l = &total.latencies_us;
+        if l.is_empty() {
+            return 0.0;
+        }
+        let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
+        f64::from(l[i]) / 1000.0
+    };
+    println!(
+        "expected {expected} deliveries, delivered {} (lost {lost}, duplicates {}, out of order \
+         {}, unexpected {})",
+        total.delivered, total.duplicates, total.out_of_order, total.unexpected
+    );
+    println!(
+        "first emit to last delivery {:.3} s: {per_s:.0} deliveries/s (the emits took {:.3} s)",
+        span.as_secs_f64(),
+        emits_took.as_secs_f64()
+    );
+    println!(
+        "delivery latency (emit to receipt): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
+    let per_delivery = |nanos: u64| nanos as f64 / total.delivered.max(1) as f64 / 1000.0;
+    let own = own_after.saturating_sub(own_before);
+    let mut summary = format!(
+        "summary: sockets={connections} emits={count} expected={expected} delivered={} \
+         lost={lost} duplicates={} out_of_order={} unexpected={} seconds={:.4} \
+         deliveries_per_s={per_s:.0} latency_p50_ms={:.2} latency_p99_ms={:.2} \
+         tool_cpu_us_per_delivery={:.3}",
+        total.delivered,
+        total.duplicates,
+        total.out_of_order,
+        total.unexpected,
+        span.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        per_delivery(own),
+    );
+    if let (Some(before), Some(after)) = (server_before, server_after) {
+        let (sched, stat) = (after.0 - before.0, after.1.saturating_sub(before.1));
+        println!(
+            "server CPU {:.3} s: {:.3} µs per delivery (utime+stime: {:.3} s, {:.3} µs per \
+             delivery); load tool CPU {:.3} µs per delivery",
+            sched as f64 / 1e9,
+            per_delivery(sched),
+            stat as f64 / 1e9,
+            per_delivery(stat),
+            per_delivery(own),
+        );
+        summary.push_str(&format!(
+            " server_cpu_us_per_delivery={:.3} server_stat_cpu_us_per_delivery={:.3}",
+            per_delivery(sched),
+            per_delivery(stat)
+        ));
+    }
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        let per_socket = (after as f64 - before as f64) * 1024.0 / connections as f64;
+        println!(
+            "server VmRSS {before} KiB before the emits, {after} KiB after: {per_socket:.0} \
+             bytes per receiver kept after the run"
+        );
+        summary.push_str(&format!(" server_rss_growth_per_socket={per_socket:.0}"));
+    }
+    println!("{summary}");
+
+    let mut problems = Vec::new();
+    if lost > 0 {
+        problems.push(format!(
+            "LOSS: {lost} of {expected} deliveries never arrived ({:.2}%)",
+            lost as f64 * 100.0 / expected as f64
+        ));
+    }
+    if total.duplicates > 0 || total.out_of_order > 0 || total.unexpected > 0 {
+        problems.push(format!(
+            "{} duplicates, {} out of order, {} unexpected messages",
+            total.duplicates, total.out_of_order, total.unexpected
+        ));
+    }
+    if let Some(first) = closed.first() {
+        problems.push(format!(
+            "{} receivers lost their connection (first: {first})",
+            closed.len()
+        ));
+    }
+    if timed_out {
+        problems.push(format!("the run timed out after {:?}", options.timeout));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in &problems {
+        println!("!!! {problem}");
+    }
+    Err(problems.join("; ").into())
+}
+
+/// Emits `join` (`bench`) with an ack and waits for the ack.
+async fn join_bench(ws: &mut Ws) -> Result<(), Error> {
+    ws.send(Message::text(r#"421["join","bench"]"#)).await?;
+    let ack = next_text(ws).await?;
+    if !ack.starts_with("431[") {
+        return Err(format!("expected the ack of join, got {ack:?}").into());
+    }
+    Ok(())
+}
+
+/// The sender: `count` broadcast emits, all at once or `rate` per second. Returns the
+/// connection (kept open until the run ends) and the time the emits took.
+async fn send_broadcasts(
+    mut ws: Ws,
+    count: usize,
+    rate: f64,
+    pad: String,
+    base: Instant,
+) -> Result<(Ws, Duration), Error> {
+    let started = Instant::now();
+    for seq in 0..count {
+        if rate > 0.0 {
+            tokio::time::sleep_until((started + Duration::from_secs_f64(seq as f64 / rate)).into())
+                .await;
+        }
+        let nanos = base.elapsed().as_nanos();
+        let text = format!(r#"42["broadcast","{seq}:{nanos}:{pad}"]"#);
+        if rate > 0.0 {
+            ws.send(Message::text(text)).await?;
+        } else {
+            ws.feed(Message::text(text)).await?;
+        }
+    }
+    ws.flush().await?;
+    Ok((ws, started.elapsed()))
+}
+
+/// A receiver: counts the broadcasts it gets (each sequence number once, in order) until
+/// `stop` changes; answers pings.
+async fn receive_broadcasts(
+    mut ws: Ws,
+    count: usize,
+    suffix: String,
+    progress: Arc<Progress>,
+    mut stop: watch::Receiver<bool>,
+) -> Received {
+    let mut seen = vec![false; count];
+    let mut highest = None;
+    let mut r = Received {
+        latencies_us: Vec::with_capacity(count),
+        ..Received::default()
+    };
+    loop {
+        let message = tokio::select! {
+            message = ws.next() => message,
+            _ = stop.changed() => break,
+        };
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                r.unexpected += 1;
+                continue;
+            }
+            Some(Ok(Message::Close(frame))) => {
+                r.closed = Some(format!("closed by the server: {frame:?}"));
+                break;
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                r.closed = Some(e.to_string());
+                break;
+            }
+            None => {
+                r.closed = Some("connection closed".to_owned());
+                break;
+            }
+        };
+        if text.as_str() == "2" {
+            if let Err(e) = ws.send(Message::text("3")).await {
+                r.closed = Some(e.to_string());
+                break;
+            }
+            continue;
+        }
+        let now = progress.base.elapsed().as_nanos() as u64;
+        let Some((seq, sent)) =
+            parse_broadcast(text.as_str(), &suffix).filter(|&(seq, _)| seq < count)
+        else {
+            r.unexpected += 1;
+            continue;
+        };
+        if std::mem::replace(&mut seen[seq], true) {
+            r.duplicates += 1;
+            continue;
+        }
+        if highest.is_some_and(|h| seq < h) {
+            r.out_of_order += 1;
+        }
+        highest = highest.max(Some(seq));
+        r.delivered += 1;
+        r.latencies_us
+            .push(u32::try_from(now.saturating_sub(sent) / 1000).unwrap_or(u32::MAX));
+        progress.last_nanos.fetch_max(now, Ordering::Relaxed);
+        if progress.delivered.fetch_add(1, Ordering::Relaxed) + 1 == progress.expected {
+            progress.all.notify_one();
+        }
+    }
+    r
+}
+
+/// The sequence number and emit time of `42["broadcast","SEQ:NANOS<suffix>`.
+fn parse_broadcast(text: &str, suffix: &str) -> Option<(usize, u64)> {
+    let rest = text
+        .strip_prefix(r#"42["broadcast",""#)?
+        .strip_suffix(suffix)?;
+    let (seq, nanos) = rest.split_once(':')?;
+    Some((seq.parse().ok()?, nanos.parse().ok()?))
+}
+
+/// The server's CPU time so far in nanoseconds: from the `schedstat` of its threads, and
+/// from `utime+stime` of `/proc/PID/stat` (which also counts threads that have exited).
+fn server_cpu(pid: u32) -> Result<(u64, u64), Error> {
+    Ok((cpu_nanos(pid)?, stat_cpu_nanos(&pid.to_string())?))
+}
+
+/// `utime+stime` of `/proc/<process>/stat` in nanoseconds (clock ticks of 10 ms, the
+/// `USER_HZ` of Linux).
+fn stat_cpu_nanos(process: &str) -> Result<u64, Error> {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat"))?;
+    // The fields after the command name (which may contain spaces) in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .ok_or("unreadable stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime are the 14th and 15th fields, the state (3rd) coming first here.
+    let ticks = |i: usize| -> Result<u64, Error> {
+        Ok(fields.get(i).ok_or("unreadable stat")?.parse::<u64>()?)
+    };
+    Ok((ticks(11)? + ticks(12)?) * 10_000_000)
 }
 
 /// CPU time (user and system) of every thread of a process so far, in nanoseconds.

@@ -14,7 +14,7 @@ use engineio_proto::{
     Transmit, WsId, WsMessage,
 };
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
@@ -29,6 +29,13 @@ use super::inbox::InboxReceiver;
 use super::{EngineShared, SessionHandle};
 
 pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Inputs handled in one wake-up of the task before its outputs are written: the frames of
+/// many broadcasts that arrived meanwhile leave in one write.
+const INPUT_BATCH: usize = 256;
+/// Bytes written to a WebSocket's buffer before it is flushed even in the middle of a
+/// wake-up: bounds what the buffer keeps (its capacity stays allocated).
+const FLUSH_BYTES: usize = 4 * 1024;
 
 /// Input to a session task, from the HTTP side or from the application.
 pub(crate) enum Input {
@@ -119,6 +126,8 @@ struct WsConn {
     id: WsId,
     sink: SplitSink<Ws, Message>,
     stream: SplitStream<Ws>,
+    /// Bytes queued on the sink since its last flush (flushed once per wake-up).
+    unflushed: usize,
 }
 
 pub(crate) struct SessionTask<C> {
@@ -191,7 +200,12 @@ impl<C: Connection> SessionTask<C> {
         let id = WsId(self.next_ws);
         self.next_ws += 1;
         let (sink, stream) = ws.split();
-        self.sockets.push(WsConn { id, sink, stream });
+        self.sockets.push(WsConn {
+            id,
+            sink,
+            stream,
+            unflushed: 0,
+        });
         id
     }
 
@@ -226,7 +240,16 @@ impl<C: Connection> SessionTask<C> {
                 self.conn.poll_work(&mut ctl, cx)
             });
             tokio::select! {
-                input = self.inbox.recv() => self.handle_input(input),
+                input = self.inbox.recv() => {
+                    self.handle_input(input);
+                    // What else is queued already, before writing anything (bounded).
+                    for _ in 1..INPUT_BATCH {
+                        match self.inbox.recv().now_or_never() {
+                            Some(input) => self.handle_input(input),
+                            None => break,
+                        }
+                    }
+                }
                 (ws, msg) = ws_read => self.handle_ws(ws, msg),
                 () = work => {}
                 () = sleep => {
@@ -248,11 +271,11 @@ impl<C: Connection> SessionTask<C> {
     }
 
     fn handle_input(&mut self, input: Input) {
-        let now = now();
+        // The clock is read only by the inputs that need it (not by a broadcast's frames).
         match input {
             Input::Poll { req, reply } => {
                 self.replies.insert(req, reply);
-                self.session.handle_poll(req, now);
+                self.session.handle_poll(req, now());
             }
             Input::PostHead {
                 req,
@@ -261,23 +284,23 @@ impl<C: Connection> SessionTask<C> {
                 action,
             } => {
                 self.replies.insert(req, reply);
-                let _ = action.send(self.session.handle_post(req, octet_stream, now));
+                let _ = action.send(self.session.handle_post(req, octet_stream, now()));
             }
-            Input::PostBody { req, body } => self.session.handle_post_body(req, body, now),
+            Input::PostBody { req, body } => self.session.handle_post_body(req, body, now()),
             Input::OtherMethod { req, reply } => {
                 self.replies.insert(req, reply);
                 self.session.handle_other_method(req);
             }
             Input::Aborted { req } => {
                 self.replies.remove(&req);
-                self.session.handle_request_aborted(req, now);
+                self.session.handle_request_aborted(req, now());
             }
             Input::WebSocket {
                 ws,
                 supports_binary,
             } => {
                 let id = self.add_ws(*ws);
-                self.session.handle_ws_open(id, supports_binary, now);
+                self.session.handle_ws_open(id, supports_binary, now());
             }
             Input::Send(frame) => {
                 let _ = self.session.send_frame(frame);
@@ -298,12 +321,12 @@ impl<C: Connection> SessionTask<C> {
                     }
                 }
             }
-            Input::SlowClient => self.session.handle_slow_client(now),
-            Input::Close => self.session.close(now),
+            Input::SlowClient => self.session.handle_slow_client(now()),
+            Input::Close => self.session.close(now()),
             Input::Custom(command) => {
                 let mut ctl = SessionCtl {
                     session: &mut self.session,
-                    now,
+                    now: now(),
                 };
                 self.conn.on_custom(&mut ctl, command);
             }
@@ -330,8 +353,34 @@ impl<C: Connection> SessionTask<C> {
         self.sockets.retain(|s| s.id != ws);
     }
 
-    /// Applies every output of the session and of the layer above, until both are quiet.
+    /// Applies every output of the session and of the layer above, until both are quiet,
+    /// then flushes the WebSockets written meanwhile (one write for many frames).
     async fn drain(&mut self) {
+        loop {
+            self.drain_queued().await;
+            let mut failed = None;
+            for conn in &mut self.sockets {
+                if conn.unflushed > 0 {
+                    conn.unflushed = 0;
+                    if conn.sink.flush().await.is_err() {
+                        failed = Some(conn.id);
+                        break;
+                    }
+                }
+            }
+            match failed {
+                // The session reacts to the error (more outputs, maybe); then the others.
+                Some(ws) => {
+                    self.forget_ws(ws);
+                    self.session.handle_ws_error(ws, now());
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Applies the outputs of the session and of the layer above until both are quiet.
+    async fn drain_queued(&mut self) {
         loop {
             let mut progressed = false;
             while let Some(t) = self.session.poll_transmit() {
@@ -384,7 +433,14 @@ impl<C: Connection> SessionTask<C> {
                     )),
                     WsMessage::Binary(b) => Message::Binary(b),
                 };
-                if conn.sink.send(msg).await.is_err() {
+                conn.unflushed += msg.len();
+                // Queued, written with the others at the end of the wake-up.
+                let mut result = conn.sink.feed(msg).await;
+                if result.is_ok() && conn.unflushed >= FLUSH_BYTES {
+                    conn.unflushed = 0;
+                    result = conn.sink.flush().await;
+                }
+                if result.is_err() {
                     self.forget_ws(ws);
                     self.session.handle_ws_error(ws, now());
                 }
