@@ -13,7 +13,6 @@ use engineio_proto::{
     CloseReason, Data, Event, Frame, HttpResponse, PostAction, RequestId, ServerSession, Sid,
     Transmit, WsId, WsMessage,
 };
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -121,11 +120,11 @@ pub(crate) trait Connection: Send + 'static {
     }
 }
 
-/// A WebSocket of the session: the sink is written by the task, the stream read by it.
+/// A WebSocket of the session, read and written by the task (not split: a split stream
+/// costs a shared lock per connection).
 struct WsConn {
     id: WsId,
-    sink: SplitSink<Ws, Message>,
-    stream: SplitStream<Ws>,
+    ws: Ws,
     /// Bytes queued on the sink since its last flush (flushed once per wake-up).
     unflushed: usize,
 }
@@ -199,11 +198,10 @@ impl<C: Connection> SessionTask<C> {
     fn add_ws(&mut self, ws: Ws) -> WsId {
         let id = WsId(self.next_ws);
         self.next_ws += 1;
-        let (sink, stream) = ws.split();
+        self.sockets.reserve_exact(1);
         self.sockets.push(WsConn {
             id,
-            sink,
-            stream,
+            ws,
             unflushed: 0,
         });
         id
@@ -262,7 +260,7 @@ impl<C: Connection> SessionTask<C> {
         }
         self.shared.remove(&self.sid);
         for mut ws in self.sockets.drain(..) {
-            let _ = ws.sink.close().await;
+            let _ = SinkExt::close(&mut ws.ws).await;
         }
         // Requests still waiting are answered as for an unknown session.
         for (_, reply) in self.replies.drain() {
@@ -362,7 +360,7 @@ impl<C: Connection> SessionTask<C> {
             for conn in &mut self.sockets {
                 if conn.unflushed > 0 {
                     conn.unflushed = 0;
-                    if conn.sink.flush().await.is_err() {
+                    if conn.ws.flush().await.is_err() {
                         failed = Some(conn.id);
                         break;
                     }
@@ -435,10 +433,10 @@ impl<C: Connection> SessionTask<C> {
                 };
                 conn.unflushed += msg.len();
                 // Queued, written with the others at the end of the wake-up.
-                let mut result = conn.sink.feed(msg).await;
+                let mut result = conn.ws.feed(msg).await;
                 if result.is_ok() && conn.unflushed >= FLUSH_BYTES {
                     conn.unflushed = 0;
-                    result = conn.sink.flush().await;
+                    result = conn.ws.flush().await;
                 }
                 if result.is_err() {
                     self.forget_ws(ws);
@@ -446,14 +444,16 @@ impl<C: Connection> SessionTask<C> {
                 }
             }
             Transmit::CloseWebSocket { ws, code } => {
-                if let Some(i) = self.sockets.iter().position(|s| s.id == ws) {
+                // (Computed first: a borrow of the sockets must not live across the await.)
+                let position = self.sockets.iter().position(|s| s.id == ws);
+                if let Some(i) = position {
                     let mut conn = self.sockets.remove(i);
                     let frame = code.map(|c| CloseFrame {
                         code: CloseCode::from(c),
                         reason: "".into(),
                     });
-                    let _ = conn.sink.send(Message::Close(frame)).await;
-                    let _ = conn.sink.close().await;
+                    let _ = conn.ws.send(Message::Close(frame)).await;
+                    let _ = SinkExt::close(&mut conn.ws).await;
                 }
             }
             _ => {}
@@ -473,7 +473,7 @@ enum WsRead {
 fn poll_ws(sockets: &mut [WsConn], cx: &mut Context<'_>) -> Poll<(WsId, Option<WsRead>)> {
     for conn in sockets.iter_mut() {
         loop {
-            let item = match conn.stream.poll_next_unpin(cx) {
+            let item = match conn.ws.poll_next_unpin(cx) {
                 Poll::Pending => break,
                 Poll::Ready(item) => item,
             };
