@@ -87,11 +87,15 @@ impl InboxReceiver {
 
     fn pop(&self) -> Option<Input> {
         let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let input = queue.pop_front();
+        queue.pop_front()
+    }
+
+    /// Releases the queue's allocation if it is empty (the session is idle).
+    pub(crate) fn shrink(&self) {
+        let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         if queue.is_empty() && queue.capacity() > 0 {
             *queue = VecDeque::new();
         }
-        input
     }
 }
 
