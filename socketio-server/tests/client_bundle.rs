@@ -14,16 +14,31 @@ use tokio::net::TcpStream;
 
 const SCRIPT: &str = "/* stand-in for socket.io-client */ window.io = function () {};\n";
 
+/// A temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A fresh folder laid out like `node_modules/socket.io-client/`, with `dist/` holding
-/// `socket.io.js`, `socket.io.min.js` and a map; returns the package folder.
-fn fake_package(version: Option<&str>) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let root = std::env::temp_dir().join(format!(
-        "sio-client-bundle-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let package = root.join("node_modules").join("socket.io-client");
+/// `socket.io.js`, `socket.io.min.js` and a map; returns the package folder (and the
+/// folder to keep alive).
+fn fake_package(version: Option<&str>) -> (PathBuf, TempDir) {
+    let root = TempDir::new("sio-client-bundle");
+    let package = root.0.join("node_modules").join("socket.io-client");
     let dist = package.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("socket.io.js"), SCRIPT.repeat(50)).unwrap();
@@ -33,7 +48,7 @@ fn fake_package(version: Option<&str>) -> PathBuf {
         let json = format!("{{\"name\":\"socket.io-client\",\"version\":\"{version}\"}}");
         std::fs::write(package.join("package.json"), json).unwrap();
     }
-    package
+    (package, root)
 }
 
 struct Reply {
@@ -95,7 +110,7 @@ async fn serve(bundle: ClientBundle) -> std::net::SocketAddr {
 
 #[tokio::test]
 async fn serves_the_client_with_an_etag() {
-    let package = fake_package(Some("4.8.4"));
+    let (package, _root) = fake_package(Some("4.8.4"));
     let bundle = ClientBundle::from_dir(package.join("dist")).unwrap();
     assert_eq!(bundle.version(), Some("4.8.4"));
     assert_eq!(bundle.etag(), "\"4.8.4\"");
@@ -127,7 +142,7 @@ async fn serves_the_client_with_an_etag() {
 
 #[tokio::test]
 async fn not_modified_when_the_etag_matches() {
-    let package = fake_package(Some("4.8.4"));
+    let (package, _root) = fake_package(Some("4.8.4"));
     let addr = serve(ClientBundle::from_dir(package.join("dist")).unwrap()).await;
     for tag in ["\"4.8.4\"", "W/\"4.8.4\""] {
         let reply = get(addr, "/socket.io/socket.io.js", &[("If-None-Match", tag)]).await;
@@ -146,7 +161,7 @@ async fn not_modified_when_the_etag_matches() {
 
 #[tokio::test]
 async fn gzip_when_accepted() {
-    let package = fake_package(None);
+    let (package, _root) = fake_package(None);
     let bundle = ClientBundle::from_dir(package.join("dist")).unwrap();
     // No package.json: the ETag is a hash of the files.
     assert_eq!(bundle.version(), None);
@@ -182,7 +197,7 @@ async fn gzip_when_accepted() {
 
 #[tokio::test]
 async fn unknown_file_is_404() {
-    let package = fake_package(Some("4.8.4"));
+    let (package, _root) = fake_package(Some("4.8.4"));
     let addr = serve(ClientBundle::from_dir(package.join("dist")).unwrap()).await;
     // A name the reference serves, but absent from this folder.
     let reply = get(addr, "/socket.io/socket.io.esm.min.js", &[]).await;
@@ -215,7 +230,8 @@ fn missing_folder_says_what_to_install() {
     assert!(message.contains("sio-client-bundle-missing"), "{message}");
 
     // An existing folder without the client's files.
-    let empty = fake_package(None).join("build");
+    let (package, _root) = fake_package(None);
+    let empty = package.join("build");
     std::fs::create_dir_all(&empty).unwrap();
     let err = ClientBundle::from_dir(&empty).unwrap_err();
     assert!(
@@ -227,7 +243,7 @@ fn missing_folder_says_what_to_install() {
 
 #[test]
 fn found_from_a_subfolder() {
-    let package = fake_package(Some("4.8.4"));
+    let (package, _root) = fake_package(Some("4.8.4"));
     let root = package.parent().unwrap().parent().unwrap();
     let nested = root.join("a").join("b");
     std::fs::create_dir_all(&nested).unwrap();
@@ -235,8 +251,8 @@ fn found_from_a_subfolder() {
     assert_eq!(bundle.dir(), package.join("dist"));
     assert_eq!(bundle.version(), Some("4.8.4"));
 
-    let lonely = std::env::temp_dir().join(format!("sio-no-bundle-{}", std::process::id()));
-    std::fs::create_dir_all(&lonely).unwrap();
+    let lonely_dir = TempDir::new("sio-no-bundle");
+    let lonely = lonely_dir.0.clone();
     match ClientBundle::find_from(&lonely) {
         // Unless some parent of the temp dir has a node_modules with the client…
         Ok(bundle) => assert!(!bundle.dir().starts_with(&lonely)),
