@@ -421,7 +421,10 @@ impl ServerSession {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }
-        if self.outbox_bytes.saturating_add(frame.len()) > self.config.max_buffered {
+        // One packet larger than the limit still goes alone: it could never go otherwise.
+        if self.outbox_bytes > 0
+            && self.outbox_bytes.saturating_add(frame.len()) > self.config.max_buffered
+        {
             self.fail(CloseReason::TransportError(TransportError::BufferFull));
             return Err(SendError::Closed);
         }

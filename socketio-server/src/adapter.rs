@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use engineio_proto::Frame;
 
-use crate::engine::Sent;
+use crate::engine::{Sent, SlowClientPolicy};
 use crate::socket::Socket;
 
 /// A boxed future, for the adapter's asynchronous operations.
@@ -90,6 +90,13 @@ pub trait Adapter: Send + Sync + 'static {
     fn socket_rooms(&self, id: &str) -> Vec<String>;
     /// Delivers frames encoded once to the targeted sockets, each exactly once.
     fn broadcast(&self, frames: Arc<[Frame]>, opts: &BroadcastOptions) -> BroadcastReport;
+    /// Like [`Adapter::broadcast`], but waits for room in the buffers of slow clients
+    /// ([`SlowClientPolicy::Backpressure`]).
+    fn broadcast_wait<'a>(
+        &'a self,
+        frames: Arc<[Frame]>,
+        opts: &'a BroadcastOptions,
+    ) -> AdapterFuture<'a, BroadcastReport>;
     /// The targeted sockets of this node (and of the others, for a remote adapter).
     fn fetch_sockets<'a>(&'a self, opts: &'a BroadcastOptions) -> AdapterFuture<'a, Vec<Socket>>;
     /// The targeted sockets join `rooms`.
@@ -120,6 +127,20 @@ pub struct BroadcastReport {
     pub dropped: usize,
     /// Sockets closed because they could not keep up (or already gone).
     pub closed: usize,
+    /// Sockets whose buffer is full ([`SlowClientPolicy::Backpressure`]): the message was
+    /// not queued for them; `emit_wait` waits for room instead.
+    pub full: usize,
+}
+
+impl BroadcastReport {
+    fn count(&mut self, sent: Sent) {
+        match sent {
+            Sent::Queued => self.delivered += 1,
+            Sent::Dropped => self.dropped += 1,
+            Sent::Full => self.full += 1,
+            Sent::Closed => self.closed += 1,
+        }
+    }
 }
 
 const SHARDS: usize = 16;
@@ -137,6 +158,7 @@ pub struct InMemoryAdapter {
     listener: RwLock<Option<RoomListener>>,
     /// The most bytes a session may hold for a slow client.
     max_buffered: usize,
+    policy: SlowClientPolicy,
 }
 
 impl std::fmt::Debug for InMemoryAdapter {
@@ -146,14 +168,15 @@ impl std::fmt::Debug for InMemoryAdapter {
 }
 
 impl InMemoryAdapter {
-    /// An empty adapter; a session holding more than `max_buffered` bytes for a slow client
-    /// is closed.
-    pub fn new(max_buffered: usize) -> Self {
+    /// An empty adapter; what happens to a client that would make the server hold more
+    /// than `max_buffered` bytes is `policy`.
+    pub fn new(max_buffered: usize, policy: SlowClientPolicy) -> Self {
         Self {
             rooms: std::array::from_fn(|_| RwLock::new(HashMap::new())),
             sockets: RwLock::new(HashMap::new()),
             listener: RwLock::new(None),
             max_buffered,
+            policy,
         }
     }
 
@@ -329,17 +352,42 @@ impl Adapter for InMemoryAdapter {
         let mut report = BroadcastReport::default();
         // The recipients are collected first: no lock is held while sending.
         for socket in self.targets(opts) {
-            match socket
-                .inner
-                .handle
-                .send_frames(&frames, opts.flags.volatile, self.max_buffered)
-            {
-                Sent::Queued => report.delivered += 1,
-                Sent::Dropped => report.dropped += 1,
-                Sent::Closed => report.closed += 1,
-            }
+            report.count(socket.inner.handle.send_frames(
+                &frames,
+                opts.flags.volatile,
+                self.max_buffered,
+                self.policy,
+            ));
         }
         report
+    }
+
+    fn broadcast_wait<'a>(
+        &'a self,
+        frames: Arc<[Frame]>,
+        opts: &'a BroadcastOptions,
+    ) -> AdapterFuture<'a, BroadcastReport> {
+        Box::pin(async move {
+            let mut report = BroadcastReport::default();
+            for socket in self.targets(opts) {
+                let handle = &socket.inner.handle;
+                let sent = match self.policy {
+                    SlowClientPolicy::Backpressure => {
+                        handle
+                            .send_frames_wait(&frames, opts.flags.volatile, self.max_buffered)
+                            .await
+                    }
+                    SlowClientPolicy::Disconnect => handle.send_frames(
+                        &frames,
+                        opts.flags.volatile,
+                        self.max_buffered,
+                        self.policy,
+                    ),
+                };
+                report.count(sent);
+            }
+            report
+        })
     }
 
     fn fetch_sockets<'a>(&'a self, opts: &'a BroadcastOptions) -> AdapterFuture<'a, Vec<Socket>> {

@@ -169,6 +169,23 @@ impl BroadcastOperator {
         Ok(self.ns.adapter.broadcast(frames, &self.opts))
     }
 
+    /// Emits like [`BroadcastOperator::emit`], but waits for room in the buffers of clients
+    /// that do not read fast enough ([`crate::SlowClientPolicy::Backpressure`]): a slow
+    /// recipient slows the emitter down instead of losing the message.
+    pub async fn emit_wait<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<BroadcastReport, EmitError> {
+        check_event_name(event)?;
+        let payload = Payload::new(self.ns.parser, &EventData { name: event, args })?;
+        let packet = Packet::event(self.ns.name.clone(), payload, None);
+        let mut messages = Vec::with_capacity(1 + packet.attachments());
+        self.ns.parser.encode(&packet, &mut messages)?;
+        let frames: Arc<[Frame]> = messages.into_iter().map(frame_of).collect();
+        Ok(self.ns.adapter.broadcast_wait(frames, &self.opts).await)
+    }
+
     /// Emits to the targeted sockets and collects their acknowledgements (the first
     /// argument of each), until all answered or the timeout (see
     /// [`BroadcastOperator::timeout`]) passed: then the answers received so far come with

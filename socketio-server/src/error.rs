@@ -9,6 +9,10 @@ pub enum EmitError {
     /// The connection is closed.
     #[error("the connection is closed")]
     Closed,
+    /// The client does not read fast enough and its buffer is full
+    /// ([`crate::SlowClientPolicy::Backpressure`]): use `emit_wait` to wait for room.
+    #[error("the client's buffer is full")]
+    Full,
     /// The event name is reserved (`connect`, `disconnect`, …).
     #[error("{0:?} is a reserved event name")]
     ReservedEvent(String),

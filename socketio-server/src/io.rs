@@ -12,7 +12,7 @@ use crate::adapter::{Adapter, AdapterError, BroadcastReport, InMemoryAdapter, Ro
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::client_bundle::ClientBundle;
 use crate::conn::SioConnection;
-use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession};
+use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession, SlowClientPolicy};
 use crate::error::{ConnectError, EmitError};
 use crate::socket::{BoxFuture, HandshakeBase, Socket};
 use socketio_proto::Value;
@@ -29,8 +29,10 @@ pub(crate) type Middleware = Arc<
 /// Decides which namespace names a dynamic namespace accepts.
 pub(crate) type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// Builds the adapter of a namespace (its name, the slow-client limit in bytes).
-pub type AdapterFactory = Arc<dyn Fn(&str, usize) -> Arc<dyn Adapter> + Send + Sync>;
+/// Builds the adapter of a namespace (its name, the slow-client limit in bytes, the
+/// slow-client policy).
+pub type AdapterFactory =
+    Arc<dyn Fn(&str, usize, SlowClientPolicy) -> Arc<dyn Adapter> + Send + Sync>;
 
 /// Server options, with the reference's names and defaults.
 #[derive(Clone)]
@@ -40,6 +42,7 @@ pub struct Config {
     /// How long an acknowledgement without a timeout is waited for at most.
     pub(crate) ack_wait_limit: Duration,
     pub(crate) adapter: AdapterFactory,
+    pub(crate) slow_client: SlowClientPolicy,
 }
 
 impl std::fmt::Debug for Config {
@@ -59,7 +62,10 @@ impl Default for Config {
             engine,
             proto: socketio_proto::server::ServerConfig::default(),
             ack_wait_limit: Duration::from_secs(24 * 3600),
-            adapter: Arc::new(|_, max_buffered| Arc::new(InMemoryAdapter::new(max_buffered))),
+            adapter: Arc::new(|_, max_buffered, policy| {
+                Arc::new(InMemoryAdapter::new(max_buffered, policy))
+            }),
+            slow_client: SlowClientPolicy::Disconnect,
         }
     }
 }
@@ -139,7 +145,7 @@ impl Config {
     /// The adapter of each namespace (default: [`InMemoryAdapter`]).
     pub fn adapter<F>(&mut self, factory: F) -> &mut Self
     where
-        F: Fn(&str, usize) -> Arc<dyn Adapter> + Send + Sync + 'static,
+        F: Fn(&str, usize, SlowClientPolicy) -> Arc<dyn Adapter> + Send + Sync + 'static,
     {
         self.adapter = Arc::new(factory);
         self
@@ -170,6 +176,13 @@ impl Config {
     /// ```
     pub fn serve_client(&mut self, bundle: ClientBundle) -> &mut Self {
         self.engine.client_bundle = Some(bundle);
+        self
+    }
+
+    /// What happens to a client that does not read fast enough (default
+    /// [`SlowClientPolicy::Disconnect`]); see [`Config::max_buffered`].
+    pub fn slow_client(&mut self, policy: SlowClientPolicy) -> &mut Self {
+        self.slow_client = policy;
         self
     }
 
@@ -223,17 +236,19 @@ pub(crate) struct NamespaceInner {
     pub(crate) adapter: Arc<dyn Adapter>,
     pub(crate) parser: ParserKind,
     pub(crate) max_buffered: usize,
+    pub(crate) slow_client: SlowClientPolicy,
 }
 
 impl NamespaceInner {
     fn with_handlers(name: Namespace, handlers: Arc<RwLock<NsHandlers>>, config: &Config) -> Self {
         let max_buffered = config.engine.max_buffered;
         Self {
-            adapter: (config.adapter)(name.as_str(), max_buffered),
+            adapter: (config.adapter)(name.as_str(), max_buffered, config.slow_client),
             name,
             handlers,
             parser: config.proto.parser,
             max_buffered,
+            slow_client: config.slow_client,
         }
     }
 
@@ -242,9 +257,13 @@ impl NamespaceInner {
         Self {
             name,
             handlers: Arc::default(),
-            adapter: Arc::new(InMemoryAdapter::new(usize::MAX)),
+            adapter: Arc::new(InMemoryAdapter::new(
+                usize::MAX,
+                SlowClientPolicy::Disconnect,
+            )),
             parser,
             max_buffered: usize::MAX,
+            slow_client: SlowClientPolicy::Disconnect,
         }
     }
 

@@ -36,7 +36,7 @@ mod socket;
 
 pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms};
 pub use client_bundle::{ClientBundle, ClientBundleError};
-pub use engine::Cors;
+pub use engine::{Cors, SlowClientPolicy};
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{AdapterFactory, Config, NamespaceRef, SocketIo};
 pub use service::{NotFound, SocketIoLayer, SocketIoService};

@@ -16,7 +16,7 @@ use socketio_proto::{AckId, EngineMessage, Namespace, Packet, ParserKind, Payloa
 use tokio::sync::oneshot;
 
 use crate::broadcast::{BroadcastOperator, IntoRooms};
-use crate::engine::{Input, Sent, SessionHandle};
+use crate::engine::{Input, Sent, SessionHandle, SlowClientPolicy};
 use crate::error::{AckError, EmitError};
 use socketio_proto::Value;
 use socketio_proto::args::{AckData, EventData};
@@ -251,14 +251,53 @@ impl SocketInner {
     }
 
     fn send_packet_with(&self, packet: &Packet, volatile: bool) -> Result<(), EmitError> {
+        let frames = self.frames(packet)?;
+        let (max_buffered, policy) = self.limits();
+        sent_result(
+            self.handle
+                .send_frames(&frames, volatile, max_buffered, policy),
+        )
+    }
+
+    /// Like [`SocketInner::send_packet`], waiting for room in a slow client's buffer under
+    /// [`SlowClientPolicy::Backpressure`].
+    pub(crate) async fn send_packet_wait(&self, packet: &Packet) -> Result<(), EmitError> {
+        let frames = self.frames(packet)?;
+        match self.limits() {
+            (max_buffered, SlowClientPolicy::Backpressure) => sent_result(
+                self.handle
+                    .send_frames_wait(&frames, false, max_buffered)
+                    .await,
+            ),
+            (max_buffered, policy) => {
+                sent_result(
+                    self.handle
+                        .send_frames(&frames, false, max_buffered, policy),
+                )
+            }
+        }
+    }
+
+    fn frames(&self, packet: &Packet) -> Result<Arc<[Frame]>, EmitError> {
         let mut messages = Vec::with_capacity(1 + packet.attachments());
         self.parser.encode(packet, &mut messages)?;
-        let frames: Arc<[Frame]> = messages.into_iter().map(frame_of).collect();
-        let max_buffered = self.ns.upgrade().map_or(usize::MAX, |ns| ns.max_buffered);
-        match self.handle.send_frames(&frames, volatile, max_buffered) {
-            Sent::Queued | Sent::Dropped => Ok(()),
-            Sent::Closed => Err(EmitError::Closed),
-        }
+        Ok(messages.into_iter().map(frame_of).collect())
+    }
+
+    fn limits(&self) -> (usize, SlowClientPolicy) {
+        self.ns
+            .upgrade()
+            .map_or((usize::MAX, SlowClientPolicy::Disconnect), |ns| {
+                (ns.max_buffered, ns.slow_client)
+            })
+    }
+}
+
+fn sent_result(sent: Sent) -> Result<(), EmitError> {
+    match sent {
+        Sent::Queued | Sent::Dropped => Ok(()),
+        Sent::Full => Err(EmitError::Full),
+        Sent::Closed => Err(EmitError::Closed),
     }
 }
 
@@ -400,6 +439,20 @@ impl Socket {
         let payload = Payload::new(self.inner.parser, &EventData { name: event, args })?;
         self.inner
             .send_packet(&Packet::event(self.inner.nsp.clone(), payload, None))
+    }
+
+    /// Emits `event` like [`Socket::emit`], but when the client does not read fast enough
+    /// waits for room in its buffer instead of failing ([`SlowClientPolicy::Backpressure`];
+    /// under the default policy it behaves as `emit`).
+    pub async fn emit_wait<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        check_event_name(event)?;
+        let payload = Payload::new(self.inner.parser, &EventData { name: event, args })?;
+        let packet = Packet::event(self.inner.nsp.clone(), payload, None);
+        self.inner.send_packet_wait(&packet).await
     }
 
     /// Emits `event`, dropped if the transport is not ready (`socket.volatile.emit`).

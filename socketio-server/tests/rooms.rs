@@ -277,3 +277,96 @@ async fn a_client_that_does_not_read_is_disconnected_instead_of_growing_memory()
     .await;
     assert!(gone.is_ok(), "the session of the slow client is closed");
 }
+
+/// A WebSocket client that joins `/` and then stops reading.
+async fn stalled_websocket_client(addr: std::net::SocketAddr) -> Client {
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    client
+}
+
+async fn wait_for_sockets(io: &SocketIo, n: usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while io.of("/").fetch_sockets().await.len() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waiting for {n} sockets"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_backpressure_a_stalled_reader_slows_the_emitter_down_and_loses_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut config = config();
+    config
+        .max_buffered(256 * 1024)
+        .slow_client(socketio_server::SlowClientPolicy::Backpressure);
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|_| async {});
+    let addr = start(&io).await;
+    let mut client = stalled_websocket_client(addr).await;
+    wait_for_sockets(&io, 1).await;
+    const MESSAGES: usize = 120;
+    let chunk = "y".repeat(256 * 1024);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let emitter = {
+        let (io, sent) = (io.clone(), sent.clone());
+        tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let report = io
+                    .of("/")
+                    .broadcast()
+                    .emit_wait("big", &(i, &chunk))
+                    .await
+                    .unwrap();
+                assert_eq!(report.delivered, 1, "message {i} queued once");
+                sent.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    // 30 MB cannot all sit in loopback buffers: the emitter must be held back.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let held = sent.load(Ordering::SeqCst);
+    assert!(held < MESSAGES, "the emitter was never held back");
+    assert_eq!(io.connection_count(), 1, "the slow client is kept");
+    // The client reads again: every message arrives, in order, and the emitter finishes.
+    for i in 0..MESSAGES {
+        let msg = client.recv().await;
+        assert!(msg.starts_with(&format!("42[\"big\",{i},")), "message {i}");
+    }
+    timeout(Duration::from_secs(30), emitter)
+        .await
+        .expect("the emitter finishes")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_a_stalled_websocket_reader_is_disconnected() {
+    let mut config = config();
+    config.max_buffered(256 * 1024);
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|_| async {});
+    let addr = start(&io).await;
+    let _client = stalled_websocket_client(addr).await;
+    wait_for_sockets(&io, 1).await;
+    let chunk = "z".repeat(256 * 1024);
+    let mut cut = false;
+    for i in 0..400 {
+        let report = io.emit("big", &(i, &chunk)).unwrap();
+        if report.closed > 0 || report.delivered == 0 {
+            cut = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(cut, "the stalled client was never cut off");
+    let gone = timeout(WAIT, async {
+        while io.connection_count() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "the stalled client's session is closed");
+}

@@ -53,6 +53,12 @@ pub(crate) fn inbox() -> (InboxSender, InboxReceiver) {
     )
 }
 
+/// A receiver already closed (to close a task's inbox before the task ends).
+pub(crate) fn closed_receiver() -> InboxReceiver {
+    let (_, rx) = inbox();
+    rx
+}
+
 impl InboxSender {
     /// Queues an input; false when the session is gone.
     pub(crate) fn send(&self, input: Input) -> bool {
@@ -65,6 +71,13 @@ impl InboxSender {
         }
         self.shared.waker.wake();
         true
+    }
+}
+
+impl InboxSender {
+    /// True once the session task is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
     }
 }
 
@@ -101,6 +114,7 @@ impl InboxReceiver {
 
 impl Drop for InboxReceiver {
     fn drop(&mut self) {
+        // (Emitters waiting for room are woken by the task: see SessionHandle.)
         let queued = {
             let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             self.shared.closed.store(true, Ordering::Release);

@@ -11,12 +11,14 @@ mod session;
 mod socket;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use engineio_proto::{Frame, ServerConfig, Sid, SidGenerator};
 
 pub use http::Cors;
+
 pub(crate) use session::{Connection, Input, SessionCtl, now};
 pub use socket::{EngineServer, EngineSocket, RemoteAddr};
 pub(crate) use socket::{not_found, serve};
@@ -159,9 +161,35 @@ impl Connection for Box<dyn Connection> {
 #[derive(Clone, Debug)]
 pub(crate) struct SessionHandle {
     tx: inbox::InboxSender,
-    /// Bytes of frames sent to the task and not yet taken by it: with the session's own
-    /// buffer, what a slow client makes the server hold.
-    queued: Arc<AtomicUsize>,
+    flow: Arc<Flow>,
+}
+
+/// What a slow client makes the server hold, and who waits for room.
+#[derive(Debug, Default)]
+struct Flow {
+    /// Bytes of frames sent to the task and not yet taken by it (the task stops taking
+    /// them while a WebSocket write does not drain).
+    queued: AtomicUsize,
+    /// Woken when the task took frames: emitters waiting for room try again.
+    room: tokio::sync::Notify,
+    /// Set when the client is found too slow ([`SlowClientPolicy::Disconnect`]): a write
+    /// blocked on that client gives up.
+    slow: AtomicBool,
+    slow_signal: tokio::sync::Notify,
+}
+
+/// What to do when a client does not read fast enough and would make the server hold more
+/// than `max_buffered` bytes for it. Volatile messages are dropped first in either case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowClientPolicy {
+    /// Disconnect the client (the default): memory stays bounded, no message is lost
+    /// silently, and a fast client never waits for a slow one.
+    #[default]
+    Disconnect,
+    /// Keep the client: emits that wait (`emit_wait`) wait for room; emits that cannot
+    /// wait fail with `EmitError::Full` (and count as `full` in a broadcast report).
+    Backpressure,
 }
 
 /// What [`SessionHandle::send_frames`] did.
@@ -171,6 +199,8 @@ pub(crate) enum Sent {
     Queued,
     /// A volatile message dropped: the session is behind.
     Dropped,
+    /// Not queued: no room, under [`SlowClientPolicy::Backpressure`].
+    Full,
     /// The session is gone, or was closed for not keeping up.
     Closed,
 }
@@ -182,19 +212,62 @@ impl SessionHandle {
 
     /// Queues frames encoded once and shared (a clone of `frames` is a reference count).
     /// A volatile message is dropped when the session is behind; a message that would put
-    /// more than `limit` bytes in flight closes the session (a client that cannot keep up
-    /// is disconnected rather than letting memory grow or dropping messages silently).
-    pub(crate) fn send_frames(&self, frames: &Arc<[Frame]>, volatile: bool, limit: usize) -> Sent {
+    /// more than `limit` bytes in flight closes the session under
+    /// [`SlowClientPolicy::Disconnect`], or is refused under
+    /// [`SlowClientPolicy::Backpressure`] (see [`SessionHandle::send_frames_wait`]).
+    pub(crate) fn send_frames(
+        &self,
+        frames: &Arc<[Frame]>,
+        volatile: bool,
+        limit: usize,
+        policy: SlowClientPolicy,
+    ) -> Sent {
         let bytes: usize = frames.iter().map(Frame::len).sum();
-        let queued = self.queued.load(Ordering::Relaxed);
+        let queued = self.flow.queued.load(Ordering::Acquire);
         if volatile && queued > 0 {
             return Sent::Dropped;
         }
-        if queued.saturating_add(bytes) > limit {
-            self.send(Input::SlowClient);
-            return Sent::Closed;
+        // A message larger than the limit still goes when nothing waits: it cannot wait.
+        if queued > 0 && queued.saturating_add(bytes) > limit {
+            return match policy {
+                SlowClientPolicy::Disconnect => {
+                    self.flow.slow.store(true, Ordering::Release);
+                    self.flow.slow_signal.notify_one();
+                    self.send(Input::SlowClient);
+                    Sent::Closed
+                }
+                SlowClientPolicy::Backpressure => Sent::Full,
+            };
         }
-        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        self.push(frames, volatile, bytes)
+    }
+
+    /// Like [`SessionHandle::send_frames`], but waits for room instead of refusing.
+    pub(crate) async fn send_frames_wait(
+        &self,
+        frames: &Arc<[Frame]>,
+        volatile: bool,
+        limit: usize,
+    ) -> Sent {
+        let bytes: usize = frames.iter().map(Frame::len).sum();
+        loop {
+            let room = self.flow.room.notified();
+            let queued = self.flow.queued.load(Ordering::Acquire);
+            if volatile && queued > 0 {
+                return Sent::Dropped;
+            }
+            if queued == 0 || queued.saturating_add(bytes) <= limit {
+                return self.push(frames, volatile, bytes);
+            }
+            if self.tx.is_closed() {
+                return Sent::Closed;
+            }
+            room.await;
+        }
+    }
+
+    fn push(&self, frames: &Arc<[Frame]>, volatile: bool, bytes: usize) -> Sent {
+        self.flow.queued.fetch_add(bytes, Ordering::AcqRel);
         let input = Input::Frames {
             frames: frames.clone(),
             volatile,
@@ -209,7 +282,26 @@ impl SessionHandle {
 
     /// Called by the task for each `Input::Frames` it takes.
     pub(crate) fn taken(&self, bytes: usize) {
-        self.queued.fetch_sub(bytes, Ordering::Relaxed);
+        self.flow.queued.fetch_sub(bytes, Ordering::AcqRel);
+        self.flow.room.notify_waiters();
+    }
+
+    /// Runs a write to the client unless the client is found too slow meanwhile (then
+    /// `None`: the write is abandoned, the connection is to be dropped).
+    pub(crate) async fn unless_slow<T>(&self, write: impl Future<Output = T>) -> Option<T> {
+        if self.flow.slow.load(Ordering::Acquire) {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            result = write => Some(result),
+            () = self.flow.slow_signal.notified() => None,
+        }
+    }
+
+    /// Wakes every emitter waiting for room (the session is closing).
+    pub(crate) fn release_waiters(&self) {
+        self.flow.room.notify_waiters();
     }
 }
 
@@ -294,7 +386,7 @@ impl EngineShared {
         let (tx, rx) = inbox::inbox();
         let handle = SessionHandle {
             tx,
-            queued: Arc::new(AtomicUsize::new(0)),
+            flow: Arc::default(),
         };
         (handle, rx)
     }

@@ -287,6 +287,11 @@ impl<C: Connection> SessionTask<C> {
             }
         }
         self.shared.remove(&self.sid);
+        drop(std::mem::replace(
+            &mut self.inbox,
+            super::inbox::closed_receiver(),
+        ));
+        self.handle.release_waiters();
         for mut ws in self.sockets.drain(..) {
             let _ = SinkExt::close(&mut ws.ws).await;
         }
@@ -375,6 +380,16 @@ impl<C: Connection> SessionTask<C> {
         }
     }
 
+    /// A write to `ws` failed, or was abandoned because the client is too slow.
+    fn ws_write_failed(&mut self, ws: WsId, slow: bool) {
+        self.forget_ws(ws);
+        if slow {
+            self.session.handle_slow_client(now());
+        } else {
+            self.session.handle_ws_error(ws, now());
+        }
+    }
+
     fn forget_ws(&mut self, ws: WsId) {
         self.sockets.retain(|s| s.id != ws);
     }
@@ -388,18 +403,22 @@ impl<C: Connection> SessionTask<C> {
             for conn in &mut self.sockets {
                 if conn.unflushed > 0 {
                     conn.unflushed = 0;
-                    if conn.ws.flush().await.is_err() {
-                        failed = Some(conn.id);
-                        break;
+                    match self.handle.unless_slow(conn.ws.flush()).await {
+                        Some(Ok(())) => {}
+                        Some(Err(_)) => {
+                            failed = Some((conn.id, false));
+                            break;
+                        }
+                        None => {
+                            failed = Some((conn.id, true));
+                            break;
+                        }
                     }
                 }
             }
             match failed {
                 // The session reacts to the error (more outputs, maybe); then the others.
-                Some(ws) => {
-                    self.forget_ws(ws);
-                    self.session.handle_ws_error(ws, now());
-                }
+                Some((ws, slow)) => self.ws_write_failed(ws, slow),
                 None => break,
             }
         }
@@ -461,14 +480,21 @@ impl<C: Connection> SessionTask<C> {
                 };
                 conn.unflushed += msg.len();
                 // Queued, written with the others at the end of the wake-up.
-                let mut result = conn.ws.feed(msg).await;
-                if result.is_ok() && conn.unflushed >= FLUSH_BYTES {
-                    conn.unflushed = 0;
-                    result = conn.ws.flush().await;
-                }
-                if result.is_err() {
-                    self.forget_ws(ws);
-                    self.session.handle_ws_error(ws, now());
+                let handle = &self.handle;
+                let written = handle
+                    .unless_slow(async {
+                        conn.ws.feed(msg).await?;
+                        if conn.unflushed >= FLUSH_BYTES {
+                            conn.unflushed = 0;
+                            conn.ws.flush().await?;
+                        }
+                        Ok::<_, Error>(())
+                    })
+                    .await;
+                match written {
+                    Some(Ok(())) => {}
+                    Some(Err(_)) => self.ws_write_failed(ws, false),
+                    None => self.ws_write_failed(ws, true),
                 }
             }
             Transmit::CloseWebSocket { ws, code } => {
