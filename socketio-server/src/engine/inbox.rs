@@ -5,10 +5,9 @@
 //! idle connection should not pay).
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 
@@ -82,20 +81,22 @@ impl InboxSender {
 }
 
 impl InboxReceiver {
-    /// The next input (waits for one).
-    pub(crate) async fn recv(&mut self) -> Input {
-        poll_fn(|cx| {
-            if let Some(input) = self.pop() {
-                return Poll::Ready(input);
-            }
-            self.shared.waker.register(cx.waker());
-            // An input sent between the first look and the registration is seen here.
-            match self.pop() {
-                Some(input) => Poll::Ready(input),
-                None => Poll::Pending,
-            }
-        })
-        .await
+    /// Polls for the next input.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Input> {
+        if let Some(input) = self.pop() {
+            return Poll::Ready(input);
+        }
+        self.shared.waker.register(cx.waker());
+        // An input sent between the first look and the registration is seen here.
+        match self.pop() {
+            Some(input) => Poll::Ready(input),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The next input if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Option<Input> {
+        self.pop()
     }
 
     fn pop(&self) -> Option<Input> {

@@ -4,16 +4,17 @@
 
 use std::collections::HashMap;
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use engineio_proto::{
     CloseReason, Data, Event, Frame, HttpResponse, PostAction, RequestId, ServerSession, Sid,
     Transmit, WsId, WsMessage,
 };
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
@@ -141,6 +142,8 @@ pub(crate) struct SessionTask<C> {
     sockets: Vec<WsConn>,
     next_ws: u64,
     closed: bool,
+    /// Which source [`SessionTask::poll_wake`] polls first.
+    turn: usize,
 }
 
 impl<C: Connection> SessionTask<C> {
@@ -161,6 +164,7 @@ impl<C: Connection> SessionTask<C> {
             sockets: Vec::new(),
             next_ws: 0,
             closed: false,
+            turn: 0,
         }
     }
 
@@ -218,8 +222,13 @@ impl<C: Connection> SessionTask<C> {
     }
 
     pub(crate) async fn run(mut self) {
+        // One timer for the task's whole life, reset to the next deadline at each wake-up.
+        // The task's future is what a connection costs while idle: it holds only this, the
+        // task's state and the wait below (no select of several futures).
+        let mut sleep = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
         loop {
-            self.drain().await;
+            // Boxed: the writes' futures are large and only live during a wake-up.
+            Box::pin(self.drain()).await;
             if self.closed {
                 break;
             }
@@ -231,41 +240,73 @@ impl<C: Connection> SessionTask<C> {
                 .into_iter()
                 .flatten()
                 .min();
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let ws_read = poll_fn(|cx| poll_ws(&mut self.sockets, cx));
-            let work = poll_fn(|cx| {
-                let mut ctl = SessionCtl {
-                    session: &mut self.session,
-                    now: now(),
-                };
-                self.conn.poll_work(&mut ctl, cx)
-            });
-            tokio::select! {
-                input = self.inbox.recv() => {
+            if let Some(deadline) = deadline {
+                sleep.as_mut().reset(deadline.into());
+            }
+            let armed = deadline.is_some();
+            let wake = poll_fn(|cx| self.poll_wake(sleep.as_mut(), armed, cx)).await;
+            match wake {
+                Wake::Input(input) => {
                     self.handle_input(input);
                     // What else is queued already, before writing anything (bounded).
                     for _ in 1..INPUT_BATCH {
-                        match self.inbox.recv().now_or_never() {
+                        match self.inbox.try_recv() {
                             Some(input) => self.handle_input(input),
                             None => break,
                         }
                     }
                 }
-                (ws, msg) = ws_read => self.handle_ws(ws, msg),
-                () = work => {}
-                () = sleep => {
+                Wake::Ws(ws, msg) => self.handle_ws(ws, msg),
+                Wake::Work => {}
+                Wake::Timer => {
                     let now = now();
                     self.session.handle_timeout(now);
-                    let mut ctl = SessionCtl { session: &mut self.session, now };
+                    let mut ctl = SessionCtl {
+                        session: &mut self.session,
+                        now,
+                    };
                     self.conn.handle_timeout(&mut ctl);
                 }
             }
         }
+        Box::pin(self.finish()).await;
+    }
+
+    /// Waits for the next thing to do: an input, a WebSocket message, progress of the layer
+    /// above, or the timer. The sources are polled starting from a different one each time,
+    /// so that a flood on one does not starve the others.
+    fn poll_wake(
+        &mut self,
+        sleep: Pin<&mut tokio::time::Sleep>,
+        armed: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<Wake> {
+        self.turn = self.turn.wrapping_add(1);
+        for i in 0..3 {
+            let ready = match (self.turn + i) % 3 {
+                0 => self.inbox.poll_recv(cx).map(Wake::Input),
+                1 => poll_ws(&mut self.sockets, cx).map(|(ws, msg)| Wake::Ws(ws, msg)),
+                _ => {
+                    let mut ctl = SessionCtl {
+                        session: &mut self.session,
+                        now: now(),
+                    };
+                    self.conn.poll_work(&mut ctl, cx).map(|()| Wake::Work)
+                }
+            };
+            if ready.is_ready() {
+                return ready;
+            }
+        }
+        if armed && sleep.poll(cx).is_ready() {
+            return Poll::Ready(Wake::Timer);
+        }
+        Poll::Pending
+    }
+
+    /// The session is closed: it leaves the table, wakes what waits on it, closes its
+    /// WebSockets and answers the requests still waiting.
+    async fn finish(&mut self) {
         self.shared.remove(&self.sid);
         drop(std::mem::replace(
             &mut self.inbox,
@@ -493,6 +534,14 @@ impl<C: Connection> SessionTask<C> {
             _ => {}
         }
     }
+}
+
+/// What woke the session task.
+enum Wake {
+    Input(Input),
+    Ws(WsId, Option<WsRead>),
+    Work,
+    Timer,
 }
 
 /// What reading a WebSocket gave.
