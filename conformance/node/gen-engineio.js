@@ -128,7 +128,7 @@ function encodePayloadCase(name, packets) {
 const pkt = (type, data) => (data === undefined ? { type } : { type, data });
 
 // ---------------------------------------------------------------------------------------
-// 1. reference vectors: /work/shared/reference/vectors.json engineio.* and PROTOCOL.md §4.1
+// 1. reference vectors: the shared reference's vectors.json (engineio.*) and PROTOCOL.md §4.1
 
 const HANDSHAKE = '{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}';
 {
