@@ -485,14 +485,27 @@ impl ServerConnection {
         Ok(())
     }
 
-    /// Closes the whole connection (`socket.disconnect(true)`).
+    /// Closes the whole connection (`socket.disconnect(true)`). As the reference's
+    /// `Client._disconnect`, each joined namespace first gets a DISCONNECT (its socket leaves
+    /// with "server namespace disconnect"; a client sees "io server disconnect" and does not
+    /// reconnect), then the connection closes.
     pub fn close(&mut self) {
-        if self.closed.is_none() {
-            self.close_with(
-                CloseReason::ServerClose,
-                DisconnectReason::ForcedServerClose,
-            );
+        if self.closed.is_some() {
+            return;
         }
+        let joined: Vec<Namespace> = self
+            .namespaces
+            .iter()
+            .filter(|(_, s)| matches!(s, NsState::Connected { .. }))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for nsp in joined {
+            let _ = self.disconnect(&nsp);
+        }
+        self.close_with(
+            CloseReason::ServerClose,
+            DisconnectReason::ForcedServerClose,
+        );
     }
 
     /// Frees the memory of the internal queues when they are empty (call it before the

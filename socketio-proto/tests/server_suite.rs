@@ -613,3 +613,29 @@ fn speaks_msgpack_when_configured() {
         serde_json::json!(["auth", {}])
     );
 }
+
+#[test]
+fn closing_the_connection_disconnects_every_joined_namespace_first() {
+    let mut s = Suite::init();
+    s.send("0/custom");
+    s.take();
+    s.conn.close();
+    s.run();
+    // Each socket gets a DISCONNECT, so that the client sees "io server disconnect" and does
+    // not reconnect, then the connection closes.
+    assert_eq!(s.take(), [text("1"), text("1/custom,")]);
+    assert_eq!(
+        s.disconnects,
+        [
+            (
+                Namespace::main(),
+                DisconnectReason::ServerNamespaceDisconnect
+            ),
+            (
+                Namespace::new("/custom".to_owned()).unwrap(),
+                DisconnectReason::ServerNamespaceDisconnect
+            ),
+        ]
+    );
+    assert_eq!(s.closed, Some(CloseReason::ServerClose));
+}

@@ -425,20 +425,7 @@ impl Connection for SioConnection {
             Command::Disconnect { nsp } => {
                 let _ = self.proto.disconnect(&nsp);
             }
-            Command::Close => {
-                // As the reference's `socket.disconnect(true)` (`Client._disconnect`): each
-                // socket leaves with a DISCONNECT ("server namespace disconnect"; the client
-                // sees "io server disconnect" and does not reconnect), then the connection
-                // closes.
-                let joined: Vec<Namespace> = (self.slots.0.iter().map(|(k, _)| k))
-                    .filter(|nsp| self.proto.is_connected(nsp))
-                    .cloned()
-                    .collect();
-                for nsp in joined {
-                    let _ = self.proto.disconnect(&nsp);
-                }
-                self.proto.close();
-            }
+            Command::Close => self.proto.close(),
             Command::Shutdown => {
                 self.proto
                     .handle_engine_closed("server shutting down", ctl.now);
