@@ -18,6 +18,7 @@
 pub mod eio;
 pub mod hex;
 pub mod interop_server;
+pub mod node;
 pub mod sio;
 pub mod test_server;
 

@@ -7,13 +7,10 @@
 //! Needs Node.js and `npm ci` in `conformance/node`; without them the test is skipped with
 //! a message, unless `CI` is set, where it fails.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use base64::Engine as _;
-use conformance::eio;
+use conformance::{eio, node};
 use engineio_proto::{PacketType, WsMessage};
 use serde_json::{Value, json};
 
@@ -22,10 +19,10 @@ const SEED: u64 = 0x5eed_0e10_c0de;
 
 #[test]
 fn random_operations_agree_with_the_reference_parser() {
-    let node_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
-    let Some(helper) = reference_helper(&node_dir) else {
+    if !node::ready("engineio differential test", &["engine.io-parser"]) {
         return;
-    };
+    }
+    let helper = node::dir().join("diff-engineio.js");
 
     let mut rng = Rng(SEED);
     let requests: Vec<String> = (0..OPERATIONS)
@@ -34,7 +31,7 @@ fn random_operations_agree_with_the_reference_parser() {
 
     let started = Instant::now();
     let ours: Vec<String> = requests.iter().map(|r| eio::batch_response(r)).collect();
-    let theirs = run_node(&helper, &requests);
+    let theirs = node::run_batch(&helper, &[], &requests);
     assert_eq!(
         theirs.len(),
         requests.len(),
@@ -73,63 +70,6 @@ fn random_operations_agree_with_the_reference_parser() {
         failures.join("\n")
     );
     assert!(deviations > 0, "no lenient base64 was generated");
-}
-
-/// The path of `diff-engineio.js` if Node.js and the pinned parsers are installed. When
-/// they are not, fails under CI and returns `None` (skip) elsewhere.
-fn reference_helper(node_dir: &Path) -> Option<PathBuf> {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let parser_ok = node_dir.join("node_modules/engine.io-parser").is_dir();
-    if node_ok && parser_ok {
-        return Some(node_dir.join("diff-engineio.js"));
-    }
-    let missing = if node_ok {
-        "conformance/node/node_modules is missing"
-    } else {
-        "`node` is not on PATH"
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{missing}. Node.js is required: install it, then run `npm ci` in conformance/node"
-    );
-    eprintln!(
-        "SKIPPED engineio differential test: {missing}. Install Node.js, then run `npm ci` in conformance/node"
-    );
-    None
-}
-
-/// Runs every request through one `node diff-engineio.js` process; returns its lines.
-fn run_node(helper: &Path, requests: &[String]) -> Vec<String> {
-    let mut child = Command::new("node")
-        .arg(helper)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn node");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input: String = requests.iter().flat_map(|r| [r.as_str(), "\n"]).collect();
-    // Write from another thread, so neither side blocks on a full pipe.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut output)
-        .expect("read the helper's output");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("write to the helper");
-    let status = child.wait().expect("wait for node");
-    assert!(status.success(), "diff-engineio.js exited with {status}");
-    output.lines().map(str::to_owned).collect()
 }
 
 /// Checks a line the reference marks as lenient base64: our decoder must reject it.

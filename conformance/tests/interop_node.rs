@@ -12,12 +12,12 @@
 //! interop/*.test.js`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use conformance::interop_server;
+use conformance::{interop_server, node};
 use socketio_server::ParserKind;
 
 /// Node's run is killed after this long (the suite takes a few seconds).
@@ -31,42 +31,6 @@ fn node_client_default_parser() {
 #[test]
 fn node_client_msgpack_parser() {
     run_interop(ParserKind::MsgPack, "msgpack");
-}
-
-fn node_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
-}
-
-/// True when `node` and the pinned client are installed; otherwise skips with a message, or
-/// fails when `CI` is set.
-fn prerequisites(node_dir: &Path) -> bool {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let client_ok = node_dir
-        .join("node_modules/socket.io-client/package.json")
-        .is_file();
-    if node_ok && client_ok {
-        return true;
-    }
-    let missing = if node_ok {
-        "conformance/node/node_modules/socket.io-client is missing"
-    } else {
-        "`node` is not on PATH"
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{missing}. Node.js is required for the socket.io-client interop tests: install it, \
-         then run `npm ci` in conformance/node"
-    );
-    eprintln!(
-        "SKIPPED socket.io-client interop test: {missing}. Install Node.js, then run `npm ci` \
-         in conformance/node"
-    );
-    false
 }
 
 /// The interop test files, relative to `node_dir`, sorted.
@@ -83,10 +47,13 @@ fn test_files(node_dir: &Path) -> Vec<String> {
 }
 
 fn run_interop(parser: ParserKind, label: &str) {
-    let node_dir = node_dir();
-    if !prerequisites(&node_dir) {
+    if !node::ready(
+        "socket.io-client interop tests",
+        &["socket.io-client", "socket.io-msgpack-parser"],
+    ) {
         return;
     }
+    let node_dir = node::dir();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

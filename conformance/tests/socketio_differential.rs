@@ -17,12 +17,9 @@
 //! message, unless `CI` is set, where it fails.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use conformance::sio;
+use conformance::{node, sio};
 use serde_json::{Map, Value, json};
 use socketio_proto::canonical::canonicalize;
 use socketio_proto::{DecoderConfig, ParserKind};
@@ -42,10 +39,15 @@ fn msgpack_parser_agrees_with_socket_io_msgpack_parser() {
 }
 
 fn run(parser: ParserKind) {
-    let node_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
-    let Some(helper) = reference_helper(&node_dir) else {
+    let packages = [
+        "socket.io-parser",
+        "socket.io-msgpack-parser",
+        "notepack.io",
+    ];
+    if !node::ready("socketio differential test", &packages) {
         return;
-    };
+    }
+    let helper = node::dir().join("diff-socketio.js");
     let started = Instant::now();
     let mut rng = Rng(SEED ^ u64::from(parser == ParserKind::MsgPack));
     let requests: Vec<String> = (0..OPERATIONS)
@@ -61,7 +63,11 @@ fn run(parser: ParserKind) {
         .iter()
         .map(|r| sio::batch_response(parser, r))
         .collect();
-    let theirs = run_node(&helper, parser, &requests);
+    let args: &[&str] = match parser {
+        ParserKind::MsgPack => &["--msgpack"],
+        _ => &[],
+    };
+    let theirs = node::run_batch(&helper, args, &requests);
     assert_eq!(
         theirs.len(),
         requests.len(),
@@ -259,74 +265,6 @@ fn first_difference(reference: &str, ours: &str) -> String {
 
 fn canonical(v: &Value) -> Value {
     canonicalize(v)
-}
-
-/// The path of `diff-socketio.js` if Node.js and the pinned parsers are installed. When they
-/// are not, fails under CI and returns `None` (skip) elsewhere.
-fn reference_helper(node_dir: &Path) -> Option<PathBuf> {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let modules = node_dir.join("node_modules");
-    let parsers_ok = [
-        "socket.io-parser",
-        "socket.io-msgpack-parser",
-        "notepack.io",
-    ]
-    .iter()
-    .all(|p| modules.join(p).is_dir());
-    if node_ok && parsers_ok {
-        return Some(node_dir.join("diff-socketio.js"));
-    }
-    let missing = if node_ok {
-        "conformance/node/node_modules (socket.io-parser, socket.io-msgpack-parser) is missing"
-    } else {
-        "`node` is not on PATH"
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{missing}. Node.js is required: install it, then run `npm ci` in conformance/node"
-    );
-    eprintln!(
-        "SKIPPED socketio differential test: {missing}. Install Node.js, then run `npm ci` in conformance/node"
-    );
-    None
-}
-
-/// Runs every request through one `node diff-socketio.js` process; returns its lines.
-fn run_node(helper: &Path, parser: ParserKind, requests: &[String]) -> Vec<String> {
-    let mut command = Command::new("node");
-    command.arg(helper);
-    if parser == ParserKind::MsgPack {
-        command.arg("--msgpack");
-    }
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn node");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input: String = requests.iter().flat_map(|r| [r.as_str(), "\n"]).collect();
-    // Write from another thread, so neither side blocks on a full pipe.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut output)
-        .expect("read the helper's output");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("write to the helper");
-    let status = child.wait().expect("wait for node");
-    assert!(status.success(), "diff-socketio.js exited with {status}");
-    output.lines().map(str::to_owned).collect()
 }
 
 // ---------------------------------------------------------------------------------------
