@@ -71,6 +71,26 @@ function canonPacket(p) {
   return { type: p.type, nsp: p.nsp, id: p.id, data: canon(p.data) };
 }
 
+// the data as an application sees it through JSON: what JSON.stringify writes (undefined
+// properties dropped, undefined array elements null, dates as ISO strings), binary values
+// as {"binary_hex"}; undefined when there is no data
+function jsonView(v) {
+  if (v === undefined) return undefined;
+  const text = JSON.stringify(v, function (k, x) {
+    const raw = this[k];
+    if (raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) return hex(raw);
+    return x;
+  });
+  return text === undefined ? undefined : JSON.parse(text);
+}
+
+// a msgpack packet with data also carries its JSON view (socketio-proto's sio::packet_to_value)
+function canonMsgpackPacket(p) {
+  const c = canonPacket(p);
+  if (p.data !== undefined) c.view = jsonView(p.data);
+  return c;
+}
+
 function fromMessage(m, what) {
   if (typeof m === "string") return m;
   if (m !== null && typeof m === "object" && typeof m.binary_hex === "string" && Object.keys(m).length === 1) {
@@ -299,7 +319,7 @@ function decodeMsgpack(inputs) {
     if (typeof last.id === "number" && last.id > 2 ** 64) {
       return { decoded, deviation: DEVIATION.MSGPACK_ID_OVERFLOW, deviation_at: k };
     }
-    decoded.push(canonPacket(last));
+    decoded.push(canonMsgpackPacket(last));
   }
   return { decoded };
 }

@@ -140,6 +140,19 @@ function canon(v) {
   return o;
 }
 
+// the data as an application sees it through JSON: what JSON.stringify writes (undefined
+// properties dropped, undefined array elements null, dates as ISO strings), binary values
+// (Buffer, ArrayBuffer, typed arrays) as {"binary_hex"}; undefined when there is no data
+function jsonView(v) {
+  if (v === undefined) return undefined;
+  const text = JSON.stringify(v, function (k, x) {
+    const raw = this[k];
+    if (Buffer.isBuffer(raw) || raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) return hex(raw);
+    return x;
+  });
+  return text === undefined ? undefined : JSON.parse(text);
+}
+
 function canonPacket(p) {
   return { type: p.type, nsp: p.nsp, id: p.id, data: canon(p.data) };
 }
@@ -408,14 +421,19 @@ function mpDecodeCase(name, bytes, deviation) {
   if (!once("md:" + input.binary_hex)) return;
   const decoder = new msgpackParser.Decoder();
   let decoded = null;
+  let view;
   let error;
-  decoder.on("decoded", (p) => (decoded = canonPacket(p)));
+  decoder.on("decoded", (p) => {
+    decoded = canonPacket(p);
+    view = jsonView(p.data);
+  });
   try {
     decoder.add(Buffer.from(bytes));
   } catch (e) {
     error = e.message;
   }
   const c = { name, input, decoded: elide(decoded) };
+  if (view !== undefined && depthOf(view) <= 120) c.view = view;
   if (error !== undefined) c.error = error;
   if (deviation) c.deviation = deviation;
   mpDecode.push(c);
@@ -488,6 +506,27 @@ const mpDecodeVectors = [
   ["duplicate key last wins", Buffer.from("84a474797065 00 a474797065 02 a464617461 91 a178 a36e7370 a12f".replace(/ /g, ""), "hex")],
   ["id as a float", Buffer.from("84a474797065 02 a464617461 91 a178 a26964 cb4008000000000000 a36e7370 a12f".replace(/ /g, ""), "hex")],
   ["float32 values", Buffer.from("83a474797065 02 a464617461 92 a178 ca3fc00000 a36e7370 a12f".replace(/ /g, ""), "hex")],
+  // undefined (d4 00 00) in every position, as the Node server writes it, and the other
+  // extension values
+  ["CONNECT reply with pid undefined", enc({ type: 0, data: { sid: "oSO0OpakMV_3jnilAAAA", pid: undefined }, nsp: "/" })],
+  ["CONNECT auth with an undefined property", enc({ type: 0, data: { token: "abc", u: undefined }, nsp: "/" })],
+  ["CONNECT data undefined is absent", enc({ type: 0, data: undefined, nsp: "/admin" })],
+  ["EVENT undefined argument", enc({ type: 2, data: ["x", undefined], nsp: "/" })],
+  ["EVENT undefined object value", enc({ type: 2, data: ["x", { a: undefined, b: 1 }], nsp: "/" })],
+  ["EVENT undefined array element", enc({ type: 2, data: ["x", [1, undefined, 3]], nsp: "/" })],
+  ["EVENT undefined nested", enc({ type: 2, data: ["x", { o: { p: [undefined, { q: undefined, r: [undefined] }] } }], nsp: "/" })],
+  ["EVENT only undefined properties", enc({ type: 2, data: ["x", { a: undefined }], nsp: "/" })],
+  ["EVENT undefined with ack", enc({ type: 2, data: ["x", undefined, { a: undefined }], id: 7, nsp: "/" })],
+  ["ACK undefined arguments", enc({ type: 3, data: [undefined, { a: undefined, b: [undefined] }], id: 3, nsp: "/" })],
+  ["CONNECT_ERROR data with undefined", enc({ type: 4, data: { message: "no", data: undefined }, nsp: "/" })],
+  ["EVENT Date", enc({ type: 2, data: ["d", new Date(1700000000123), { at: new Date(0) }, [new Date(-1)]], nsp: "/" })],
+  ["EVENT Date before 1970 and far", enc({ type: 2, data: ["d", new Date(-62198755200000), new Date(8.64e15)], nsp: "/" })],
+  ["EVENT invalid Date (beyond the range)", Buffer.from("83a474797065 02 a464617461 92 a178 d700 7fffffff ffffffff a36e7370 a12f".replace(/ /g, ""), "hex")],
+  ["EVENT ArrayBuffer and typed arrays", enc({ type: 2, data: ["ab", new Uint8Array([1, 2, 3]).buffer, new Uint16Array([1]), { b: new Uint8Array(0).buffer }], nsp: "/" })],
+  ["EVENT extension types 1, 2, 4, 8, 16 bytes", Buffer.from("83a474797065 02 a464617461 96 a178 d4 01 aa d5 02 0102 d6 7f 01020304 d7 05 0102030405060708 d8 f0 000102030405060708090a0b0c0d0e0f a36e7370 a12f".replace(/ /g, ""), "hex")],
+  ["EVENT timestamp extension -1", Buffer.from("83a474797065 02 a464617461 92 a178 d6 ff 6553f100 a36e7370 a12f".replace(/ /g, ""), "hex")],
+  ["EVENT extension in an object", Buffer.from("83a474797065 02 a464617461 92 a178 82 a161 c7 02 05 0102 a162 01 a36e7370 a12f".replace(/ /g, ""), "hex")],
+  ["EVENT non-string map keys", Buffer.from("83a474797065 02 a464617461 92 a178 85 01 a161 cb3ff8000000000000 a162 c3 a163 c0 a164 d40000 a165 a36e7370 a12f".replace(/ /g, ""), "hex")],
   // errors
   ["type 5 is invalid", enc({ type: 5, data: ["x"], nsp: "/" })],
   ["type -1 is invalid", enc({ type: -1, data: ["x"], nsp: "/" })],

@@ -31,7 +31,9 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use serde_json::{Map, Value};
 use socketio_proto::canonical::canonical_number;
-use socketio_proto::{DecodeError, DecoderConfig, EngineMessage, Packet, ParserKind, Payload};
+use socketio_proto::{
+    DecodeError, DecoderConfig, EngineMessage, Packet, ParserKind, Payload, PayloadError,
+};
 
 use crate::eio::JsonData;
 use crate::{FormatError, hex};
@@ -223,9 +225,50 @@ pub fn reference_error(error: &DecodeError) -> String {
     }
 }
 
-/// The canonical form of a packet, with JavaScript's key order ([`js_normalize`]).
+/// The canonical form of a packet, with JavaScript's key order ([`js_normalize`]). A msgpack
+/// packet with data also has `view`: its [`payload_view`] (`{"error": …}` if it has none).
 pub fn packet_to_value(packet: &Packet) -> Value {
-    js_normalize(&packet.to_canonical_json())
+    let mut value = js_normalize(&packet.to_canonical_json());
+    if let (Some(data), Value::Object(m)) = (&packet.data, &mut value) {
+        if data.format() == ParserKind::MsgPack {
+            let view = payload_view(data)
+                .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
+            m.insert("view".into(), view);
+        }
+    }
+    value
+}
+
+/// The payload as an application reads it through serde: deserialized into
+/// [`socketio_proto::Value`], then written as JSON with binary values as `{"binary_hex"}`
+/// and numbers and keys in JavaScript's form ([`js_normalize`]). For the msgpack parser this
+/// is what `JSON.stringify` shows of the reference's decoded data (the fixtures' `view`).
+pub fn payload_view(payload: &Payload) -> Result<Value, PayloadError> {
+    fn to_json(v: &socketio_proto::Value) -> Value {
+        use socketio_proto::Value as V;
+        match v {
+            V::Null => Value::Null,
+            V::Bool(b) => Value::Bool(*b),
+            V::Number(n) => Value::Number(n.clone()),
+            V::String(s) => Value::String(s.clone()),
+            V::Binary(b) => {
+                let mut m = Map::new();
+                m.insert("binary_hex".into(), Value::String(hex::encode(b)));
+                Value::Object(m)
+            }
+            V::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+            // A repeated key keeps its first place and its last value, as in JavaScript.
+            V::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, x)| (k.clone(), to_json(x)))
+                    .collect(),
+            ),
+        }
+    }
+    Ok(js_normalize(&to_json(
+        &payload.deserialize::<socketio_proto::Value>()?,
+    )))
 }
 
 /// Reads a canonical packet for `parser`: an object with `type` (0–4), `nsp` (a string),

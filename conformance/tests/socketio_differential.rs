@@ -8,7 +8,10 @@
 //! at it with the typed error of the deviation.
 //!
 //! Decoded values are compared as JavaScript values (numbers as JavaScript numbers, object
-//! keys in any order), encoded messages byte for byte. Error messages must be the reference's
+//! keys in any order), encoded messages byte for byte. A msgpack packet's data is also
+//! compared as the application reads it through serde (`view`: `undefined` dropped from
+//! objects and null in arrays, dates as ISO strings, extensions as `[type, bytes]`) with what
+//! `JSON.stringify` shows of the reference's. Error messages must be the reference's
 //! exactly, except for the msgpack parser where the reference's error does not come from
 //! `checkPacket` (`notepack.io`'s own errors, or a text message given to it): there both only
 //! have to fail.
@@ -1386,9 +1389,21 @@ fn mp_encode(v: &Value, rng: &mut Rng, wide: bool) -> Vec<u8> {
             out.extend(s.as_bytes());
         }
         Value::Array(a) => {
-            mp_array_head(&mut out, a.len(), wider(rng));
-            for x in a {
+            // notepack.io writes `undefined` (d4 00 00) as it is, in arrays and objects
+            let undefined_at = (wide && rng.percent(15)).then(|| rng.below(a.len() + 1));
+            mp_array_head(
+                &mut out,
+                a.len() + usize::from(undefined_at.is_some()),
+                wider(rng),
+            );
+            for (i, x) in a.iter().enumerate() {
+                if undefined_at == Some(i) {
+                    out.extend([0xd4, 0, 0]);
+                }
                 out.extend(mp_encode(x, rng, wide));
+            }
+            if undefined_at == Some(a.len()) {
+                out.extend([0xd4, 0, 0]);
             }
         }
         Value::Object(o) => {
@@ -1406,7 +1421,20 @@ fn mp_encode(v: &Value, rng: &mut Rng, wide: bool) -> Vec<u8> {
                 out.extend(b);
                 return out;
             }
-            mp_map_head(&mut out, o.len(), wider(rng));
+            // an extra property whose value is `undefined`, sometimes a repeated key
+            let undefined_key = (wide && rng.percent(20)).then(|| match o.keys().next() {
+                Some(k) if rng.percent(30) => k.clone(),
+                _ => rng.key(true),
+            });
+            mp_map_head(
+                &mut out,
+                o.len() + usize::from(undefined_key.is_some()),
+                wider(rng),
+            );
+            if let Some(k) = &undefined_key {
+                out.extend(mp_encode(&Value::String(k.clone()), rng, wide));
+                out.extend([0xd4, 0, 0]);
+            }
             for (k, x) in o {
                 out.extend(mp_encode(&Value::String(k.clone()), rng, wide));
                 out.extend(mp_encode(x, rng, wide));

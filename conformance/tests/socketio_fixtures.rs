@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
+use conformance::sio;
 use serde_json::Value;
 use socketio_proto::canonical::canonicalize;
 use socketio_proto::{DecodeError, DecoderConfig, EngineMessage, Packet, ParserKind};
@@ -167,6 +168,17 @@ fn msgpack_parser_decodes_like_socket_io_msgpack_parser() {
                         "{}: decoded {ours}, reference {reference}",
                         name(case)
                     ));
+                }
+                // What the application reads through serde is what JSON.stringify shows of
+                // the reference's decoded data (undefined dropped, dates as ISO strings).
+                let view = p.data.as_ref().map(sio::payload_view);
+                match (view, case.get("view")) {
+                    (None, None) => {}
+                    (Some(Ok(ours)), Some(theirs)) if ours == sio::js_normalize(theirs) => {}
+                    (ours, theirs) => failures.push(format!(
+                        "{}: read as {ours:?}, the reference's view {theirs:?}",
+                        name(case)
+                    )),
                 }
             }
             (Err(e), Some(r)) => {

@@ -11,7 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{Value as Json, json};
 use socketio_client::{
-    AckError, ClientBuilder, DisconnectReason, Manager, ManagerEvent, Options, TransportMode, Value,
+    AckError, ClientBuilder, DisconnectReason, Manager, ManagerEvent, Options, ParserKind,
+    TransportMode, Value,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -61,11 +62,17 @@ impl NodeServer {
 
     /// With `recovery`, the server has `connectionStateRecovery` on.
     async fn start_with(port: u16, transports: &str, recovery: bool) -> Self {
+        Self::start_flags(port, transports, if recovery { "recovery" } else { "" }).await
+    }
+
+    /// `flags`: comma-separated, `recovery` (connectionStateRecovery on) and `msgpack`
+    /// (socket.io-msgpack-parser).
+    async fn start_flags(port: u16, transports: &str, flags: &str) -> Self {
         let mut child = Command::new("node")
             .arg("client-interop/server.js")
             .arg(port.to_string())
             .arg(transports)
-            .arg(if recovery { "recovery" } else { "" })
+            .arg(flags)
             .current_dir(node_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -124,16 +131,39 @@ fn channel_of<T: Send + 'static>() -> (mpsc::UnboundedSender<T>, mpsc::Unbounded
     mpsc::unbounded_channel()
 }
 
+/// The main scenario against the Node server, with its parser and connection state
+/// recovery on or off. With recovery, the server appends the event's offset to every event
+/// it emits (a string, the last argument), and the CONNECT reply carries `pid`; without it,
+/// the reply's `pid` is `undefined` (msgpack: `d4 00 00`).
 async fn scenario(server_transports: &str, mode: TransportMode) {
+    scenario_with(server_transports, mode, ParserKind::Default, false).await;
+}
+
+async fn scenario_with(
+    server_transports: &str,
+    mode: TransportMode,
+    parser: ParserKind,
+    recovery: bool,
+) {
     if !available() {
         return;
     }
-    let mut server = NodeServer::start(0, server_transports).await;
+    let mut flags = Vec::new();
+    if recovery {
+        flags.push("recovery");
+    }
+    if parser == ParserKind::MsgPack {
+        flags.push("msgpack");
+    }
+    let mut server = NodeServer::start_flags(0, server_transports, &flags.join(",")).await;
+    // The offset the server appends with recovery on.
+    let offset = usize::from(recovery);
     let (ev_tx, mut ev_rx) = channel_of::<(String, Vec<Value>)>();
     let (disc_tx, mut disc_rx) = channel_of::<DisconnectReason>();
     let mut builder = ClientBuilder::new(&format!("{}/", server.url()))
         .options(|o| {
             o.transports(mode);
+            o.parser(parser);
         })
         .auth(&json!({"token": "abc"}))
         .on("question", |socket, msg| async move {
@@ -146,7 +176,7 @@ async fn scenario(server_transports: &str, mode: TransportMode) {
                 let _ = tx.send(r);
             }
         });
-    for ev in ["auth", "echo-back", "answer"] {
+    for ev in ["auth", "echo-back", "answer", "undefined"] {
         let tx = ev_tx.clone();
         builder = builder.on(ev, move |_s, msg| {
             let tx = tx.clone();
@@ -162,7 +192,27 @@ async fn scenario(server_transports: &str, mode: TransportMode) {
 
     let (ev, args) = timeout(T, ev_rx.recv()).await.unwrap().unwrap();
     assert_eq!(ev, "auth");
-    assert_eq!(args.len(), 1);
+    assert_eq!(args.len(), 1 + offset);
+    assert!(!socket.recovered(), "a first connection is never recovered");
+    if recovery {
+        assert!(args[1].as_str().is_some_and(|o| !o.is_empty()), "{args:?}");
+    }
+
+    // undefined from a Node application: absent in objects, null in arrays and arguments.
+    let (none, obj): (Option<Json>, Json) =
+        timeout(T, socket.emit_with_ack("undefined-please", &()))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(none, None);
+    assert_eq!(obj, json!({"b": 2}));
+    let (ev, args) = timeout(T, ev_rx.recv()).await.unwrap().unwrap();
+    assert_eq!(ev, "undefined");
+    assert_eq!(args.len(), 3 + offset, "{args:?}");
+    let as_json = |v: &Value| serde_json::to_value(v).unwrap();
+    assert_eq!(as_json(&args[0]), json!({"b": 1}));
+    assert_eq!(as_json(&args[1]), json!([1, null, 3]));
+    assert_eq!(args[2], Value::Null);
 
     // JSON and several binary attachments, round trip through the Node server.
     socket
@@ -180,7 +230,7 @@ async fn scenario(server_transports: &str, mode: TransportMode) {
         .unwrap();
     let (ev, args) = timeout(T, ev_rx.recv()).await.unwrap().unwrap();
     assert_eq!(ev, "echo-back");
-    assert_eq!(args.len(), 5);
+    assert_eq!(args.len(), 5 + offset);
     assert_eq!(args[0].as_str(), Some("x"));
     assert_eq!(args[2].as_binary(), Some(&Bytes::from_static(&[1, 2, 3])));
     assert_eq!(args[4].as_binary(), Some(&Bytes::from_static(&[4])));
@@ -234,6 +284,110 @@ async fn node_server_upgrade() {
 #[tokio::test]
 async fn node_server_that_allows_polling_only() {
     scenario("polling", TransportMode::Both).await;
+}
+
+#[tokio::test]
+async fn node_server_with_recovery_polling_only() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::Polling,
+        ParserKind::Default,
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_with_recovery_websocket_only() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::WebSocket,
+        ParserKind::Default,
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_with_recovery_upgrade() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::Both,
+        ParserKind::Default,
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_msgpack_polling_only() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::Polling,
+        ParserKind::MsgPack,
+        false,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_msgpack_websocket_only() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::WebSocket,
+        ParserKind::MsgPack,
+        false,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_msgpack_upgrade() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::Both,
+        ParserKind::MsgPack,
+        false,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_msgpack_that_allows_polling_only() {
+    scenario_with("polling", TransportMode::Both, ParserKind::MsgPack, false).await;
+}
+
+#[tokio::test]
+async fn node_server_msgpack_with_recovery_polling_only() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::Polling,
+        ParserKind::MsgPack,
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_msgpack_with_recovery_websocket_only() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::WebSocket,
+        ParserKind::MsgPack,
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_msgpack_with_recovery_upgrade() {
+    scenario_with(
+        "polling,websocket",
+        TransportMode::Both,
+        ParserKind::MsgPack,
+        true,
+    )
+    .await;
 }
 
 async fn two_namespaces(mode: TransportMode) {
@@ -492,12 +646,27 @@ async fn node_server_gets_retried_emits_at_least_once_in_order() {
 
 #[tokio::test]
 async fn node_server_recovers_the_session_and_replays_the_missed_events_before_connect() {
+    recovers_and_replays(ParserKind::Default).await;
+}
+
+#[tokio::test]
+async fn node_server_with_msgpack_recovers_the_session_and_replays_the_missed_events_before_connect()
+ {
+    recovers_and_replays(ParserKind::MsgPack).await;
+}
+
+async fn recovers_and_replays(parser: ParserKind) {
     if !available() {
         return;
     }
-    let mut server = NodeServer::start_with(0, "polling,websocket", true).await;
+    let flags = match parser {
+        ParserKind::MsgPack => "recovery,msgpack",
+        _ => "recovery",
+    };
+    let mut server = NodeServer::start_flags(0, "polling,websocket", flags).await;
     let manager = Manager::new(&server.url(), {
         let mut o = quick_reconnect();
+        o.parser(parser);
         // Reconnect after the server broadcast the missed events (100 ms after the loss).
         o.reconnection_delay(Duration::from_millis(500));
         o

@@ -177,7 +177,12 @@ fn msgpack_to_canonical(r: &mut Reader<'_>, depth: usize) -> Option<Value> {
         Kind::Undefined => return None,
         Kind::Date(ms) => {
             let mut m = Map::new();
-            m.insert("date_ms".into(), Value::from(ms));
+            // An invalid date (beyond ±8.64e15 ms) has the time NaN, which JSON writes null.
+            let valid = crate::msgpack_de::iso_date(ms).is_some();
+            m.insert(
+                "date_ms".into(),
+                if valid { Value::from(ms) } else { Value::Null },
+            );
             Value::Object(m)
         }
         Kind::Ext(t) => Value::Array(vec![Value::from(t), hex(bytes)]),

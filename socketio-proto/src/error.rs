@@ -170,6 +170,17 @@ pub enum PayloadError {
     /// The payload does not match the requested type.
     #[error("cannot deserialize the payload: {0}")]
     Deserialize(String),
+    /// A msgpack extension value (other than the ones `notepack.io` gives a meaning:
+    /// `undefined`, `ArrayBuffer`, `Date`) where the type asked for a scalar. JavaScript sees
+    /// it as the array `[type, Buffer]`, and so does a type that reads any value (a sequence
+    /// or [`Value`](crate::Value)).
+    #[error(
+        "cannot deserialize the payload: msgpack extension type {ext_type} (JavaScript sees [{ext_type}, Buffer]) where a scalar was expected"
+    )]
+    UnsupportedExtension {
+        /// The extension's type byte.
+        ext_type: i8,
+    },
 }
 
 impl serde::de::Error for PayloadError {

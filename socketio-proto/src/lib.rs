@@ -105,6 +105,7 @@ mod error;
 mod json;
 mod message;
 mod msgpack;
+mod msgpack_de;
 mod packet;
 mod payload;
 pub mod server;

@@ -21,7 +21,25 @@ use crate::json::{self, writer};
 /// [`Payload::event_args`] read it into any serde type when the application asks. Binary
 /// attachments of the default parser are kept as [`Bytes`] ([`Payload::attachments`]) and are
 /// handed to `bytes::Bytes` (or `Vec<u8>`, `serde_bytes`…) fields of the user type in place of
-/// their placeholders.
+/// their placeholders. A msgpack payload reads as JavaScript sees what `notepack.io` decodes:
+/// `undefined` is an absent key in an object and `null` (or `None`) elsewhere, a `Date` its
+/// ISO 8601 string (or its milliseconds for a number type), an `ArrayBuffer` bytes, another
+/// extension `[type, bytes]` (or [`PayloadError::UnsupportedExtension`] for a scalar type).
+///
+/// ```
+/// use socketio_proto::{DecoderConfig, EngineMessage, ParserKind};
+///
+/// // What the Node server writes for socket.emit("x", {a: undefined, b: 1}, [1, undefined])
+/// let bytes = b"\x83\xa4type\x02\xa4data\x93\xa1x\x82\xa1a\xd4\x00\x00\xa1b\x01\x92\x01\xd4\x00\x00\xa3nsp\xa1/";
+/// let packet = ParserKind::MsgPack
+///     .decoder(DecoderConfig::default())
+///     .decode(EngineMessage::Binary(bytes::Bytes::from_static(bytes)))?
+///     .expect("one packet");
+/// let (obj, arr): (serde_json::Value, Vec<Option<u8>>) = packet.data.unwrap().event_args()?;
+/// assert_eq!(obj, serde_json::json!({"b": 1}));
+/// assert_eq!(arr, [Some(1), None]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq)]
 pub struct Payload {
     repr: Repr,
@@ -193,10 +211,7 @@ impl Payload {
                     attachments,
                 })
             }
-            Repr::MsgPack(bytes) => {
-                let mut de = rmp_serde::Deserializer::from_read_ref(bytes.as_ref());
-                reader.read(&mut de).map_err(deser_error)
-            }
+            Repr::MsgPack(bytes) => crate::msgpack_de::read(bytes, |de| reader.read(de)),
         }
     }
 }

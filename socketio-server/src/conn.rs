@@ -173,9 +173,17 @@ impl SioConnection {
             let _ = self.proto.reject(&nsp, "Invalid namespace", None::<&()>);
             return self.pump(ctl);
         };
-        let auth = auth
-            .and_then(|p| p.deserialize::<Value>().ok())
-            .unwrap_or_else(|| Value::Object(Vec::new()));
+        // The auth object as the application reads it (`{}` when absent). One that cannot be
+        // read is refused with a CONNECT_ERROR naming why, never replaced silently.
+        let auth = match auth.map(|p| p.deserialize::<Value>()) {
+            None => Value::Object(Vec::new()),
+            Some(Ok(auth)) => auth,
+            Some(Err(e)) => {
+                let message = format!("invalid auth payload: {e}");
+                let _ = self.proto.reject(&nsp, &message, None::<&()>);
+                return self.pump(ctl);
+            }
+        };
         let handshake = Handshake {
             base: self.base.clone(),
             auth,

@@ -1,6 +1,7 @@
 // Interop server for socketio-client's tests: the official socket.io 4.8 server on a
-// loopback port. Usage: node server.js [port] [transports] [recovery]   (port 0 = ephemeral;
-// transports: "polling,websocket" by default; "recovery" turns connectionStateRecovery on).
+// loopback port. Usage: node server.js [port] [transports] [flags]   (port 0 = ephemeral;
+// transports: "polling,websocket" by default; flags, comma-separated: "recovery" turns
+// connectionStateRecovery on, "msgpack" selects socket.io-msgpack-parser).
 // Prints "PORT <n>" once listening, then one JSON line per observation ({"ev": ...}) for the
 // test to assert on.
 "use strict";
@@ -9,7 +10,9 @@ const { Server } = require("socket.io");
 
 const port = Number(process.argv[2] || 0);
 const transports = (process.argv[3] || "polling,websocket").split(",");
-const recovery = process.argv[4] === "recovery";
+const flags = (process.argv[4] || "").split(",");
+const recovery = flags.includes("recovery");
+const msgpack = flags.includes("msgpack");
 const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 const httpServer = http.createServer();
@@ -17,6 +20,7 @@ const io = new Server(httpServer, {
   transports,
   pingInterval: 300,
   pingTimeout: 200,
+  ...(msgpack ? { parser: require("socket.io-msgpack-parser") } : {}),
   ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 30000 } } : {}),
 });
 
@@ -28,6 +32,12 @@ io.on("connection", (socket) => {
   if (!socket.recovered) socket.emit("auth", socket.handshake.auth);
   socket.on("echo", (...args) => socket.emit("echo-back", ...args));
   socket.on("add", (a, b, ack) => ack(a + b));
+  // undefined as a Node application writes it: msgpack carries it (d4 00 00), JSON drops it
+  // from objects and writes null in arrays.
+  socket.on("undefined-please", (ack) => {
+    socket.emit("undefined", { a: undefined, b: 1 }, [1, undefined, 3], undefined);
+    ack(undefined, { a: undefined, b: 2 });
+  });
   socket.on("ask-me", async () => {
     try {
       const answer = await socket.timeout(5000).emitWithAck("question", "what?");

@@ -11,6 +11,10 @@ fuzz_target!(|data: &[u8]| {
         if let Some(payload) = &p.data {
             let _ = payload.event_name();
             let _ = payload.to_canonical_json();
+            // The serde view: dynamic values, and typed ones that skip and reject.
+            let _ = payload.deserialize::<socketio_proto::Value>();
+            let _ = payload.event_args::<(Option<String>, std::collections::BTreeMap<String, i64>)>();
+            let _ = payload.event_args::<Vec<Option<bytes::Bytes>>>();
         }
         let mut out = Vec::new();
         let _ = ParserKind::MsgPack.encode(&p, &mut out);
