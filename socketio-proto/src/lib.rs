@@ -101,6 +101,7 @@ pub mod canonical;
 pub mod client;
 mod decoder;
 mod default_parser;
+pub mod endpoint;
 mod error;
 mod json;
 mod message;
