@@ -1072,3 +1072,126 @@ fn recovery_sends_pid_and_offset_on_reconnect_and_reports_recovered() {
     );
     assert!(p.client.is_recovered(&nsp("/")));
 }
+
+// ---- more transports and closes ----
+
+#[test]
+fn websocket_only_opens_the_connection_over_websocket() {
+    let config = ClientEndpointConfig::default().transports(TransportMode::WebSocket);
+    let mut p = Pair::new(config);
+    p.connect("/", Auth::None);
+    assert_eq!(p.client.transport(), Some(TransportKind::WebSocket));
+    assert_eq!(p.manager_events(), [ManagerEvent::Open]);
+    p.emit("/", "over-ws", json!(1), EmitOptions::default());
+    assert_eq!(p.received_names(), ["over-ws"]);
+}
+
+#[test]
+fn a_silent_server_is_detected_by_the_ping_timeout_and_reconnected() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    // The server vanishes without a word: requests in flight never complete.
+    p.server = None;
+    p.refuse = false;
+    p.advance(ms(2999));
+    assert!(p.client.is_connected(&nsp("/")));
+    p.advance(ms(1));
+    assert_eq!(
+        p.socket_events("/").last(),
+        Some(&SocketEvent::Disconnect(DisconnectReason::PingTimeout))
+    );
+    assert_eq!(
+        p.manager_events().last(),
+        Some(&ManagerEvent::Close(CloseReason::PingTimeout))
+    );
+    p.advance(ms(875));
+    assert!(p.client.is_connected(&nsp("/")), "reconnected");
+}
+
+#[test]
+fn a_packet_that_does_not_decode_closes_with_parse_error_and_reconnects() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    p.server_mut()
+        .engine
+        .send(EngineMessage::from("9garbage").into())
+        .unwrap();
+    p.drive();
+    assert_eq!(
+        p.socket_events("/").last(),
+        Some(&SocketEvent::Disconnect(DisconnectReason::ParseError))
+    );
+    assert_eq!(
+        p.manager_events().last(),
+        Some(&ManagerEvent::Close(CloseReason::ParseError))
+    );
+    assert!(
+        p.server.as_ref().unwrap().engine.is_closed(),
+        "close packet sent"
+    );
+    p.refuse = false;
+    p.advance(ms(875));
+    assert!(p.client.is_connected(&nsp("/")));
+}
+
+#[test]
+fn a_close_during_a_post_in_flight_sends_the_close_packet_after_it() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    let (now, main) = (p.now, nsp("/"));
+    let first = p.client.connection().unwrap();
+    p.client
+        .emit(&main, event("last", json!(1)), EmitOptions::default(), now)
+        .unwrap();
+    p.client.disconnect(&main, now); // the POST of "last" is still in flight
+    assert_eq!(p.client.connection(), None);
+    p.drive();
+    assert_eq!(p.received_names(), ["last"]);
+    assert!(
+        p.server_events
+            .iter()
+            .any(|e| matches!(e, server::Event::Disconnected { .. }))
+    );
+    let server = p.server.as_ref().unwrap();
+    assert_eq!(server.conn, first);
+    assert!(
+        server.engine.is_closed(),
+        "the close packet followed the POST"
+    );
+}
+
+#[test]
+fn the_retry_queue_is_delivered_at_least_once_across_a_reconnection() {
+    let config = polling().retries(1).ack_timeout(Some(ms(10_000)));
+    let mut p = Pair::new(config);
+    p.connect("/", Auth::None);
+    let h = p.emit(
+        "/",
+        "one",
+        json!(1),
+        EmitOptions::with_ack(AckMode::NoDeadline),
+    );
+    p.lose_transport();
+    p.emit("/", "two", json!(2), EmitOptions::default());
+    assert!(p.ack_outcomes().is_empty(), "the queue keeps its head");
+    p.refuse = false;
+    p.advance(ms(875));
+    // Unanswered on the lost connection: sent again, first, on the new one.
+    assert_eq!(p.received_names(), ["one", "one"]);
+    let id = p
+        .server_events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            server::Event::Event { ack, .. } => *ack,
+            _ => None,
+        })
+        .unwrap();
+    p.server_mut().sio.ack(&nsp("/"), id, &("ok",)).unwrap();
+    p.drive();
+    assert!(matches!(
+        &p.ack_outcomes()[..],
+        [(got, AckOutcome::Answered(_))] if Some(*got) == h
+    ));
+    assert_eq!(p.received_names().last().map(String::as_str), Some("two"));
+}
