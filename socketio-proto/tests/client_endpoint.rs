@@ -34,7 +34,11 @@ fn nsp(name: &str) -> Namespace {
 }
 
 fn event(name: &str, args: Value) -> Payload {
-    Payload::new(ParserKind::Default, &EventData { name, args: &args }).unwrap()
+    event_with(ParserKind::Default, name, args)
+}
+
+fn event_with(parser: ParserKind, name: &str, args: Value) -> Payload {
+    Payload::new(parser, &EventData { name, args: &args }).unwrap()
 }
 
 /// The server side of one Engine.IO connection.
@@ -86,11 +90,13 @@ struct Pair {
     /// What the server application saw: (namespace, event) for events, and CONNECT auths.
     server_events: Vec<server::Event>,
     connect_auths: Vec<(Namespace, Option<Value>)>,
+    parser: ParserKind,
 }
 
 impl Pair {
     fn new(config: ClientEndpointConfig) -> Self {
         let now = epoch();
+        let parser = config.parser;
         Self {
             now,
             start: now,
@@ -106,6 +112,7 @@ impl Pair {
             events: Vec::new(),
             server_events: Vec::new(),
             connect_auths: Vec::new(),
+            parser,
         }
     }
 
@@ -345,7 +352,7 @@ impl Pair {
 
     fn open_server(&mut self, conn: ConnectionId, engine: ServerSession, ws: Option<WsId>) {
         let sio = ServerConnection::new(
-            server::ServerConfig::default(),
+            server::ServerConfig::default().parser(self.parser),
             [self.servers_opened; 32],
             self.now,
         );
@@ -409,6 +416,8 @@ impl Pair {
                         s.sio.handle_timeout(now);
                     }
                     self.drive();
+                    let next = self.client.poll_timeout();
+                    assert!(next.is_none_or(|t| t > now), "poll_timeout must move on");
                 }
                 _ => break,
             }
@@ -433,7 +442,12 @@ impl Pair {
     ) -> Option<AckHandle> {
         let handle = self
             .client
-            .emit(&nsp(name), event(ev, args), options, self.now)
+            .emit(
+                &nsp(name),
+                event_with(self.parser, ev, args),
+                options,
+                self.now,
+            )
             .unwrap();
         self.drive();
         handle
@@ -1194,4 +1208,30 @@ fn the_retry_queue_is_delivered_at_least_once_across_a_reconnection() {
         [(got, AckOutcome::Answered(_))] if Some(*got) == h
     ));
     assert_eq!(p.received_names().last().map(String::as_str), Some("two"));
+}
+
+#[test]
+fn the_msgpack_parser_carries_auth_events_and_acks() {
+    let mut p = Pair::new(ClientEndpointConfig::default().parser(ParserKind::MsgPack));
+    p.connect("/", Auth::Value(json!({"token": "m"})));
+    assert_eq!(p.connect_auths, [(nsp("/"), Some(json!({"token": "m"})))]);
+    let h = p.emit(
+        "/",
+        "q",
+        json!(5),
+        EmitOptions::with_ack(AckMode::NoDeadline),
+    );
+    let (_, name, first, id) = p.received()[0].clone();
+    assert_eq!((name.as_str(), first), ("q", json!(5)));
+    p.server_mut()
+        .sio
+        .ack(&nsp("/"), id.unwrap(), &("ok",))
+        .unwrap();
+    p.drive();
+    let outcomes = p.ack_outcomes();
+    let [(got, AckOutcome::Answered(answer))] = &outcomes[..] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(Some(*got), h);
+    assert_eq!(answer.deserialize::<Value>().unwrap(), json!(["ok"]));
 }
