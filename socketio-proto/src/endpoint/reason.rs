@@ -175,3 +175,101 @@ pub enum AckOutcome {
     /// volatile emit was dropped): "socket has been disconnected".
     Cancelled,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disconnect_reasons_have_the_strings_of_socket_io_client() {
+        let all = [
+            (
+                DisconnectReason::IoServerDisconnect,
+                "io server disconnect",
+                false,
+            ),
+            (
+                DisconnectReason::IoClientDisconnect,
+                "io client disconnect",
+                false,
+            ),
+            (DisconnectReason::PingTimeout, "ping timeout", true),
+            (DisconnectReason::TransportClose, "transport close", true),
+            (DisconnectReason::TransportError, "transport error", true),
+            (DisconnectReason::ParseError, "parse error", true),
+        ];
+        for (reason, text, reconnects) in all {
+            assert_eq!(reason.to_string(), text);
+            assert_eq!(reason.will_reconnect(), reconnects, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_engine_close_maps_to_the_managers_reason_and_the_sockets_reason() {
+        let cases = [
+            (
+                ClientCloseReason::PingTimeout,
+                "ping timeout",
+                "ping timeout",
+            ),
+            (
+                ClientCloseReason::TransportClose,
+                "transport close",
+                "transport close",
+            ),
+            (
+                ClientCloseReason::TransportError(ClientTransportError::PollError),
+                "transport error",
+                "transport error",
+            ),
+            (
+                ClientCloseReason::ForcedClose,
+                "forced close",
+                "io client disconnect",
+            ),
+        ];
+        for (engine, manager, socket) in cases {
+            let reason = CloseReason::of_engine(&engine);
+            assert_eq!(reason.as_str(), engine.as_str());
+            assert_eq!(
+                (reason.as_str(), reason.disconnect_reason().as_str()),
+                (manager, socket)
+            );
+        }
+        assert_eq!(
+            CloseReason::ParseError.disconnect_reason(),
+            DisconnectReason::ParseError
+        );
+    }
+
+    #[test]
+    fn open_errors_read_like_the_reference_messages() {
+        let errors = [
+            (OpenError::Timeout, "timeout"),
+            (
+                OpenError::Transport(ClientTransportError::PollError),
+                "xhr poll error",
+            ),
+            (
+                OpenError::Transport(ClientTransportError::PostError),
+                "xhr post error",
+            ),
+            (
+                OpenError::Transport(ClientTransportError::WebSocketError),
+                "websocket error",
+            ),
+            (
+                OpenError::Closed(CloseReason::TransportClose),
+                "transport close",
+            ),
+        ];
+        for (error, text) in errors {
+            assert_eq!(ConnectError::Open(error).message(), text);
+        }
+        let server = ConnectError::Server {
+            message: "not authorized".into(),
+            data: None,
+        };
+        assert_eq!(server.message(), "not authorized");
+    }
+}
