@@ -111,11 +111,13 @@
 
 mod backoff;
 mod client;
+mod config;
 mod reason;
 
 pub use backoff::{Backoff, RandomSource, ReconnectSchedule, SeededRandom};
 pub use client::{
-    AckHandle, AckMode, Auth, AuthRequest, ClientEndpoint, ClientEndpointConfig, ConnectionId,
-    EmitError, EmitOptions, Event, ManagerEvent, SocketEvent, Transmit, TransportMode,
+    AckHandle, AckMode, Auth, AuthRequest, ClientEndpoint, ConnectionId, EmitError, EmitOptions,
+    Event, ManagerEvent, SocketEvent, Transmit,
 };
+pub use config::{ClientEndpointConfig, TransportMode};
 pub use reason::{AckOutcome, CloseReason, ConnectError, DisconnectReason, OpenError};
