@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::AckMode;
 use crate::decoder::ParserKind;
 
 /// Which transports the client may use (`transports`).
@@ -161,6 +162,26 @@ impl ClientEndpointConfig {
     pub fn ack_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.ack_timeout = timeout;
         self
+    }
+
+    /// The ack of an emit that asks for one without a timeout of its own (`emitWithAck`
+    /// without `timeout()`): [`ack_timeout`](Self::ack_timeout) as its deadline, or none.
+    /// With [`retries`](Self::retries) the queue applies `ackTimeout` to each try, so the
+    /// ack itself has no deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socketio_proto::endpoint::{AckMode, ClientEndpointConfig};
+    ///
+    /// let config = ClientEndpointConfig::default().ack_timeout(Some(Duration::from_secs(2)));
+    /// assert_eq!(config.default_ack_mode(), AckMode::Deadline(Duration::from_secs(2)));
+    /// assert_eq!(config.retries(3).default_ack_mode(), AckMode::NoDeadline);
+    /// ```
+    pub fn default_ack_mode(&self) -> AckMode {
+        match self.ack_timeout {
+            Some(t) if self.retries == 0 => AckMode::Deadline(t),
+            Some(_) | None => AckMode::NoDeadline,
+        }
     }
 
     /// Sets [`parser`](Self::parser).
