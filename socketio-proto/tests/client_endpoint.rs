@@ -1235,3 +1235,44 @@ fn the_msgpack_parser_carries_auth_events_and_acks() {
     assert_eq!(Some(*got), h);
     assert_eq!(answer.deserialize::<Value>().unwrap(), json!(["ok"]));
 }
+
+#[test]
+fn the_endpoint_can_move_into_a_driver_task() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<ClientEndpoint>();
+    assert_send::<Event>();
+}
+
+#[test]
+fn results_of_an_abandoned_connection_are_ignored() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    let old = p.client.connection().unwrap();
+    p.lose_transport();
+    p.refuse = false;
+    p.advance(ms(875));
+    let new = p.client.connection().unwrap();
+    assert_ne!(old, new);
+    let before = p.events.len();
+    let now = p.now;
+    p.client.handle_poll_error(old, now);
+    p.client.handle_ws_error(old, now);
+    p.client.handle_post_response(old, false, now);
+    p.drive();
+    assert_eq!(p.events.len(), before, "no event");
+    assert!(p.client.is_connected(&nsp("/")));
+}
+
+#[test]
+fn an_emit_with_a_reserved_event_name_is_refused() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    let now = p.now;
+    let refused = p.client.emit(
+        &nsp("/"),
+        event("disconnect", json!(1)),
+        EmitOptions::default(),
+        now,
+    );
+    assert!(matches!(refused, Err(EmitError::Invalid(_))), "{refused:?}");
+}
