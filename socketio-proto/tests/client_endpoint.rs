@@ -11,7 +11,7 @@ use engineio_proto::{
 };
 use serde_json::{Value, json};
 use socketio_proto::args::{AckData, EventData};
-use socketio_proto::endpoint::{
+use socketio_proto::endpoint::client::{
     AckHandle, AckMode, AckOutcome, Auth, ClientEndpoint, ClientEndpointConfig, CloseReason,
     ConnectError, ConnectionId, DisconnectReason, EmitError, EmitOptions, Event, ManagerEvent,
     OpenError, SocketEvent, TransportMode,

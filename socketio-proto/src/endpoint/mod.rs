@@ -6,32 +6,32 @@
 //! An endpoint composes an Engine.IO session (`engineio-proto`) with a Socket.IO connection
 //! (this crate). Both are Sans-IO, so the composition is too, and it lives in the crate that
 //! already depends on the lower layer: `socketio-proto` depends on `engineio-proto`, never the
-//! reverse. The server endpoint will sit beside the client one.
+//! reverse. The client endpoint is [`client`]; the server endpoint sits beside it.
 //!
 //! # The client endpoint
 //!
-//! [`ClientEndpoint`] is socket.io-client's Manager and Sockets without I/O: one Engine.IO
+//! [`ClientEndpoint`](client::ClientEndpoint) is socket.io-client's Manager and Sockets without I/O: one Engine.IO
 //! connection at a time, the namespaces on it, and every decision of the reference (transport
 //! choice, upgrade and `rememberUpgrade`, the open timeout, the reconnection schedule
-//! ([`Backoff`], [`ReconnectSchedule`]), the offline buffer and the volatile rules, ack
+//! ([`Backoff`](client::Backoff), [`ReconnectSchedule`](client::ReconnectSchedule)), the offline buffer and the volatile rules, ack
 //! deadlines, the retry queue, recovery). The driver keeps: HTTP and WebSocket I/O (URLs,
 //! headers, TLS), one timer, and calling the application.
 //!
-//! **Connections.** Each [`Transmit`] names its [`ConnectionId`]; a `Poll` or `OpenWebSocket`
+//! **Connections.** Each [`Transmit`](client::Transmit) names its [`ConnectionId`](client::ConnectionId); a `Poll` or `OpenWebSocket`
 //! without `sid` opens a new Engine.IO connection. The driver hands every result back with the
 //! same id. Results of a connection the endpoint gave up are ignored, so the driver may
 //! simply drop the I/O of an older connection, or let it finish. One exception: after a
 //! client-side close, the old connection may still send its close packet in a POST
 //! (`Transmit` with the old id); answer it like any POST.
 //!
-//! **Acks.** [`ClientEndpoint::emit`] returns an [`AckHandle`] when an ack is asked for, with
-//! [`AckMode::NoDeadline`] or [`AckMode::Deadline`]; exactly one [`SocketEvent::Ack`] with
+//! **Acks.** [`ClientEndpoint::emit`](client::ClientEndpoint::emit) returns an [`AckHandle`](client::AckHandle) when an ack is asked for, with
+//! [`AckMode::NoDeadline`](client::AckMode::NoDeadline) or [`AckMode::Deadline`](client::AckMode::Deadline); exactly one [`SocketEvent::Ack`](client::SocketEvent::Ack) with
 //! that handle reports it answered, timed out or cancelled. The driver only maps handles to
 //! the application's callbacks.
 //!
-//! **Auth.** A socket's auth is a value, or [`Auth::Deferred`]: the endpoint then asks with
-//! [`Event::AuthNeeded`] at each (re)connect, and the driver answers
-//! [`ClientEndpoint::provide_auth`] when the application's (async) function is done.
+//! **Auth.** A socket's auth is a value, or [`Auth::Deferred`](client::Auth::Deferred): the endpoint then asks with
+//! [`Event::AuthNeeded`](client::Event::AuthNeeded) at each (re)connect, and the driver answers
+//! [`ClientEndpoint::provide_auth`](client::ClientEndpoint::provide_auth) when the application's (async) function is done.
 //!
 //! # The drive loop
 //!
@@ -42,7 +42,7 @@
 //! use bytes::Bytes;
 //! use engineio_proto::ClientTransmit;
 //! use socketio_proto::args::EventData;
-//! use socketio_proto::endpoint::{
+//! use socketio_proto::endpoint::client::{
 //!     AckMode, Auth, ClientEndpoint, ClientEndpointConfig, EmitOptions, Event, SeededRandom,
 //!     SocketEvent, TransportMode,
 //! };
@@ -109,15 +109,4 @@
 //! assert!(client.is_connected(&Namespace::main()));
 //! ```
 
-mod backoff;
-mod client;
-mod config;
-mod reason;
-
-pub use backoff::{Backoff, RandomSource, ReconnectSchedule, SeededRandom};
-pub use client::{
-    AckHandle, AckMode, Auth, AuthRequest, ClientEndpoint, ConnectionId, EmitError, EmitOptions,
-    Event, ManagerEvent, SocketEvent, Transmit,
-};
-pub use config::{ClientEndpointConfig, TransportMode};
-pub use reason::{AckOutcome, CloseReason, ConnectError, DisconnectReason, OpenError};
+pub mod client;

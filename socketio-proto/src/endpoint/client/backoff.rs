@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Any `FnMut() -> f64 + Send` closure is one, so tests inject a fixed sequence.
 ///
 /// ```
-/// use socketio_proto::endpoint::RandomSource;
+/// use socketio_proto::endpoint::client::RandomSource;
 ///
 /// let mut fixed = || 0.25;
 /// assert_eq!(fixed.random(), 0.25);
@@ -31,7 +31,7 @@ impl<F: FnMut() -> f64 + Send> RandomSource for F {
 /// operating system; tests seed it with a constant).
 ///
 /// ```
-/// use socketio_proto::endpoint::{RandomSource, SeededRandom};
+/// use socketio_proto::endpoint::client::{RandomSource, SeededRandom};
 ///
 /// let mut a = SeededRandom::new(7);
 /// let mut b = SeededRandom::new(7);
@@ -78,7 +78,7 @@ impl RandomSource for SeededRandom {
 ///
 /// ```
 /// use std::time::Duration;
-/// use socketio_proto::endpoint::Backoff;
+/// use socketio_proto::endpoint::client::Backoff;
 ///
 /// let mut backoff = Backoff::new(Duration::from_millis(1000), Duration::from_millis(5000), 0.5);
 /// assert_eq!(backoff.duration(0.25), Duration::from_millis(875));
@@ -156,7 +156,7 @@ fn js_to_int32(x: f64) -> i32 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use socketio_proto::endpoint::{Backoff, ReconnectSchedule};
+/// use socketio_proto::endpoint::client::{Backoff, ReconnectSchedule};
 ///
 /// let backoff = Backoff::new(Duration::from_millis(1000), Duration::from_millis(5000), 0.5);
 /// let mut schedule = ReconnectSchedule::new(backoff, Some(2));

@@ -27,7 +27,7 @@ impl DisconnectReason {
     /// The reason string of socket.io-client.
     ///
     /// ```
-    /// use socketio_proto::endpoint::DisconnectReason;
+    /// use socketio_proto::endpoint::client::DisconnectReason;
     /// assert_eq!(DisconnectReason::IoServerDisconnect.as_str(), "io server disconnect");
     /// ```
     pub fn as_str(self) -> &'static str {
@@ -73,7 +73,7 @@ impl CloseReason {
     /// The reason string of socket.io-client's Manager `close` event.
     ///
     /// ```
-    /// use socketio_proto::endpoint::CloseReason;
+    /// use socketio_proto::endpoint::client::CloseReason;
     /// assert_eq!(CloseReason::ForcedClose.as_str(), "forced close");
     /// ```
     pub fn as_str(self) -> &'static str {
@@ -155,7 +155,7 @@ impl ConnectError {
     /// `err.message`, as socket.io-client reports it.
     ///
     /// ```
-    /// use socketio_proto::endpoint::{ConnectError, OpenError};
+    /// use socketio_proto::endpoint::client::{ConnectError, OpenError};
     /// assert_eq!(ConnectError::Open(OpenError::Timeout).message(), "timeout");
     /// ```
     pub fn message(&self) -> String {

@@ -23,7 +23,7 @@ pub enum TransportMode {
 ///
 /// ```
 /// use std::time::Duration;
-/// use socketio_proto::endpoint::{ClientEndpointConfig, TransportMode};
+/// use socketio_proto::endpoint::client::{ClientEndpointConfig, TransportMode};
 ///
 /// let config = ClientEndpointConfig::default()
 ///     .transports(TransportMode::WebSocket)
@@ -171,7 +171,7 @@ impl ClientEndpointConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use socketio_proto::endpoint::{AckMode, ClientEndpointConfig};
+    /// use socketio_proto::endpoint::client::{AckMode, ClientEndpointConfig};
     ///
     /// let config = ClientEndpointConfig::default().ack_timeout(Some(Duration::from_secs(2)));
     /// assert_eq!(config.default_ack_mode(), AckMode::Deadline(Duration::from_secs(2)));

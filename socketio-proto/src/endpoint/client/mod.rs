@@ -12,15 +12,19 @@ use engineio_proto::{
     TransportKind, Transports, WsMessage,
 };
 
-use super::backoff::{Backoff, RandomSource, ReconnectSchedule};
-use super::config::{ClientEndpointConfig, TransportMode};
-use super::reason::{AckOutcome, CloseReason, ConnectError, DisconnectReason, OpenError};
+mod backoff;
+mod config;
+mod reason;
+
 use crate::args::AckData;
 use crate::client::{ClientConfig, ClientConnection, CommandError, Event as SioEvent};
 use crate::decoder::ParserKind;
 use crate::packet::{AckId, Namespace};
 use crate::payload::Payload;
 use crate::server::check_event_data;
+pub use backoff::{Backoff, RandomSource, ReconnectSchedule, SeededRandom};
+pub use config::{ClientEndpointConfig, TransportMode};
+pub use reason::{AckOutcome, CloseReason, ConnectError, DisconnectReason, OpenError};
 
 /// One Engine.IO connection of the endpoint: every [`Transmit`] names the connection it
 /// belongs to, and every transport result is handed back with it, so that the results of a
