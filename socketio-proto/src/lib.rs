@@ -22,7 +22,7 @@
 //!   handed over as `Bytes`.
 //! - [`server::ServerConnection`] and [`client::ClientConnection`]: the state machines of one
 //!   Engine.IO connection (namespaces, acks with deadlines, connect timeout).
-//! - [`endpoint::ClientEndpoint`]: the whole client (socket.io-client's Manager and Sockets)
+//! - [`endpoint::client::ClientEndpoint`]: the whole client (socket.io-client's Manager and Sockets)
 //!   composed with the Engine.IO client session of `engineio-proto`: reconnection, upgrade,
 //!   offline buffer, ack outcomes, retries, recovery.
 //!
