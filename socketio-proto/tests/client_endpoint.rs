@@ -1159,7 +1159,15 @@ fn a_close_during_a_post_in_flight_sends_the_close_packet_after_it() {
         .unwrap();
     p.client.disconnect(&main, now); // the POST of "last" is still in flight
     assert_eq!(p.client.connection(), None);
+    assert!(
+        p.client.is_live(first),
+        "its close packet is still to deliver"
+    );
     p.drive();
+    assert!(
+        !p.client.is_live(first),
+        "delivered: nothing more to do on it"
+    );
     assert_eq!(p.received_names(), ["last"]);
     assert!(
         p.server_events
@@ -1253,6 +1261,7 @@ fn results_of_an_abandoned_connection_are_ignored() {
     p.advance(ms(875));
     let new = p.client.connection().unwrap();
     assert_ne!(old, new);
+    assert!(!p.client.is_live(old) && p.client.is_live(new));
     let before = p.events.len();
     let now = p.now;
     p.client.handle_poll_error(old, now);

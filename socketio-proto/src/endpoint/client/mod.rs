@@ -646,6 +646,14 @@ impl ClientEndpoint {
         self.engine.as_ref().map(|e| e.id)
     }
 
+    /// Whether the results of `connection` still matter: it is the connection in use, or the
+    /// one the client closed while its close packet waits for a POST in flight. The driver
+    /// may drop the I/O of any other connection.
+    pub fn is_live(&self, connection: ConnectionId) -> bool {
+        self.connection() == Some(connection)
+            || self.closing.as_ref().is_some_and(|c| c.id == connection)
+    }
+
     /// The transport of the connection in use.
     pub fn transport(&self) -> Option<TransportKind> {
         self.engine.as_ref().map(|e| e.session.transport())
