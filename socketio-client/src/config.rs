@@ -1,4 +1,5 @@
-//! Manager options, with socket.io-client's names and defaults (PROTOCOL.md §5.2).
+//! Manager options, with socket.io-client's names and defaults (PROTOCOL.md §5.2): the
+//! protocol's in the endpoint's [`ClientEndpointConfig`], the I/O's here.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -6,20 +7,9 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use socketio_proto::ParserKind;
-
-use crate::backoff::RandomSource;
-
-/// Which transports the client may use (`transports`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TransportMode {
-    /// `["polling", "websocket"]`: start on polling, upgrade to WebSocket (the default).
-    Both,
-    /// `["polling"]`.
-    Polling,
-    /// `["websocket"]`.
-    WebSocket,
-}
+use socketio_proto::endpoint::client::{
+    ClientEndpointConfig, RandomSource, SeededRandom, TransportMode,
+};
 
 /// Options of a [`crate::Manager`] (one Engine.IO connection) and of its sockets.
 ///
@@ -40,48 +30,37 @@ pub struct Options {
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: HeaderMap,
-    pub(crate) transports: TransportMode,
-    pub(crate) upgrade: bool,
-    pub(crate) remember_upgrade: bool,
-    pub(crate) reconnection: bool,
-    pub(crate) reconnection_attempts: Option<u32>,
-    pub(crate) reconnection_delay: Duration,
-    pub(crate) reconnection_delay_max: Duration,
-    pub(crate) randomization_factor: f64,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) parser: ParserKind,
-    pub(crate) max_buffered: usize,
-    pub(crate) ack_timeout: Option<Duration>,
-    pub(crate) retries: u32,
+    pub(crate) endpoint: ClientEndpointConfig,
     pub(crate) max_response_bytes: usize,
-    pub(crate) random: Arc<Mutex<dyn RandomSource>>,
+    pub(crate) random: SharedRandom,
     #[cfg(feature = "rustls")]
     pub(crate) extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     #[cfg(feature = "rustls")]
     pub(crate) tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
+/// The random source of the options, shared by their clones (the endpoint owns a box).
+#[derive(Clone)]
+pub(crate) struct SharedRandom(Arc<Mutex<dyn RandomSource>>);
+
+impl RandomSource for SharedRandom {
+    fn random(&mut self) -> f64 {
+        // Nothing panics while holding the lock; recover anyway.
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).random()
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
+        // Without an OS source the jitter only loses its spread; the schedule stays bounded.
+        let seed = getrandom::u64().unwrap_or_default();
         Self {
             path: "/socket.io/".into(),
             query: Vec::new(),
             headers: HeaderMap::new(),
-            transports: TransportMode::Both,
-            upgrade: true,
-            remember_upgrade: false,
-            reconnection: true,
-            reconnection_attempts: None,
-            reconnection_delay: Duration::from_millis(1000),
-            reconnection_delay_max: Duration::from_millis(5000),
-            randomization_factor: 0.5,
-            timeout: Some(Duration::from_millis(20_000)),
-            parser: ParserKind::Default,
-            max_buffered: 1024,
-            ack_timeout: None,
-            retries: 0,
+            endpoint: ClientEndpointConfig::default(),
             max_response_bytes: 100_000_000,
-            random: Arc::new(Mutex::new(crate::backoff::OsSeeded::new())),
+            random: SharedRandom(Arc::new(Mutex::new(SeededRandom::new(seed)))),
             #[cfg(feature = "rustls")]
             extra_roots: Vec::new(),
             #[cfg(feature = "rustls")]
@@ -95,17 +74,8 @@ impl fmt::Debug for Options {
         f.debug_struct("Options")
             .field("path", &self.path)
             .field("query", &self.query)
-            .field("transports", &self.transports)
-            .field("upgrade", &self.upgrade)
-            .field("reconnection", &self.reconnection)
-            .field("reconnection_attempts", &self.reconnection_attempts)
-            .field("reconnection_delay", &self.reconnection_delay)
-            .field("reconnection_delay_max", &self.reconnection_delay_max)
-            .field("randomization_factor", &self.randomization_factor)
-            .field("timeout", &self.timeout)
-            .field("max_buffered", &self.max_buffered)
-            .field("ack_timeout", &self.ack_timeout)
-            .field("retries", &self.retries)
+            .field("endpoint", &self.endpoint)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -136,78 +106,78 @@ impl Options {
 
     /// `transports` (default: both, polling first).
     pub fn transports(&mut self, transports: TransportMode) -> &mut Self {
-        self.transports = transports;
+        self.endpoint.transports = transports;
         self
     }
 
     /// `upgrade` (default true): upgrade from polling to WebSocket when offered.
     pub fn upgrade(&mut self, upgrade: bool) -> &mut Self {
-        self.upgrade = upgrade;
+        self.endpoint.upgrade = upgrade;
         self
     }
 
     /// `rememberUpgrade` (default false): after a successful WebSocket, reconnect directly
     /// over WebSocket.
     pub fn remember_upgrade(&mut self, remember: bool) -> &mut Self {
-        self.remember_upgrade = remember;
+        self.endpoint.remember_upgrade = remember;
         self
     }
 
     /// `reconnection` (default true).
     pub fn reconnection(&mut self, reconnection: bool) -> &mut Self {
-        self.reconnection = reconnection;
+        self.endpoint.reconnection = reconnection;
         self
     }
 
     /// `reconnectionAttempts` (default `None`: `Infinity`).
     pub fn reconnection_attempts(&mut self, attempts: Option<u32>) -> &mut Self {
-        self.reconnection_attempts = attempts;
+        self.endpoint.reconnection_attempts = attempts;
         self
     }
 
     /// `reconnectionDelay` (default 1000 ms).
     pub fn reconnection_delay(&mut self, delay: Duration) -> &mut Self {
-        self.reconnection_delay = delay;
+        self.endpoint.reconnection_delay = delay;
         self
     }
 
     /// `reconnectionDelayMax` (default 5000 ms).
     pub fn reconnection_delay_max(&mut self, delay: Duration) -> &mut Self {
-        self.reconnection_delay_max = delay;
+        self.endpoint.reconnection_delay_max = delay;
         self
     }
 
     /// `randomizationFactor` (default 0.5).
     pub fn randomization_factor(&mut self, factor: f64) -> &mut Self {
-        self.randomization_factor = factor;
+        self.endpoint.randomization_factor = factor;
         self
     }
 
     /// `timeout` (default 20000 ms): the Engine.IO handshake must complete within it, else
     /// `connect_error` "timeout". `None` disables it (`timeout: false`).
     pub fn timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
-        self.timeout = timeout;
+        self.endpoint.timeout = timeout;
         self
     }
 
     /// The parser (default: `socket.io-parser`; [`ParserKind::MsgPack`] for
     /// `socket.io-msgpack-parser`).
     pub fn parser(&mut self, parser: ParserKind) -> &mut Self {
-        self.parser = parser;
+        self.endpoint.parser = parser;
         self
     }
 
     /// The most emits a socket keeps while disconnected (default 1024); further emits fail
     /// with [`crate::EmitError::BufferFull`].
     pub fn max_buffered(&mut self, max: usize) -> &mut Self {
-        self.max_buffered = max;
+        self.endpoint.max_buffered = max;
         self
     }
 
     /// `ackTimeout`: the default deadline of [`crate::Socket::emit_with_ack`], and the
     /// deadline of each try with [`Options::retries`].
     pub fn ack_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
-        self.ack_timeout = timeout;
+        self.endpoint.ack_timeout = timeout;
         self
     }
 
@@ -215,7 +185,7 @@ impl Options {
     /// (deadline [`Options::ack_timeout`]), and sent again on timeout up to `retries` more
     /// times: at-least-once delivery, in order.
     pub fn retries(&mut self, retries: u32) -> &mut Self {
-        self.retries = retries;
+        self.endpoint.retries = retries;
         self
     }
 
@@ -270,7 +240,7 @@ impl Options {
     /// The random numbers of the reconnection jitter (default: seeded from the OS); inject a
     /// fixed sequence to test a schedule.
     pub fn random(&mut self, random: impl RandomSource + 'static) -> &mut Self {
-        self.random = Arc::new(Mutex::new(random));
+        self.random = SharedRandom(Arc::new(Mutex::new(random)));
         self
     }
 }

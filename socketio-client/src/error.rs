@@ -1,55 +1,7 @@
-//! Errors and reasons, with socket.io-client's strings.
+//! Errors, with socket.io-client's strings.
 
+use socketio_proto::endpoint::client as endpoint;
 use socketio_proto::{EncodeError, PayloadError};
-
-/// Why a socket disconnected: the `disconnect` event's reason (PROTOCOL.md §5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DisconnectReason {
-    /// `"io server disconnect"`: the server sent DISCONNECT. No automatic reconnection.
-    IoServerDisconnect,
-    /// `"io client disconnect"`: [`crate::Socket::disconnect`]. No automatic reconnection.
-    IoClientDisconnect,
-    /// `"ping timeout"`: the server stopped pinging. The client reconnects.
-    PingTimeout,
-    /// `"transport close"`: the connection was closed. The client reconnects.
-    TransportClose,
-    /// `"transport error"`: the connection failed. The client reconnects.
-    TransportError,
-    /// `"parse error"`: the server sent something that does not decode. The client
-    /// reconnects.
-    ParseError,
-}
-
-impl DisconnectReason {
-    /// The reason string of socket.io-client.
-    ///
-    /// ```
-    /// use socketio_client::DisconnectReason;
-    /// assert_eq!(DisconnectReason::IoServerDisconnect.as_str(), "io server disconnect");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::IoServerDisconnect => "io server disconnect",
-            Self::IoClientDisconnect => "io client disconnect",
-            Self::PingTimeout => "ping timeout",
-            Self::TransportClose => "transport close",
-            Self::TransportError => "transport error",
-            Self::ParseError => "parse error",
-        }
-    }
-
-    /// Whether the client reconnects on its own after this reason.
-    pub fn will_reconnect(self) -> bool {
-        !matches!(self, Self::IoServerDisconnect | Self::IoClientDisconnect)
-    }
-}
-
-impl std::fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The `connect_error` event: the server refused the namespace (CONNECT_ERROR, with
 /// `message` and `data`), or the connection could not be made (`"xhr poll error"`,
@@ -67,6 +19,30 @@ pub struct ConnectError {
     pub from_server: bool,
 }
 
+impl ConnectError {
+    pub(crate) fn of_endpoint(e: endpoint::ConnectError) -> Self {
+        match e {
+            endpoint::ConnectError::Server { message, data } => Self {
+                message,
+                data,
+                from_server: true,
+            },
+            endpoint::ConnectError::Open(e) => Self {
+                message: e.to_string(),
+                data: None,
+                from_server: false,
+            },
+            // A wildcard is forced by `#[non_exhaustive]` on the endpoint's enum: a cause
+            // added there is reported with its message, as a failure to connect.
+            other => Self {
+                message: other.message(),
+                data: None,
+                from_server: false,
+            },
+        }
+    }
+}
+
 /// Why an emit was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -74,6 +50,9 @@ pub enum EmitError {
     /// The event name is reserved (`connect`, `disconnect`, …).
     #[error("\"{0}\" is a reserved event name")]
     ReservedEventName(String),
+    /// The event is not `[name, ...args]` (never for an emit made with [`crate::Socket`]).
+    #[error(transparent)]
+    Invalid(socketio_proto::server::CommandError),
     /// The arguments could not be serialized.
     #[error(transparent)]
     Encode(#[from] EncodeError),
@@ -83,6 +62,22 @@ pub enum EmitError {
     /// The manager is closed.
     #[error("the manager is closed")]
     Closed,
+}
+
+impl EmitError {
+    pub(crate) fn of_endpoint(e: endpoint::EmitError) -> Self {
+        use socketio_proto::server::CommandError;
+        match e {
+            endpoint::EmitError::BufferFull => Self::BufferFull,
+            endpoint::EmitError::Invalid(CommandError::ReservedEventName(name)) => {
+                Self::ReservedEventName(name.to_owned())
+            }
+            endpoint::EmitError::Invalid(e) => Self::Invalid(e),
+            // A wildcard is forced by `#[non_exhaustive]` on the endpoint's enum: a refusal
+            // added there is reported as a closed manager would be, the emit not sent.
+            _ => Self::Closed,
+        }
+    }
 }
 
 /// Why an acknowledgement did not come.

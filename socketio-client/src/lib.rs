@@ -18,12 +18,19 @@
 //!
 //! # Architecture
 //!
-//! All protocol decisions live in the Sans-IO machines of `engineio-proto`
-//! (`ClientSession`) and `socketio-proto` (`ClientConnection`). One task per Manager owns
-//! both, performs the HTTP requests and WebSocket I/O they ask for, and sleeps until their
-//! next deadline. Handles talk to it through a bounded channel (emits wait when it is full).
-//! Each socket's handlers run in a task of their own, in arrival order; the driver never
-//! waits for a handler, so a handler may emit, await an ack or disconnect without deadlock.
+//! All protocol decisions live in the Sans-IO client endpoint of `socketio-proto`
+//! (`socketio_proto::endpoint::client::ClientEndpoint`): transports and the upgrade, the
+//! reconnection schedule, the offline buffer, acks and their deadlines, retries, recovery.
+//! One task per Manager owns it, performs the HTTP requests and WebSocket I/O it asks for,
+//! and sleeps until its next deadline. Handles talk to it through a bounded channel (emits
+//! wait when it is full). Each socket's handlers run in a task of their own, in arrival
+//! order; the driver never waits for a handler, so a handler may emit, await an ack or
+//! disconnect without deadlock.
+//!
+//! The driver logs with [`tracing`](https://docs.rs/tracing): a span per Manager (the URL)
+//! and per connection (its sid and transport); the handshake, the upgrade, namespace
+//! connections and refusals, disconnections with their reason and reconnection attempts at
+//! `info`/`warn`; transport failures at `debug`. Nothing per packet above `trace`.
 //!
 //! # Example
 //!
@@ -50,25 +57,28 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(clippy::wildcard_enum_match_arm)]
 
-mod backoff;
 mod config;
+mod driver;
 mod error;
-mod manager;
-mod socket;
+mod handle;
+mod shared;
 #[cfg(feature = "rustls")]
 mod tls;
 mod transport;
 
 use std::future::Future;
 
-pub use backoff::{Backoff, RandomSource, ReconnectSchedule};
-pub use config::{Options, TransportMode};
-pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
-pub use manager::{Manager, ManagerEvent};
-pub use socket::{Message, Socket, Volatile, WithTimeout};
+pub use config::Options;
+pub use error::{AckError, ConnectError, EmitError};
+pub use handle::{Manager, Message, Socket, Volatile, WithTimeout};
+pub use shared::ManagerEvent;
 pub use socketio_proto::Spread;
 pub use socketio_proto::Value;
+pub use socketio_proto::endpoint::client::{
+    Backoff, DisconnectReason, RandomSource, ReconnectSchedule, TransportMode,
+};
 pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};
 #[cfg(feature = "rustls")]
 pub use tls::InvalidCertificate;
@@ -154,7 +164,8 @@ impl ClientBuilder {
     pub fn auth<T: serde::Serialize>(mut self, auth: &T) -> Self {
         let value = serde_json::to_value(auth).unwrap_or(serde_json::Value::Null);
         self.setup.push(Box::new(move |s| {
-            let _ = s.set_auth(&value);
+            // A `serde_json::Value` always serializes.
+            s.set_auth(&value).unwrap_or_else(|_| unreachable!());
         }));
         self
     }
@@ -220,14 +231,15 @@ impl ClientBuilder {
         for f in self.setup {
             f(&socket);
         }
-        let mut outcome = socket.shared.outcome.subscribe();
+        let mut outcome = socket.shared.state.outcome.subscribe();
         socket.connect().await.map_err(|_| ClientError::Closed)?;
         loop {
             if let Some(result) = outcome.borrow_and_update().clone() {
                 return match result {
                     Ok(()) => Ok(socket),
                     Err(e) => {
-                        let _ = manager.close().await;
+                        // Refused: close the connection (already gone if the driver ended).
+                        manager.close().await.ok();
                         Err(e.into())
                     }
                 };

@@ -19,21 +19,22 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::backoff::OsSeeded;
-
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub(crate) type WsReader = SplitStream<WsStream>;
 
-/// Where the server is: `http://host:port` + path + query.
+/// Why a request or a WebSocket failed, for the logs.
+pub(crate) type IoError = String;
+
+/// Where the server is: `http://host:port` + path + query, and what every request carries.
 #[derive(Debug, Clone)]
-pub(crate) struct Endpoint {
-    secure: bool,
-    authority: String,
-    path: String,
-    query: Vec<(String, String)>,
-    headers: HeaderMap,
-    tls: Tls,
+pub(crate) struct Server {
+    pub(crate) secure: bool,
+    pub(crate) authority: String,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) tls: Tls,
 }
 
 /// A URL that is not `http(s)://host[:port][/namespace][?query]`.
@@ -84,29 +85,7 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, InvalidUrl> {
     })
 }
 
-impl Endpoint {
-    pub(crate) fn new(
-        secure: bool,
-        authority: String,
-        path: String,
-        query: Vec<(String, String)>,
-        headers: HeaderMap,
-        tls: Tls,
-    ) -> Self {
-        Self {
-            secure,
-            authority,
-            path,
-            query,
-            headers,
-            tls,
-        }
-    }
-
-    pub(crate) fn tls(&self) -> &Tls {
-        &self.tls
-    }
-
+impl Server {
     /// `?<user query>&EIO=4&transport=…[&t=…][&sid=…]`, the Node client's order.
     fn query_string(&self, transport: &str, sid: Option<&str>, timestamp: bool) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
@@ -147,7 +126,8 @@ impl Endpoint {
 
 /// The `t` parameter: the server ignores it; it defeats HTTP caches.
 fn cache_buster() -> String {
-    let mut r = OsSeeded::new().next_u64();
+    // Without an OS source every request gets the same `t`: only a cache would notice.
+    let mut r = getrandom::u64().unwrap_or_default();
     (0..8)
         .map(|_| {
             let c = b"0123456789abcdefghijklmnopqrstuvwxyz"[(r % 36) as usize];
@@ -205,37 +185,48 @@ impl Http {
         }
     }
 
-    /// A polling GET: the body of a 200, or an error ("xhr poll error").
-    pub(crate) fn get(&self, uri: String, headers: &HeaderMap) -> BoxFuture<Result<Bytes, ()>> {
+    /// A polling GET: the body of a 200 ("xhr poll error" otherwise).
+    pub(crate) fn get(
+        &self,
+        uri: String,
+        headers: &HeaderMap,
+    ) -> BoxFuture<Result<Bytes, IoError>> {
         let client = self.client.clone();
         let limit = self.max_response;
         let req = build(http::Method::GET, &uri, headers, Bytes::new(), false);
         Box::pin(async move {
-            let resp = client.request(req?).await.map_err(drop)?;
-            if resp.status() != StatusCode::OK {
-                return Err(());
-            }
-            let body = Limited::new(resp.into_body(), limit)
-                .collect()
-                .await
-                .map_err(drop)?;
-            Ok(body.to_bytes())
+            let resp = client.request(req?).await.map_err(|e| e.to_string())?;
+            status_ok(resp.status())?;
+            let body = Limited::new(resp.into_body(), limit).collect().await;
+            Ok(body.map_err(|e| format!("response body: {e}"))?.to_bytes())
         })
     }
 
-    /// A polling POST: true for a 200.
-    pub(crate) fn post(&self, uri: String, headers: &HeaderMap, body: Bytes) -> BoxFuture<bool> {
+    /// A polling POST: a 200 ("xhr post error" otherwise).
+    pub(crate) fn post(
+        &self,
+        uri: String,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> BoxFuture<Result<(), IoError>> {
         let client = self.client.clone();
         let req = build(http::Method::POST, &uri, headers, body, true);
         Box::pin(async move {
-            let Ok(req) = req else { return false };
-            let Ok(resp) = client.request(req).await else {
-                return false;
-            };
-            let ok = resp.status() == StatusCode::OK;
-            let _ = Limited::new(resp.into_body(), 1024).collect().await;
-            ok
+            let resp = client.request(req?).await.map_err(|e| e.to_string())?;
+            let status = resp.status();
+            // The body ("ok") says nothing the status does not; read it to reuse the connection.
+            if let Err(e) = Limited::new(resp.into_body(), 1024).collect().await {
+                tracing::debug!(error = %e, "polling POST: unread response body");
+            }
+            status_ok(status)
         })
+    }
+}
+
+fn status_ok(status: StatusCode) -> Result<(), IoError> {
+    match status {
+        StatusCode::OK => Ok(()),
+        other => Err(format!("HTTP status {other}")),
     }
 }
 
@@ -245,7 +236,7 @@ fn build(
     headers: &HeaderMap,
     body: Bytes,
     text: bool,
-) -> Result<Request<Full<Bytes>>, ()> {
+) -> Result<Request<Full<Bytes>>, IoError> {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(h) = req.headers_mut() {
         h.extend(headers.clone());
@@ -256,13 +247,7 @@ fn build(
             );
         }
     }
-    req.body(Full::new(body)).map_err(drop)
-}
-
-impl Endpoint {
-    pub(crate) fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
+    req.body(Full::new(body)).map_err(|e| e.to_string())
 }
 
 /// Opens a WebSocket to `uri` with the extra headers (over TLS for `wss`).
@@ -270,20 +255,20 @@ pub(crate) fn open_ws(
     uri: String,
     headers: HeaderMap,
     tls: &Tls,
-) -> BoxFuture<Result<WsStream, ()>> {
+) -> BoxFuture<Result<WsStream, IoError>> {
     #[cfg(feature = "rustls")]
     let connector = tls.config.clone().map(tokio_tungstenite::Connector::Rustls);
     #[cfg(not(feature = "rustls"))]
     let Tls {} = tls;
     Box::pin(async move {
-        let mut req = uri.into_client_request().map_err(drop)?;
+        let mut req = uri.into_client_request().map_err(|e| e.to_string())?;
         req.headers_mut().extend(headers);
         #[cfg(feature = "rustls")]
         let connecting =
             tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector);
         #[cfg(not(feature = "rustls"))]
         let connecting = tokio_tungstenite::connect_async_with_config(req, None, true);
-        let (ws, _) = connecting.await.map_err(drop)?;
+        let (ws, _) = connecting.await.map_err(|e| e.to_string())?;
         Ok(ws)
     })
 }
@@ -299,7 +284,9 @@ pub(crate) fn split_ws(ws: WsStream) -> (mpsc::UnboundedSender<Message>, WsReade
                 return;
             }
         }
-        let _ = sink.close().await;
+        if let Err(e) = sink.close().await {
+            tracing::debug!(error = %e, "WebSocket close");
+        }
     });
     (tx, stream)
 }

@@ -1,40 +1,36 @@
-//! The application's handle on one namespace, its handlers and their dispatcher.
+//! The application's handles: the [`Manager`], its [`Socket`]s, the [`Message`]s their
+//! handlers get, and the task that runs those handlers. Each command goes to the driver
+//! (`crate::driver`) over a channel; the handles only read the state it writes.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use bytestring::ByteString;
 use futures_util::FutureExt;
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
-use socketio_proto::{AckId, Namespace, Payload, PayloadError, RESERVED_EVENTS};
-use tokio::sync::{mpsc, oneshot};
-
-use crate::error::{AckError, ConnectError, DisconnectReason, EmitError};
-use crate::manager::{AckRequest, Command, Manager};
 use socketio_proto::args::{AckData, EventData};
+use socketio_proto::endpoint::client::AckMode;
+use socketio_proto::{AckId, EventName, InvalidNamespace, Namespace, Payload, PayloadError};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::config::Options;
+use crate::error::{AckError, ConnectError, EmitError};
+use crate::shared::{Auth, Command, ManagerEvent, Reply, SocketEvent, SocketState, lock};
+use crate::transport::{InvalidUrl, parse_url};
+use socketio_proto::endpoint::client::DisconnectReason;
 
 type BoxFut = Pin<Box<dyn Future<Output = ()> + Send>>;
 type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFut + Send + Sync>;
 type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFut + Send + Sync>;
 type ConnectErrorHandler = Arc<dyn Fn(Socket, ConnectError) -> BoxFut + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFut + Send + Sync>;
-pub(crate) type AuthFn =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>> + Send + Sync>;
-
-/// The CONNECT payload: a value, or an async function evaluated at each (re)connect.
-#[derive(Clone, Default)]
-pub(crate) enum Auth {
-    #[default]
-    None,
-    Value(serde_json::Value),
-    Fn(AuthFn),
-}
 
 #[derive(Default)]
 struct Handlers {
@@ -45,53 +41,147 @@ struct Handlers {
     disconnect: Option<DisconnectHandler>,
 }
 
-#[derive(Default)]
-pub(crate) struct Info {
-    pub(crate) id: Option<String>,
-    pub(crate) recovered: bool,
-}
-
-/// State shared by the handles of one namespace and the driver.
+/// One socket: the state the driver writes, and the handlers.
 pub(crate) struct SocketShared {
-    pub(crate) nsp: Namespace,
+    pub(crate) state: Arc<SocketState>,
     handlers: Mutex<Handlers>,
-    pub(crate) auth: Mutex<Auth>,
-    pub(crate) info: Mutex<Info>,
-    pub(crate) connected: AtomicBool,
-    pub(crate) active: AtomicBool,
-    pub(crate) buffered: AtomicUsize,
-    pub(crate) events: mpsc::UnboundedSender<SocketEvent>,
-    pub(crate) outcome: crate::manager::Outcome,
 }
 
-pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A handler registration never panics while holding the lock; recover anyway.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+struct ManagerInner {
+    options: Options,
+    namespace: String,
+    sockets: Mutex<HashMap<Namespace, Arc<SocketShared>>>,
+    events: broadcast::Sender<ManagerEvent>,
 }
 
-/// What the driver hands to a socket's dispatcher, in order.
-#[derive(Debug)]
-pub(crate) enum SocketEvent {
-    Connect,
-    ConnectError(ConnectError),
-    Disconnect(DisconnectReason),
-    Event(Payload, Option<AckId>),
+/// One Engine.IO connection to a server, shared by several namespaces (the `Manager` of
+/// socket.io-client): reconnection with backoff, the upgrade to WebSocket, and the
+/// namespaces multiplexed on it.
+///
+/// Cheap to clone. The connection is driven by one task; when every `Manager` and
+/// [`Socket`] handle is dropped, it closes the connection and ends.
+///
+/// ```no_run
+/// use socketio_client::{Manager, ManagerEvent, Options};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = Manager::new("http://127.0.0.1:3000", Options::default())?;
+/// let mut events = manager.subscribe();
+/// let main = manager.socket("/")?;
+/// let admin = manager.socket("/admin")?; // same Engine.IO connection
+/// main.connect().await?;
+/// admin.connect().await?;
+/// while let Ok(event) = events.recv().await {
+///     if let ManagerEvent::ReconnectAttempt(n) = event {
+///         println!("reconnecting, attempt {n}");
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<ManagerInner>,
+    tx: mpsc::Sender<Command>,
+}
+
+struct WeakManager {
+    inner: Weak<ManagerInner>,
+    tx: mpsc::WeakSender<Command>,
+}
+
+impl fmt::Debug for Manager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manager")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Manager {
+    /// A Manager for the server at `url` (`http`, `https`, `ws` or `wss`; the URL's path is
+    /// the default namespace of [`Manager::default_socket`], its query is added to the
+    /// options' query). Nothing is sent until a socket connects. Must be called within a
+    /// tokio runtime.
+    pub fn new(url: &str, mut options: Options) -> Result<Self, InvalidUrl> {
+        let parsed = parse_url(url)?;
+        if options.query.is_empty() {
+            options.query.clone_from(&parsed.query);
+        }
+        let (tx, rx) = mpsc::channel(1024);
+        let (events, _) = broadcast::channel(256);
+        crate::driver::spawn(&parsed, &options, rx, tx.downgrade(), events.clone());
+        let inner = Arc::new(ManagerInner {
+            options,
+            namespace: parsed.namespace,
+            sockets: Mutex::default(),
+            events,
+        });
+        Ok(Self { inner, tx })
+    }
+
+    /// The socket of namespace `nsp` (the same socket for the same name), not connected yet:
+    /// register its handlers, then call [`Socket::connect`].
+    pub fn socket(&self, nsp: &str) -> Result<Socket, InvalidNamespace> {
+        let nsp = Namespace::new(ByteString::from(nsp.to_owned()))?;
+        let shared = lock(&self.inner.sockets)
+            .entry(nsp.clone())
+            .or_insert_with(|| SocketShared::spawn(nsp, self))
+            .clone();
+        Ok(Socket {
+            shared,
+            manager: self.clone(),
+        })
+    }
+
+    /// The socket of the namespace in the Manager's URL (`/` when the URL has no path).
+    pub fn default_socket(&self) -> Result<Socket, InvalidNamespace> {
+        let nsp = self.inner.namespace.clone();
+        self.socket(&nsp)
+    }
+
+    /// The Manager's events (open, close, reconnection attempts, …). Events are dropped for a
+    /// receiver that lags more than 256 behind.
+    pub fn subscribe(&self) -> broadcast::Receiver<ManagerEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Disconnects every socket ("io client disconnect") and closes the connection.
+    pub async fn close(&self) -> Result<(), EmitError> {
+        for s in lock(&self.inner.sockets).values() {
+            s.state.active.store(false, Ordering::SeqCst);
+        }
+        self.send(Command::Close).await
+    }
+
+    async fn send(&self, cmd: Command) -> Result<(), EmitError> {
+        self.tx.send(cmd).await.map_err(|_| EmitError::Closed)
+    }
+
+    fn downgrade(&self) -> WeakManager {
+        WeakManager {
+            inner: Arc::downgrade(&self.inner),
+            tx: self.tx.downgrade(),
+        }
+    }
 }
 
 impl SocketShared {
-    /// A socket for `nsp` and its dispatcher task.
-    pub(crate) fn spawn(nsp: Namespace, manager: &Manager) -> Arc<Self> {
+    /// A socket for `nsp` and the task that runs its handlers.
+    fn spawn(nsp: Namespace, manager: &Manager) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Self {
+        let state = SocketState {
             nsp,
-            handlers: Mutex::default(),
             auth: Mutex::default(),
             info: Mutex::default(),
             connected: AtomicBool::new(false),
             active: AtomicBool::new(false),
-            buffered: AtomicUsize::new(0),
             events: tx,
             outcome: tokio::sync::watch::channel(None).0,
+        };
+        let shared = Arc::new(Self {
+            state: Arc::new(state),
+            handlers: Mutex::default(),
         });
         tokio::spawn(dispatch(Arc::downgrade(&shared), manager.downgrade(), rx));
         shared
@@ -101,15 +191,22 @@ impl SocketShared {
 /// Runs the handlers of one socket, one event at a time, in arrival order. The driver never
 /// waits for it, so a handler may emit, await an ack or disconnect.
 async fn dispatch(
-    shared: std::sync::Weak<SocketShared>,
-    manager: crate::manager::WeakManager,
+    shared: Weak<SocketShared>,
+    manager: WeakManager,
     mut rx: mpsc::UnboundedReceiver<SocketEvent>,
 ) {
     while let Some(event) = rx.recv().await {
-        let (Some(shared), Some(manager)) = (shared.upgrade(), manager.upgrade()) else {
+        let (Some(shared), Some(inner), Some(tx)) = (
+            shared.upgrade(),
+            manager.inner.upgrade(),
+            manager.tx.upgrade(),
+        ) else {
             return;
         };
-        let socket = Socket { shared, manager };
+        let socket = Socket {
+            shared,
+            manager: Manager { inner, tx },
+        };
         let fut: Option<BoxFut> = {
             let h = lock(&socket.shared.handlers);
             match event {
@@ -119,15 +216,12 @@ async fn dispatch(
                 }
                 SocketEvent::Disconnect(r) => h.disconnect.clone().map(|f| f(socket.clone(), r)),
                 SocketEvent::Event(payload, ack) => {
-                    let Ok(name) = payload.event_name() else {
-                        continue;
-                    };
-                    let name = match name.as_str() {
-                        Some(s) => s.to_owned(),
-                        None => match name {
-                            socketio_proto::EventName::Number(n) => n.to_string(),
-                            _ => continue,
-                        },
+                    let name = match payload.event_name() {
+                        Ok(EventName::Str(s)) => s.into_owned(),
+                        Ok(EventName::Number(n)) => n.to_string(),
+                        // The endpoint only hands over events with a name; `EventName` is
+                        // `#[non_exhaustive]`: a name of a kind added there has no handler.
+                        Ok(_) | Err(_) => continue,
                     };
                     let handler = h.events.get(&name).cloned();
                     let any = h.any.clone();
@@ -150,7 +244,9 @@ async fn dispatch(
         };
         if let Some(fut) = fut {
             // A panicking handler must not stop the socket's later events.
-            let _ = AssertUnwindSafe(fut).catch_unwind().await;
+            if AssertUnwindSafe(fut).catch_unwind().await.is_err() {
+                tracing::error!(nsp = %socket.shared.state.nsp, "a handler panicked");
+            }
         }
     }
 }
@@ -213,11 +309,11 @@ impl Message {
         if ack.0.swap(true, Ordering::SeqCst) {
             return Ok(false);
         }
-        let payload = Payload::new(socket.manager.parser(), &AckData(args))?;
+        let payload = Payload::new(socket.manager.inner.options.endpoint.parser, &AckData(args))?;
         socket
             .manager
             .send(Command::Ack {
-                nsp: socket.shared.nsp.clone(),
+                nsp: socket.shared.state.nsp.clone(),
                 id: ack.1,
                 payload,
             })
@@ -257,7 +353,7 @@ pub struct Socket {
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Socket")
-            .field("nsp", &self.shared.nsp)
+            .field("nsp", &self.shared.state.nsp)
             .field("id", &self.id())
             .field("connected", &self.connected())
             .finish()
@@ -267,28 +363,28 @@ impl fmt::Debug for Socket {
 impl Socket {
     /// The namespace.
     pub fn namespace(&self) -> &str {
-        self.shared.nsp.as_str()
+        self.shared.state.nsp.as_str()
     }
 
     /// The id the server gave, while connected.
     pub fn id(&self) -> Option<String> {
-        lock(&self.shared.info).id.clone()
+        lock(&self.shared.state.info).id.clone()
     }
 
     /// Whether the namespace is connected.
     pub fn connected(&self) -> bool {
-        self.shared.connected.load(Ordering::SeqCst)
+        self.shared.state.connected.load(Ordering::SeqCst)
     }
 
     /// Whether the socket wants a connection (and reconnects after a transport loss): false
     /// after [`Socket::disconnect`], a server DISCONNECT or a CONNECT_ERROR.
     pub fn active(&self) -> bool {
-        self.shared.active.load(Ordering::SeqCst)
+        self.shared.state.active.load(Ordering::SeqCst)
     }
 
     /// Whether the last connection recovered the session (connection state recovery).
     pub fn recovered(&self) -> bool {
-        lock(&self.shared.info).recovered
+        lock(&self.shared.state.info).recovered
     }
 
     /// The manager this socket belongs to.
@@ -298,7 +394,7 @@ impl Socket {
 
     /// Sets the CONNECT payload (`auth`), sent at each (re)connect.
     pub fn set_auth<T: Serialize>(&self, auth: &T) -> Result<(), serde_json::Error> {
-        *lock(&self.shared.auth) = Auth::Value(serde_json::to_value(auth)?);
+        *lock(&self.shared.state.auth) = Auth::Value(serde_json::to_value(auth)?);
         Ok(())
     }
 
@@ -309,7 +405,7 @@ impl Socket {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = serde_json::Value> + Send + 'static,
     {
-        *lock(&self.shared.auth) = Auth::Fn(Arc::new(move || Box::pin(f())));
+        *lock(&self.shared.state.auth) = Auth::Fn(Arc::new(move || Box::pin(f())));
     }
 
     /// Handles the event `event`. One handler per name; a new one replaces the old.
@@ -368,24 +464,18 @@ impl Socket {
     /// `connect` or `connect_error` follows. Also reconnects a socket that the server or
     /// [`Socket::disconnect`] disconnected.
     pub async fn connect(&self) -> Result<(), EmitError> {
-        self.shared.active.store(true, Ordering::SeqCst);
-        self.manager
-            .send(Command::Connect {
-                nsp: self.shared.nsp.clone(),
-            })
-            .await
+        self.shared.state.active.store(true, Ordering::SeqCst);
+        let state = self.shared.state.clone();
+        self.manager.send(Command::Connect(state)).await
     }
 
     /// Leaves the namespace: sends DISCONNECT when connected, reason
     /// `"io client disconnect"`. When it was the Manager's last active socket, the
     /// connection closes too.
     pub async fn disconnect(&self) -> Result<(), EmitError> {
-        self.shared.active.store(false, Ordering::SeqCst);
-        self.manager
-            .send(Command::Disconnect {
-                nsp: self.shared.nsp.clone(),
-            })
-            .await
+        self.shared.state.active.store(false, Ordering::SeqCst);
+        let nsp = self.shared.state.nsp.clone();
+        self.manager.send(Command::Disconnect(nsp)).await
     }
 
     /// Emits `event` with `args`: one value, a tuple spread into several arguments
@@ -396,7 +486,7 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        self.emit_inner(event, args, false, None).await
+        self.emit_inner(event, args, false).await
     }
 
     /// A volatile emit: dropped instead of buffered when the socket is not connected.
@@ -412,8 +502,8 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<R, AckError> {
-        let timeout = self.manager.ack_timeout();
-        self.ack_inner(event, args, timeout).await
+        let mode = self.manager.inner.options.endpoint.default_ack_mode();
+        self.ack_inner(event, args, mode).await
     }
 
     /// A deadline for one acknowledgement (`socket.timeout(ms)`).
@@ -421,32 +511,18 @@ impl Socket {
         WithTimeout(self, timeout)
     }
 
+    /// The driver reports the outcome once: the endpoint owns the deadline.
     async fn ack_inner<T: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         event: &str,
         args: &T,
-        timeout: Option<Duration>,
+        mode: AckMode,
     ) -> Result<R, AckError> {
         let (tx, rx) = oneshot::channel();
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        self.emit_inner(
-            event,
-            args,
-            false,
-            Some(AckRequest {
-                tx,
-                deadline: deadline.map(tokio::time::Instant::into_std),
-            }),
-        )
-        .await?;
-        let answer = match deadline {
-            Some(d) => match tokio::time::timeout_at(d, rx).await {
-                Ok(a) => a,
-                Err(_) => return Err(AckError::Timeout),
-            },
-            None => rx.await,
-        };
-        let payload = answer.map_err(|_| AckError::Disconnected)??;
+        self.send_emit(event, args, false, Reply::Ack(mode, tx))
+            .await?;
+        // No answer at all: the driver ended (the Manager is gone).
+        let payload = rx.await.map_err(|_| AckError::Disconnected)??;
         Ok(payload.deserialize::<R>()?)
     }
 
@@ -455,26 +531,28 @@ impl Socket {
         event: &str,
         args: &T,
         volatile: bool,
-        ack: Option<AckRequest>,
     ) -> Result<(), EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::ReservedEventName(event.to_owned()));
-        }
-        if volatile && !self.connected() {
-            return Ok(());
-        }
-        if !self.connected()
-            && self.shared.buffered.load(Ordering::SeqCst) >= self.manager.max_buffered()
-        {
-            return Err(EmitError::BufferFull);
-        }
-        let payload = Payload::new(self.manager.parser(), &EventData { name: event, args })?;
+        let (tx, rx) = oneshot::channel();
+        self.send_emit(event, args, volatile, Reply::Sent(tx))
+            .await?;
+        rx.await.map_err(|_| EmitError::Closed)?
+    }
+
+    async fn send_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        volatile: bool,
+        reply: Reply,
+    ) -> Result<(), EmitError> {
+        let parser = self.manager.inner.options.endpoint.parser;
+        let payload = Payload::new(parser, &EventData { name: event, args })?;
         self.manager
             .send(Command::Emit {
-                nsp: self.shared.nsp.clone(),
+                nsp: self.shared.state.nsp.clone(),
                 payload,
                 volatile,
-                ack,
+                reply,
             })
             .await
     }
@@ -491,7 +569,7 @@ impl Volatile<'_> {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        self.0.emit_inner(event, args, true, None).await
+        self.0.emit_inner(event, args, true).await
     }
 }
 
@@ -506,6 +584,8 @@ impl WithTimeout<'_> {
         event: &str,
         args: &T,
     ) -> Result<R, AckError> {
-        self.0.ack_inner(event, args, Some(self.1)).await
+        self.0
+            .ack_inner(event, args, AckMode::Deadline(self.1))
+            .await
     }
 }

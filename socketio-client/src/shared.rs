@@ -1,0 +1,127 @@
+//! What the handles share with the driver task: the commands they send it, and the state of
+//! each socket that the driver keeps up to date. It imports neither the handles nor the
+//! driver, so that both build on it without a cycle.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use socketio_proto::endpoint::client::{self as endpoint, AckMode, AuthRequest};
+use socketio_proto::{AckId, Namespace, Payload};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::error::{AckError, ConnectError, EmitError};
+use socketio_proto::endpoint::client::DisconnectReason;
+
+/// Commands from the handles to the driver (a bounded channel).
+pub(crate) enum Command {
+    /// `socket.connect()`; the driver keeps the socket's state from then on.
+    Connect(Arc<SocketState>),
+    Disconnect(Namespace),
+    Emit {
+        nsp: Namespace,
+        payload: Payload,
+        volatile: bool,
+        reply: Reply,
+    },
+    Ack {
+        nsp: Namespace,
+        id: AckId,
+        payload: Payload,
+    },
+    /// The application's auth function answered the endpoint's request.
+    AuthReady {
+        nsp: Namespace,
+        request: AuthRequest,
+        auth: serde_json::Value,
+    },
+    Close,
+}
+
+/// Where the driver reports what became of an emit.
+pub(crate) enum Reply {
+    /// Taken (sent, buffered or dropped as volatile), or refused.
+    Sent(oneshot::Sender<Result<(), EmitError>>),
+    /// An ack asked for: its answer, or why none comes.
+    Ack(AckMode, oneshot::Sender<Result<Payload, AckError>>),
+}
+
+pub(crate) type AuthFn =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>> + Send + Sync>;
+
+/// The CONNECT payload: a value, or an async function evaluated at each (re)connect.
+#[derive(Clone, Default)]
+pub(crate) enum Auth {
+    #[default]
+    None,
+    Value(serde_json::Value),
+    Fn(AuthFn),
+}
+
+impl Auth {
+    /// The endpoint's view: a function is asked for at each connect ([`endpoint::Auth::Deferred`]).
+    pub(crate) fn to_endpoint(&self) -> endpoint::Auth {
+        match self {
+            Self::None => endpoint::Auth::None,
+            Self::Value(v) => endpoint::Auth::Value(v.clone()),
+            Self::Fn(_) => endpoint::Auth::Deferred,
+        }
+    }
+}
+
+/// What the driver hands to a socket's handlers, in order.
+#[derive(Debug)]
+pub(crate) enum SocketEvent {
+    Connect,
+    ConnectError(ConnectError),
+    Disconnect(DisconnectReason),
+    Event(Payload, Option<AckId>),
+}
+
+/// `socket.id` and `socket.recovered`, written by the driver.
+#[derive(Default)]
+pub(crate) struct Info {
+    pub(crate) id: Option<String>,
+    pub(crate) recovered: bool,
+}
+
+/// The state of one socket that its handles read and the driver writes.
+pub(crate) struct SocketState {
+    pub(crate) nsp: Namespace,
+    pub(crate) auth: Mutex<Auth>,
+    pub(crate) info: Mutex<Info>,
+    pub(crate) connected: AtomicBool,
+    pub(crate) active: AtomicBool,
+    /// To the task that runs the socket's handlers.
+    pub(crate) events: mpsc::UnboundedSender<SocketEvent>,
+    /// The outcome of the first connection, for [`crate::ClientBuilder::connect`].
+    pub(crate) outcome: watch::Sender<Option<Result<(), ConnectError>>>,
+}
+
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; recover anyway.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What happens to the Manager's connection (socket.io-client's Manager events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManagerEvent {
+    /// The Engine.IO connection opened (`open`).
+    Open,
+    /// The Engine.IO connection failed to open (`error`), with the message.
+    Error(String),
+    /// The Engine.IO connection closed (`close`), with the engine reason.
+    Close(String),
+    /// The connection moved from polling to WebSocket.
+    Upgrade,
+    /// Attempt `n` begins (`reconnect_attempt`).
+    ReconnectAttempt(u32),
+    /// Attempt `n` succeeded (`reconnect`).
+    Reconnect(u32),
+    /// An attempt failed (`reconnect_error`).
+    ReconnectError(String),
+    /// `reconnectionAttempts` are used up (`reconnect_failed`).
+    ReconnectFailed,
+}
