@@ -29,9 +29,7 @@ use tracing::{Instrument, Span, debug, info, info_span, trace, warn};
 use crate::config::Options;
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::shared::{Auth, Command, Info, ManagerEvent, Reply, SocketEvent, SocketState, lock};
-use crate::transport::{
-    BoxFuture, Http, IoError, ParsedUrl, Server, Tls, WsReader, WsStream, open_ws, split_ws,
-};
+use crate::transport::{BoxFuture, IoError, ParsedUrl, Transport, WsReader, WsStream, split_ws};
 
 type AckSender = oneshot::Sender<Result<Payload, AckError>>;
 
@@ -44,25 +42,11 @@ pub(crate) fn spawn(
     self_tx: mpsc::WeakSender<Command>,
     manager_events: broadcast::Sender<ManagerEvent>,
 ) {
-    let tls = Tls {
-        #[cfg(feature = "rustls")]
-        config: url
-            .secure
-            .then(|| crate::tls::client_config(options.tls_config.as_ref(), &options.extra_roots)),
-    };
-    let scheme = if url.secure { "https" } else { "http" };
-    let root = info_span!("socketio_client", url = %format!("{scheme}://{}{}", url.authority, options.path));
+    let transport = Transport::new(url, options);
+    let root = info_span!("socketio_client", url = %transport.url());
     let driver = Driver {
         endpoint: ClientEndpoint::new(options.endpoint.clone(), options.random.clone()),
-        http: Http::new(options.max_response_bytes, &tls),
-        server: Server {
-            secure: url.secure,
-            authority: url.authority.clone(),
-            path: options.path.clone(),
-            query: options.query.clone(),
-            headers: options.headers.clone(),
-            tls,
-        },
+        transport,
         rx,
         self_tx,
         manager_events,
@@ -80,7 +64,7 @@ struct Conn {
     id: ConnectionId,
     span: Span,
     get: Option<BoxFuture<Result<Bytes, IoError>>>,
-    post: Option<BoxFuture<Result<(), IoError>>>,
+    post: Option<BoxFuture<Result<Bytes, IoError>>>,
     ws_opening: Option<BoxFuture<Result<WsStream, IoError>>>,
     ws: Option<(mpsc::UnboundedSender<WsFrame>, WsReader)>,
 }
@@ -88,7 +72,7 @@ struct Conn {
 /// A completed I/O of a connection.
 enum Io {
     Poll(Result<Bytes, IoError>),
-    Post(Result<(), IoError>),
+    Post(Result<Bytes, IoError>),
     WsOpen(Result<Box<WsStream>, IoError>),
     Ws(Option<Result<WsFrame, tungstenite::Error>>),
 }
@@ -122,8 +106,7 @@ enum Wake {
 
 struct Driver {
     endpoint: ClientEndpoint,
-    http: Http,
-    server: Server,
+    transport: Transport,
     rx: mpsc::Receiver<Command>,
     /// For the answers of auth functions, which run in tasks of their own.
     self_tx: mpsc::WeakSender<Command>,
@@ -238,7 +221,7 @@ impl Driver {
                 &mut self.conns[last]
             }
         };
-        let (server, sid) = (&self.server, t.sid.as_deref());
+        let (transport, sid) = (&self.transport, t.sid.as_deref());
         if let Some(sid) = sid {
             conn.span.record("sid", sid);
         }
@@ -248,11 +231,10 @@ impl Driver {
                     conn.span.record("transport", "polling");
                     debug!(parent: &conn.span, "handshake over polling");
                 }
-                conn.get = Some(self.http.get(server.polling_uri(sid), &server.headers));
+                conn.get = Some(transport.request(sid, None));
             }
             ClientTransmit::Post(body) => {
-                let uri = server.polling_uri(sid);
-                conn.post = Some(self.http.post(uri, &server.headers, body));
+                conn.post = Some(transport.request(sid, Some(body)));
             }
             ClientTransmit::OpenWebSocket => {
                 if sid.is_none() {
@@ -261,8 +243,7 @@ impl Driver {
                 } else {
                     debug!(parent: &conn.span, "upgrade: WebSocket probe");
                 }
-                let headers = server.headers.clone();
-                conn.ws_opening = Some(open_ws(server.ws_uri(sid), headers, &server.tls));
+                conn.ws_opening = Some(transport.open_ws(sid));
             }
             ClientTransmit::WebSocket(msg) => {
                 let frame = match msg {

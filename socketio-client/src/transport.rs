@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::SinkExt;
 use futures_util::stream::{SplitStream, StreamExt};
-use http::{HeaderMap, Request, StatusCode, Uri, header};
+use http::{HeaderMap, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -19,23 +19,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::config::Options;
+
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub(crate) type WsReader = SplitStream<WsStream>;
 
 /// Why a request or a WebSocket failed, for the logs.
 pub(crate) type IoError = String;
-
-/// Where the server is: `http://host:port` + path + query, and what every request carries.
-#[derive(Debug, Clone)]
-pub(crate) struct Server {
-    pub(crate) secure: bool,
-    pub(crate) authority: String,
-    pub(crate) path: String,
-    pub(crate) query: Vec<(String, String)>,
-    pub(crate) headers: HeaderMap,
-    pub(crate) tls: Tls,
-}
 
 /// A URL that is not `http(s)://host[:port][/namespace][?query]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,42 +76,143 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, InvalidUrl> {
     })
 }
 
-impl Server {
+#[cfg(feature = "rustls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "rustls"))]
+type Connector = HttpConnector;
+
+/// The I/O of a Manager: where the server is, what every request carries, and the HTTP
+/// client of the polling requests (a keep-alive pool).
+pub(crate) struct Transport {
+    secure: bool,
+    /// `host:port/path/`.
+    base: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    client: Client<Connector, Full<Bytes>>,
+    max_response: usize,
+    /// The rustls configuration for `https`/`wss`.
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Transport {
+    pub(crate) fn new(url: &ParsedUrl, options: &Options) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        #[cfg(feature = "rustls")]
+        let tls = url
+            .secure
+            .then(|| crate::tls::client_config(options.tls_config.as_ref(), &options.extra_roots));
+        #[cfg(feature = "rustls")]
+        let connector = {
+            connector.enforce_http(false);
+            let config = match &tls {
+                Some(c) => (**c).clone(),
+                // Plain http: no certificate is ever checked.
+                None => crate::tls::config_with_roots(rustls::RootCertStore::empty()),
+            };
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(connector)
+        };
+        Self {
+            secure: url.secure,
+            base: format!("{}{}", url.authority, options.path),
+            query: options.query.clone(),
+            headers: options.headers.clone(),
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            max_response: options.max_response_bytes,
+            #[cfg(feature = "rustls")]
+            tls,
+        }
+    }
+
+    /// The polling URL without its query, for the logs.
+    pub(crate) fn url(&self) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}", self.base)
+    }
+
     /// `?<user query>&EIO=4&transport=…[&t=…][&sid=…]`, the Node client's order.
-    fn query_string(&self, transport: &str, sid: Option<&str>, timestamp: bool) -> String {
+    fn uri(&self, websocket: bool, sid: Option<&str>) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &self.query {
             q.append_pair(k, v);
         }
         q.append_pair("EIO", "4");
-        q.append_pair("transport", transport);
-        if timestamp {
+        if websocket {
+            q.append_pair("transport", "websocket");
+        } else {
+            q.append_pair("transport", "polling");
             q.append_pair("t", &cache_buster());
         }
         if let Some(sid) = sid {
             q.append_pair("sid", sid);
         }
-        q.finish()
+        let scheme = match (websocket, self.secure) {
+            (false, false) => "http",
+            (false, true) => "https",
+            (true, false) => "ws",
+            (true, true) => "wss",
+        };
+        format!("{scheme}://{}?{}", self.base, q.finish())
     }
 
-    pub(crate) fn polling_uri(&self, sid: Option<&str>) -> String {
-        let scheme = if self.secure { "https" } else { "http" };
-        format!(
-            "{scheme}://{}{}?{}",
-            self.authority,
-            self.path,
-            self.query_string("polling", sid, true)
-        )
+    /// A polling GET (`body` none) or POST: the body of a 200 answer, else an error ("xhr
+    /// poll error", "xhr post error").
+    pub(crate) fn request(
+        &self,
+        sid: Option<&str>,
+        body: Option<Bytes>,
+    ) -> BoxFuture<Result<Bytes, IoError>> {
+        let mut req = Request::builder().uri(self.uri(false, sid));
+        if body.is_some() {
+            req = req.method(Method::POST);
+        }
+        if let Some(h) = req.headers_mut() {
+            h.extend(self.headers.clone());
+            if body.is_some() {
+                let text = header::HeaderValue::from_static("text/plain;charset=UTF-8");
+                h.insert(header::CONTENT_TYPE, text);
+            }
+        }
+        // A POST is answered "ok".
+        let limit = body.as_ref().map_or(self.max_response, |_| 1024);
+        let req = req.body(Full::new(body.unwrap_or_default()));
+        let client = self.client.clone();
+        Box::pin(async move {
+            let req = req.map_err(|e| e.to_string())?;
+            let resp = client.request(req).await.map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let body = Limited::new(resp.into_body(), limit).collect().await;
+            let body = body.map_err(|e| format!("response body: {e}"))?.to_bytes();
+            match status {
+                StatusCode::OK => Ok(body),
+                other => Err(format!("HTTP status {other}")),
+            }
+        })
     }
 
-    pub(crate) fn ws_uri(&self, sid: Option<&str>) -> String {
-        let scheme = if self.secure { "wss" } else { "ws" };
-        format!(
-            "{scheme}://{}{}?{}",
-            self.authority,
-            self.path,
-            self.query_string("websocket", sid, false)
-        )
+    /// Opens a WebSocket with the extra headers (over TLS for `wss`).
+    pub(crate) fn open_ws(&self, sid: Option<&str>) -> BoxFuture<Result<WsStream, IoError>> {
+        let req = self.uri(true, sid).into_client_request();
+        let headers = self.headers.clone();
+        #[cfg(feature = "rustls")]
+        let connector = self.tls.clone().map(tokio_tungstenite::Connector::Rustls);
+        Box::pin(async move {
+            let mut req = req.map_err(|e| e.to_string())?;
+            req.headers_mut().extend(headers);
+            #[cfg(feature = "rustls")]
+            let connecting =
+                tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector);
+            #[cfg(not(feature = "rustls"))]
+            let connecting = tokio_tungstenite::connect_async_with_config(req, None, true);
+            let (ws, _) = connecting.await.map_err(|e| e.to_string())?;
+            Ok(ws)
+        })
     }
 }
 
@@ -135,142 +227,6 @@ fn cache_buster() -> String {
             char::from(c)
         })
         .collect()
-}
-
-/// The TLS settings of a connection: the rustls configuration for `https`/`wss`, none for
-/// `http`/`ws`.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Tls {
-    #[cfg(feature = "rustls")]
-    pub(crate) config: Option<Arc<rustls::ClientConfig>>,
-}
-
-#[cfg(feature = "rustls")]
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-#[cfg(not(feature = "rustls"))]
-type Connector = HttpConnector;
-
-/// The polling HTTP client (keep-alive pool).
-#[derive(Clone, Debug)]
-pub(crate) struct Http {
-    client: Client<Connector, Full<Bytes>>,
-    max_response: usize,
-}
-
-impl Http {
-    pub(crate) fn new(max_response: usize, tls: &Tls) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        #[cfg(feature = "rustls")]
-        let connector = {
-            connector.enforce_http(false);
-            let config = match &tls.config {
-                Some(c) => (**c).clone(),
-                // Plain http: no certificate is ever checked.
-                None => crate::tls::config_with_roots(rustls::RootCertStore::empty()),
-            };
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(config)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(connector)
-        };
-        #[cfg(not(feature = "rustls"))]
-        let () = {
-            let Tls {} = tls;
-        };
-        Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-            max_response,
-        }
-    }
-
-    /// A polling GET: the body of a 200 ("xhr poll error" otherwise).
-    pub(crate) fn get(
-        &self,
-        uri: String,
-        headers: &HeaderMap,
-    ) -> BoxFuture<Result<Bytes, IoError>> {
-        let client = self.client.clone();
-        let limit = self.max_response;
-        let req = build(http::Method::GET, &uri, headers, Bytes::new(), false);
-        Box::pin(async move {
-            let resp = client.request(req?).await.map_err(|e| e.to_string())?;
-            status_ok(resp.status())?;
-            let body = Limited::new(resp.into_body(), limit).collect().await;
-            Ok(body.map_err(|e| format!("response body: {e}"))?.to_bytes())
-        })
-    }
-
-    /// A polling POST: a 200 ("xhr post error" otherwise).
-    pub(crate) fn post(
-        &self,
-        uri: String,
-        headers: &HeaderMap,
-        body: Bytes,
-    ) -> BoxFuture<Result<(), IoError>> {
-        let client = self.client.clone();
-        let req = build(http::Method::POST, &uri, headers, body, true);
-        Box::pin(async move {
-            let resp = client.request(req?).await.map_err(|e| e.to_string())?;
-            let status = resp.status();
-            // The body ("ok") says nothing the status does not; read it to reuse the connection.
-            if let Err(e) = Limited::new(resp.into_body(), 1024).collect().await {
-                tracing::debug!(error = %e, "polling POST: unread response body");
-            }
-            status_ok(status)
-        })
-    }
-}
-
-fn status_ok(status: StatusCode) -> Result<(), IoError> {
-    match status {
-        StatusCode::OK => Ok(()),
-        other => Err(format!("HTTP status {other}")),
-    }
-}
-
-fn build(
-    method: http::Method,
-    uri: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-    text: bool,
-) -> Result<Request<Full<Bytes>>, IoError> {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(h) = req.headers_mut() {
-        h.extend(headers.clone());
-        if text {
-            h.insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("text/plain;charset=UTF-8"),
-            );
-        }
-    }
-    req.body(Full::new(body)).map_err(|e| e.to_string())
-}
-
-/// Opens a WebSocket to `uri` with the extra headers (over TLS for `wss`).
-pub(crate) fn open_ws(
-    uri: String,
-    headers: HeaderMap,
-    tls: &Tls,
-) -> BoxFuture<Result<WsStream, IoError>> {
-    #[cfg(feature = "rustls")]
-    let connector = tls.config.clone().map(tokio_tungstenite::Connector::Rustls);
-    #[cfg(not(feature = "rustls"))]
-    let Tls {} = tls;
-    Box::pin(async move {
-        let mut req = uri.into_client_request().map_err(|e| e.to_string())?;
-        req.headers_mut().extend(headers);
-        #[cfg(feature = "rustls")]
-        let connecting =
-            tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector);
-        #[cfg(not(feature = "rustls"))]
-        let connecting = tokio_tungstenite::connect_async_with_config(req, None, true);
-        let (ws, _) = connecting.await.map_err(|e| e.to_string())?;
-        Ok(ws)
-    })
 }
 
 /// Splits an open WebSocket: the writer runs in its own task (fed by an unbounded channel
