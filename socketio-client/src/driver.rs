@@ -473,6 +473,9 @@ impl Driver {
                 warn!("reconnection attempts used up: giving up");
                 ManagerEvent::ReconnectFailed
             }
+            E::ProtocolViolation(detail) => {
+                return warn!(%detail, "protocol violation by the server: closing");
+            }
             // A wildcard is forced by `#[non_exhaustive]` on the endpoint's enum: the
             // Manager's subscribers have no variant for an event added there.
             other => return warn!(?other, "unknown Manager event"),

@@ -1135,9 +1135,17 @@ fn a_packet_that_does_not_decode_closes_with_parse_error_and_reconnects() {
         p.socket_events("/").last(),
         Some(&SocketEvent::Disconnect(DisconnectReason::ParseError))
     );
-    assert_eq!(
-        p.manager_events().last(),
-        Some(&ManagerEvent::Close(CloseReason::ParseError))
+    assert!(
+        matches!(
+            &p.manager_events()[..],
+            [
+                ..,
+                ManagerEvent::ProtocolViolation(_),
+                ManagerEvent::Close(CloseReason::ParseError)
+            ]
+        ),
+        "{:?}",
+        p.manager_events()
     );
     assert!(
         p.server.as_ref().unwrap().engine.is_closed(),
@@ -1284,4 +1292,23 @@ fn an_emit_with_a_reserved_event_name_is_refused() {
         now,
     );
     assert!(matches!(refused, Err(EmitError::Invalid(_))), "{refused:?}");
+}
+
+#[test]
+fn an_engine_io_packet_that_does_not_decode_is_a_protocol_violation() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    let (conn, now) = (p.client.connection().unwrap(), p.now);
+    p.client
+        .handle_poll_response(conn, bytes::Bytes::from_static(b"x garbage"), now);
+    p.drive();
+    let events = p.manager_events();
+    assert!(
+        matches!(
+            &events[..],
+            [.., ManagerEvent::ProtocolViolation(detail), ManagerEvent::Close(CloseReason::TransportError)]
+                if !detail.is_empty()
+        ),
+        "{events:?}"
+    );
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use engineio_proto::{
     ClientCloseReason, ClientConfig as EngineConfig, ClientEvent, ClientSession, ClientTransmit,
-    TransportKind, Transports, WsMessage,
+    ClientTransportError, TransportKind, Transports, WsMessage,
 };
 
 mod backoff;
@@ -145,6 +145,9 @@ pub enum ManagerEvent {
     ReconnectFailed,
     /// The connection moved from polling to WebSocket.
     Upgrade,
+    /// The server broke the protocol: a packet or a handshake that does not decode (the
+    /// detail, for the logs). The connection closes for it: `close` or `error` follows.
+    ProtocolViolation(String),
 }
 
 /// What one socket (namespace) learns, in order.
@@ -812,6 +815,12 @@ impl ClientEndpoint {
                 let Some(engine) = self.engine.take() else {
                     return;
                 };
+                if let ClientCloseReason::TransportError(
+                    e @ (ClientTransportError::Decode(_) | ClientTransportError::Handshake(_)),
+                ) = &reason
+                {
+                    self.manager_event(ManagerEvent::ProtocolViolation(e.to_string()));
+                }
                 if !engine.opened {
                     let error = match reason {
                         ClientCloseReason::TransportError(e) => OpenError::Transport(e),
@@ -888,7 +897,8 @@ impl ClientEndpoint {
                 self.socket_event(&nsp, SocketEvent::Disconnect(reason));
                 self.maybe_close_engine(now);
             }
-            SioEvent::Closed(_) => {
+            SioEvent::Closed(e) => {
+                self.manager_event(ManagerEvent::ProtocolViolation(e.to_string()));
                 self.close_engine(now);
                 self.on_connection_lost(DisconnectReason::ParseError, CloseReason::ParseError, now);
             }
