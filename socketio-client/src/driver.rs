@@ -16,8 +16,8 @@ use bytestring::ByteString;
 use engineio_proto::{ClientTransmit, WsMessage};
 use futures_util::{FutureExt, StreamExt};
 use socketio_proto::endpoint::client::{
-    self as endpoint, AckHandle, AckOutcome, AuthRequest, ClientEndpoint, CloseReason,
-    ConnectionId, EmitOptions, Event, Transmit,
+    self as endpoint, AckHandle, AckOutcome, AuthRequest, ClientEndpoint, ConnectionId,
+    EmitOptions, Event, Transmit,
 };
 use socketio_proto::{Namespace, Payload};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -439,11 +439,7 @@ impl Driver {
                 ManagerEvent::Upgrade
             }
             E::Close(reason) => {
-                if reason == CloseReason::ParseError {
-                    warn!("closed: the server sent a packet that does not decode");
-                } else {
-                    info!(%reason, "closed");
-                }
+                info!(%reason, "closed");
                 ManagerEvent::Close(reason.as_str().to_owned())
             }
             E::Error(e) => {
