@@ -386,7 +386,7 @@ impl Driver {
     fn on_event(&mut self, event: Event, now: std::time::Instant) {
         match event {
             Event::AuthNeeded { nsp, request } => self.auth_needed(nsp, request, now),
-            Event::Manager(event) => self.on_manager_event(event, now),
+            Event::Manager(event) => self.on_manager_event(event),
             Event::Socket { nsp, event } => self.on_socket_event(&nsp, event),
             // A wildcard is forced by `#[non_exhaustive]` on the endpoint's enum: an event
             // this driver does not know has nobody to go to.
@@ -426,7 +426,7 @@ impl Driver {
         }
     }
 
-    fn on_manager_event(&mut self, event: endpoint::ManagerEvent, now: std::time::Instant) {
+    fn on_manager_event(&mut self, event: endpoint::ManagerEvent) {
         use endpoint::ManagerEvent as E;
         let event = match event {
             E::Open => {
@@ -450,10 +450,8 @@ impl Driver {
                 info!(attempt = n, "reconnecting");
                 // socket.io-client reads `socket.auth` at every connect: the current one.
                 for (nsp, state) in &self.sockets {
-                    if self.endpoint.is_active(nsp) {
-                        let auth = lock(&state.auth).to_endpoint();
-                        self.endpoint.connect(nsp, auth, now);
-                    }
+                    let auth = lock(&state.auth).to_endpoint();
+                    self.endpoint.set_auth(nsp, auth);
                 }
                 ManagerEvent::ReconnectAttempt(n)
             }

@@ -837,6 +837,30 @@ fn a_reconnection_rejoins_the_namespaces_and_reports_reconnect() {
 }
 
 #[test]
+fn a_new_auth_is_sent_from_the_next_reconnection_on() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::Value(json!({"v": 1})));
+    p.client.set_auth(&nsp("/"), Auth::Value(json!({"v": 2})));
+    p.drive();
+    assert!(
+        p.client.is_connected(&nsp("/")),
+        "nothing changes until then"
+    );
+    assert_eq!(p.connect_auths.len(), 1);
+    p.lose_transport();
+    p.refuse = false;
+    p.advance(ms(875));
+    assert!(p.client.is_connected(&nsp("/")));
+    assert_eq!(
+        p.connect_auths,
+        [
+            (nsp("/"), Some(json!({"v": 1}))),
+            (nsp("/"), Some(json!({"v": 2})))
+        ]
+    );
+}
+
+#[test]
 fn reconnect_failed_comes_after_the_last_attempt() {
     let mut p = Pair::new(polling().reconnection_attempts(Some(2)));
     p.connect("/", Auth::None);

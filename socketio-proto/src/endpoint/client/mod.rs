@@ -296,7 +296,7 @@ struct Sock {
 /// Drive it like the other machines (see the [module docs](super) for the whole loop):
 /// - commands: [`connect`](Self::connect), [`disconnect`](Self::disconnect),
 ///   [`emit`](Self::emit), [`ack`](Self::ack), [`close`](Self::close),
-///   [`provide_auth`](Self::provide_auth);
+///   [`provide_auth`](Self::provide_auth), [`set_auth`](Self::set_auth);
 /// - transport results, each with the [`ConnectionId`] of the [`Transmit`] it answers:
 ///   `handle_poll_response`, `handle_poll_error`, `handle_post_response`,
 ///   `handle_ws_open`, `handle_ws_message`, `handle_ws_closed`, `handle_ws_error`; and
@@ -391,6 +391,12 @@ impl ClientEndpoint {
             }
         }
         self.drive(now);
+    }
+
+    /// `socket.auth = auth`: the CONNECT payload of `nsp` from its next (re)connect on.
+    /// Nothing else changes, nothing is sent.
+    pub fn set_auth(&mut self, nsp: &Namespace, auth: Auth) {
+        self.sockets.entry(nsp.clone()).or_default().auth = auth;
     }
 
     /// Answers an [`Event::AuthNeeded`]: sends CONNECT with `auth` (and the recovery fields).
