@@ -221,7 +221,10 @@ async fn dispatch(
                         Ok(EventName::Number(n)) => n.to_string(),
                         // The endpoint only hands over events with a name; `EventName` is
                         // `#[non_exhaustive]`: a name of a kind added there has no handler.
-                        Ok(_) | Err(_) => continue,
+                        other => {
+                            tracing::warn!(?other, "an event without a usable name: no handler");
+                            continue;
+                        }
                     };
                     let handler = h.events.get(&name).cloned();
                     let any = h.any.clone();

@@ -99,6 +99,9 @@ pub enum ClientError {
     /// The namespace is not valid.
     #[error("invalid namespace")]
     InvalidNamespace,
+    /// The value given to [`ClientBuilder::auth`] does not serialize to JSON.
+    #[error("invalid auth: {0}")]
+    InvalidAuth(serde_json::Error),
     /// The first connection failed (`connect_error`).
     #[error("connect_error: {0}")]
     Connect(#[from] ConnectError),
@@ -133,6 +136,7 @@ pub struct ClientBuilder {
     url: String,
     options: Options,
     setup: Vec<Setup>,
+    invalid_auth: Option<serde_json::Error>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -151,6 +155,7 @@ impl ClientBuilder {
             url: url.to_owned(),
             options: Options::default(),
             setup: Vec::new(),
+            invalid_auth: None,
         }
     }
 
@@ -160,13 +165,29 @@ impl ClientBuilder {
         self
     }
 
-    /// The CONNECT payload (`auth`).
+    /// The CONNECT payload (`auth`). If it does not serialize to JSON, [`Self::connect`]
+    /// fails with [`ClientError::InvalidAuth`].
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use socketio_client::{ClientBuilder, ClientError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let auth = HashMap::from([((1, 2), 3)]); // JSON keys are strings
+    /// let builder = ClientBuilder::new("http://127.0.0.1:1").auth(&auth);
+    /// let err = builder.connect().await.unwrap_err();
+    /// assert!(matches!(err, ClientError::InvalidAuth(_)));
+    /// # }
+    /// ```
     pub fn auth<T: serde::Serialize>(mut self, auth: &T) -> Self {
-        let value = serde_json::to_value(auth).unwrap_or(serde_json::Value::Null);
-        self.setup.push(Box::new(move |s| {
-            // A `serde_json::Value` always serializes.
-            s.set_auth(&value).unwrap_or_else(|_| unreachable!());
-        }));
+        match serde_json::to_value(auth) {
+            Ok(value) => self.setup.push(Box::new(move |s| {
+                // A `serde_json::Value` always serializes.
+                s.set_auth(&value).unwrap_or_else(|_| unreachable!());
+            })),
+            Err(e) => self.invalid_auth = Some(e),
+        }
         self
     }
 
@@ -224,6 +245,9 @@ impl ClientBuilder {
     /// Connects and waits for the first `connect` (the socket) or `connect_error` (the
     /// error; the client is then closed). Later losses reconnect on their own.
     pub async fn connect(self) -> Result<Socket, ClientError> {
+        if let Some(e) = self.invalid_auth {
+            return Err(ClientError::InvalidAuth(e));
+        }
         let manager = Manager::new(&self.url, self.options)?;
         let socket = manager
             .default_socket()
