@@ -16,7 +16,7 @@ use futures_util::FutureExt;
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
 use socketio_proto::args::{AckData, EventData};
-use socketio_proto::endpoint::client::AckMode;
+use socketio_proto::endpoint::client::{AckMode, DisconnectReason};
 use socketio_proto::{AckId, EventName, InvalidNamespace, Namespace, Payload, PayloadError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -24,7 +24,6 @@ use crate::config::Options;
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::shared::{Auth, Command, ManagerEvent, Reply, SocketEvent, SocketState, lock};
 use crate::transport::{InvalidUrl, parse_url};
-use socketio_proto::endpoint::client::DisconnectReason;
 
 type BoxFut = Pin<Box<dyn Future<Output = ()> + Send>>;
 type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFut + Send + Sync>;

@@ -7,12 +7,11 @@ use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use socketio_proto::endpoint::client::{self as endpoint, AckMode, AuthRequest};
+use socketio_proto::endpoint::client::{self as endpoint, AckMode, AuthRequest, DisconnectReason};
 use socketio_proto::{AckId, Namespace, Payload};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::{AckError, ConnectError, EmitError};
-use socketio_proto::endpoint::client::DisconnectReason;
 
 /// Commands from the handles to the driver (a bounded channel).
 pub(crate) enum Command {
