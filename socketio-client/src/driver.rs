@@ -6,7 +6,8 @@
 //! the endpoint's.
 
 use std::collections::HashMap;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
@@ -29,7 +30,7 @@ use tracing::{Instrument, Span, debug, info, info_span, trace, warn};
 use crate::config::Options;
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::shared::{Auth, Command, Info, ManagerEvent, Reply, SocketEvent, SocketState, lock};
-use crate::transport::{BoxFuture, IoError, ParsedUrl, Transport, WsReader, WsStream, split_ws};
+use crate::transport::{IoError, ParsedUrl, Transport, WsReader, WsStream, split_ws};
 
 type AckSender = oneshot::Sender<Result<Payload, AckError>>;
 
@@ -63,11 +64,13 @@ pub(crate) fn spawn(
 struct Conn {
     id: ConnectionId,
     span: Span,
-    get: Option<BoxFuture<Result<Bytes, IoError>>>,
-    post: Option<BoxFuture<Result<Bytes, IoError>>>,
-    ws_opening: Option<BoxFuture<Result<WsStream, IoError>>>,
+    get: Option<BoxFuture<Io>>,
+    post: Option<BoxFuture<Io>>,
+    ws_opening: Option<BoxFuture<Io>>,
     ws: Option<(mpsc::UnboundedSender<WsFrame>, WsReader)>,
 }
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A completed I/O of a connection.
 enum Io {
@@ -79,22 +82,16 @@ enum Io {
 
 impl Conn {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Io> {
-        if let Some(Poll::Ready(r)) = self.get.as_mut().map(|f| f.poll_unpin(cx)) {
-            self.get = None;
-            return Poll::Ready(Io::Poll(r));
+        for slot in [&mut self.get, &mut self.post, &mut self.ws_opening] {
+            if let Some(Poll::Ready(io)) = slot.as_mut().map(|f| f.poll_unpin(cx)) {
+                *slot = None;
+                return Poll::Ready(io);
+            }
         }
-        if let Some(Poll::Ready(r)) = self.post.as_mut().map(|f| f.poll_unpin(cx)) {
-            self.post = None;
-            return Poll::Ready(Io::Post(r));
+        match self.ws.as_mut().map(|(_, rx)| rx.poll_next_unpin(cx)) {
+            Some(Poll::Ready(frame)) => Poll::Ready(Io::Ws(frame)),
+            Some(Poll::Pending) | None => Poll::Pending,
         }
-        if let Some(Poll::Ready(r)) = self.ws_opening.as_mut().map(|f| f.poll_unpin(cx)) {
-            self.ws_opening = None;
-            return Poll::Ready(Io::WsOpen(r.map(Box::new)));
-        }
-        if let Some(Poll::Ready(m)) = self.ws.as_mut().map(|(_, rx)| rx.poll_next_unpin(cx)) {
-            return Poll::Ready(Io::Ws(m));
-        }
-        Poll::Pending
     }
 }
 
@@ -231,10 +228,11 @@ impl Driver {
                     conn.span.record("transport", "polling");
                     debug!(parent: &conn.span, "handshake over polling");
                 }
-                conn.get = Some(transport.request(sid, None));
+                conn.get = Some(Box::pin(transport.request(sid, None).map(Io::Poll)));
             }
             ClientTransmit::Post(body) => {
-                conn.post = Some(transport.request(sid, Some(body)));
+                let post = transport.request(sid, Some(body));
+                conn.post = Some(Box::pin(post.map(Io::Post)));
             }
             ClientTransmit::OpenWebSocket => {
                 if sid.is_none() {
@@ -243,7 +241,8 @@ impl Driver {
                 } else {
                     debug!(parent: &conn.span, "upgrade: WebSocket probe");
                 }
-                conn.ws_opening = Some(transport.open_ws(sid));
+                let open = transport.open_ws(sid).map(|r| Io::WsOpen(r.map(Box::new)));
+                conn.ws_opening = Some(Box::pin(open));
             }
             ClientTransmit::WebSocket(msg) => {
                 let frame = match msg {

@@ -1,7 +1,6 @@
 //! HTTP long-polling and WebSocket I/O: requests only, no protocol decisions.
 
 use std::future::Future;
-use std::pin::Pin;
 #[cfg(feature = "rustls")]
 use std::sync::Arc;
 
@@ -21,7 +20,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::config::Options;
 
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub(crate) type WsReader = SplitStream<WsStream>;
 
@@ -167,7 +165,7 @@ impl Transport {
         &self,
         sid: Option<&str>,
         body: Option<Bytes>,
-    ) -> BoxFuture<Result<Bytes, IoError>> {
+    ) -> impl Future<Output = Result<Bytes, IoError>> + Send + 'static {
         let mut req = Request::builder().uri(self.uri(false, sid));
         if body.is_some() {
             req = req.method(Method::POST);
@@ -183,7 +181,7 @@ impl Transport {
         let limit = body.as_ref().map_or(self.max_response, |_| 1024);
         let req = req.body(Full::new(body.unwrap_or_default()));
         let client = self.client.clone();
-        Box::pin(async move {
+        async move {
             let req = req.map_err(|e| e.to_string())?;
             let resp = client.request(req).await.map_err(|e| e.to_string())?;
             let status = resp.status();
@@ -193,16 +191,19 @@ impl Transport {
                 StatusCode::OK => Ok(body),
                 other => Err(format!("HTTP status {other}")),
             }
-        })
+        }
     }
 
     /// Opens a WebSocket with the extra headers (over TLS for `wss`).
-    pub(crate) fn open_ws(&self, sid: Option<&str>) -> BoxFuture<Result<WsStream, IoError>> {
+    pub(crate) fn open_ws(
+        &self,
+        sid: Option<&str>,
+    ) -> impl Future<Output = Result<WsStream, IoError>> + Send + 'static {
         let req = self.uri(true, sid).into_client_request();
         let headers = self.headers.clone();
         #[cfg(feature = "rustls")]
         let connector = self.tls.clone().map(tokio_tungstenite::Connector::Rustls);
-        Box::pin(async move {
+        async move {
             let mut req = req.map_err(|e| e.to_string())?;
             req.headers_mut().extend(headers);
             #[cfg(feature = "rustls")]
@@ -212,7 +213,7 @@ impl Transport {
             let connecting = tokio_tungstenite::connect_async_with_config(req, None, true);
             let (ws, _) = connecting.await.map_err(|e| e.to_string())?;
             Ok(ws)
-        })
+        }
     }
 }
 
