@@ -482,7 +482,8 @@ impl Socket {
 
     /// Emits `event` with `args`: one value, a tuple spread into several arguments
     /// (`&("a", 1)`), or `&()` for none. `bytes::Bytes` values go as binary attachments.
-    /// While disconnected the emit is buffered and sent after the (re)connection.
+    /// While disconnected the emit is buffered and sent after the (re)connection. Returns
+    /// once the driver has it: refused if the name is reserved or the offline buffer full.
     pub async fn emit<T: Serialize + ?Sized>(
         &self,
         event: &str,
