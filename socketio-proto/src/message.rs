@@ -65,3 +65,40 @@ impl From<Bytes> for EngineMessage {
         Self::Binary(b)
     }
 }
+
+/// The Engine.IO session hands over its `message` packets as [`engineio_proto::Data`]: the
+/// same text-or-binary pair.
+impl From<engineio_proto::Data> for EngineMessage {
+    fn from(data: engineio_proto::Data) -> Self {
+        match data {
+            engineio_proto::Data::Text(t) => Self::Text(t),
+            engineio_proto::Data::Binary(b) => Self::Binary(b),
+        }
+    }
+}
+
+/// What [`engineio_proto::ClientSession::send`] and [`engineio_proto::ServerSession::send`]
+/// take.
+impl From<EngineMessage> for engineio_proto::Data {
+    fn from(msg: EngineMessage) -> Self {
+        match msg {
+            EngineMessage::Text(t) => Self::Text(t),
+            EngineMessage::Binary(b) => Self::Binary(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_to_and_from_engine_io_data_without_copying() {
+        let bin = Bytes::from_static(b"\x01\x02");
+        let data: engineio_proto::Data = EngineMessage::Binary(bin.clone()).into();
+        assert_eq!(data, engineio_proto::Data::Binary(bin.clone()));
+        assert_eq!(EngineMessage::from(data), EngineMessage::Binary(bin));
+        let text: engineio_proto::Data = EngineMessage::from("42[\"a\"]").into();
+        assert_eq!(EngineMessage::from(text), EngineMessage::from("42[\"a\"]"));
+    }
+}
