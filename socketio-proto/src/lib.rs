@@ -22,6 +22,13 @@
 //!   handed over as `Bytes`.
 //! - [`server::ServerConnection`] and [`client::ClientConnection`]: the state machines of one
 //!   Engine.IO connection (namespaces, acks with deadlines, connect timeout).
+//! - [`endpoint::server::ServerEndpoint`]: the Engine.IO session and the Socket.IO
+//!   connection of one server connection composed into one machine, with one
+//!   `poll_timeout`; the frames every emit, ack answer and broadcast sends are encoded by
+//!   [`endpoint::server::event_frames`] and [`endpoint::server::ack_frames`], and
+//!   [`endpoint::server::Admission`] is the one rule for volatile messages, buffer limits
+//!   and slow clients. Its module docs show the whole drive loop of a server, from the
+//!   request classification of `engineio_proto` to the HTTP answers.
 //!
 //! # The drive contract
 //!
@@ -101,6 +108,7 @@ pub mod canonical;
 pub mod client;
 mod decoder;
 mod default_parser;
+pub mod endpoint;
 mod error;
 mod json;
 mod message;

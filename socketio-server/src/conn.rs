@@ -368,7 +368,7 @@ impl Connection for SioConnection {
 
     fn on_close(&mut self, reason: EngineCloseReason) {
         self.proto
-            .handle_engine_closed(reason.as_str(), crate::engine::now());
+            .handle_engine_closed(reason, crate::engine::now());
         while self.proto.poll_transmit().is_some() {}
         while let Some(event) = self.proto.poll_event() {
             if let Event::Disconnected { nsp, reason } = event {
@@ -435,8 +435,7 @@ impl Connection for SioConnection {
             }
             Command::Close => self.proto.close(),
             Command::Shutdown => {
-                self.proto
-                    .handle_engine_closed("server shutting down", ctl.now);
+                self.proto.shutdown();
                 while let Some(event) = self.proto.poll_event() {
                     if let Event::Disconnected { nsp, reason } = event {
                         self.on_disconnected(&nsp, reason.as_str());
