@@ -19,7 +19,7 @@ use engineio_proto::{Frame, ServerConfig, Sid, SidGenerator};
 
 pub use http::Cors;
 
-pub(crate) use session::{Connection, Input, SessionCtl, now};
+pub(crate) use session::{Connection, Input, Launch, now};
 pub use socket::{EngineServer, EngineSocket, RemoteAddr};
 pub(crate) use socket::{not_found, serve};
 
@@ -117,9 +117,9 @@ impl EngineConfig {
     }
 }
 
-/// Builds the layer above Engine.IO for a new session.
-pub(crate) type ConnectionFactory =
-    dyn Fn(NewSession<'_>) -> Box<dyn Connection> + Send + Sync + 'static;
+/// Starts a new session: builds its machine and the layer above, then
+/// [`Launch::spawn`]s its task.
+pub(crate) type ConnectionFactory = dyn Fn(NewSession<'_>, Launch) + Send + Sync + 'static;
 
 /// What the layer above learns when a session opens.
 pub(crate) struct NewSession<'a> {
@@ -127,34 +127,6 @@ pub(crate) struct NewSession<'a> {
     pub(crate) remote: Option<std::net::SocketAddr>,
     pub(crate) handle: SessionHandle,
     pub(crate) request: &'a ::http::request::Parts,
-}
-
-impl Connection for Box<dyn Connection> {
-    fn on_message(&mut self, ctl: &mut SessionCtl<'_>, data: engineio_proto::Data) {
-        (**self).on_message(ctl, data);
-    }
-    fn on_close(&mut self, reason: engineio_proto::CloseReason) {
-        (**self).on_close(reason);
-    }
-    fn poll_timeout(&self) -> Option<std::time::Instant> {
-        (**self).poll_timeout()
-    }
-    fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
-        (**self).handle_timeout(ctl);
-    }
-    fn on_custom(&mut self, ctl: &mut SessionCtl<'_>, command: Box<dyn std::any::Any + Send>) {
-        (**self).on_custom(ctl, command);
-    }
-    fn shrink_buffers(&mut self) {
-        (**self).shrink_buffers();
-    }
-    fn poll_work(
-        &mut self,
-        ctl: &mut SessionCtl<'_>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        (**self).poll_work(ctl, cx)
-    }
 }
 
 /// A handle to a session task, to send it packets or close it from any task.
