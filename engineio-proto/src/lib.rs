@@ -69,7 +69,7 @@ pub use open::OpenPacket;
 pub use packet::{Data, Packet, PacketType, WsMessage};
 pub use request::{
     BadRequestReason, Method, Rejection, RequestHead, Route, SessionRequest, TransportKind,
-    classify,
+    check_session_revision, classify,
 };
 pub use server::{
     CLOSE_MESSAGE_TOO_BIG, CloseReason, Event, HttpResponse, PostAction, RequestId, SendError,

@@ -151,10 +151,11 @@ where
             let Some(handle) = shared.lookup(&sid) else {
                 return reject(&Rejection::UnknownSid);
             };
-            if !eio4 {
-                return reject(&Rejection::BadRequest(
-                    engineio_proto::BadRequestReason::ProtocolMismatch,
-                ));
+            // The session lives in its task; its revision rule is the proto's
+            // (`ServerSession::verify` checks the same), answered here before a WebSocket
+            // upgrade could begin.
+            if let Err(rejection) = engineio_proto::check_session_revision(eio4) {
+                return reject(&rejection);
             }
             match request {
                 SessionRequest::Poll => poll(shared, &handle).await,

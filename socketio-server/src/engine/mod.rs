@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use engineio_proto::{Frame, ServerConfig, Sid, SidGenerator};
+use socketio_proto::endpoint::server::{Admission, frames_len};
 
 pub use http::Cors;
 
@@ -150,19 +151,9 @@ struct Flow {
     slow_signal: tokio::sync::Notify,
 }
 
-/// What to do when a client does not read fast enough and would make the server hold more
-/// than `max_buffered` bytes for it. Volatile messages are dropped first in either case.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SlowClientPolicy {
-    /// Disconnect the client (the default): memory stays bounded, no message is lost
-    /// silently, and a fast client never waits for a slow one.
-    #[default]
-    Disconnect,
-    /// Keep the client: emits that wait (`emit_wait`) wait for room; emits that cannot
-    /// wait fail with `EmitError::Full` (and count as `full` in a broadcast report).
-    Backpressure,
-}
+/// What to do when a client does not read fast enough (the proto layer's rule, under its
+/// historical path here).
+pub use socketio_proto::endpoint::server::SlowClientPolicy;
 
 /// What [`SessionHandle::send_frames`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,8 +174,9 @@ impl SessionHandle {
     }
 
     /// Queues frames encoded once and shared (a clone of `frames` is a reference count).
-    /// A volatile message is dropped when the session is behind; a message that would put
-    /// more than `limit` bytes in flight closes the session under
+    /// Whether they may go is the proto layer's [`Admission`] rule, given the bytes in
+    /// flight to this session: a volatile message is dropped when the session is behind; a
+    /// message that would put more than `limit` bytes in flight closes the session under
     /// [`SlowClientPolicy::Disconnect`], or is refused under
     /// [`SlowClientPolicy::Backpressure`] (see [`SessionHandle::send_frames_wait`]).
     pub(crate) fn send_frames(
@@ -194,42 +186,45 @@ impl SessionHandle {
         limit: usize,
         policy: SlowClientPolicy,
     ) -> Sent {
-        let bytes: usize = frames.iter().map(Frame::len).sum();
+        let bytes = frames_len(frames);
         let queued = self.flow.queued.load(Ordering::Acquire);
-        if volatile && queued > 0 {
-            return Sent::Dropped;
+        match Admission::decide(queued, bytes, volatile, limit, policy) {
+            Admission::Queue => self.push(frames, volatile, bytes),
+            Admission::DropVolatile => Sent::Dropped,
+            Admission::SlowClient => {
+                self.flow.slow.store(true, Ordering::Release);
+                self.flow.slow_signal.notify_one();
+                self.send(Input::SlowClient);
+                Sent::Closed
+            }
+            Admission::Full => Sent::Full,
+            // `Admission` is non-exhaustive (another crate): an outcome this driver does
+            // not know queues nothing.
+            _ => Sent::Full,
         }
-        // A message larger than the limit still goes when nothing waits: it cannot wait.
-        if queued > 0 && queued.saturating_add(bytes) > limit {
-            return match policy {
-                SlowClientPolicy::Disconnect => {
-                    self.flow.slow.store(true, Ordering::Release);
-                    self.flow.slow_signal.notify_one();
-                    self.send(Input::SlowClient);
-                    Sent::Closed
-                }
-                SlowClientPolicy::Backpressure => Sent::Full,
-            };
-        }
-        self.push(frames, volatile, bytes)
     }
 
-    /// Like [`SessionHandle::send_frames`], but waits for room instead of refusing.
+    /// Like [`SessionHandle::send_frames`] under [`SlowClientPolicy::Backpressure`], but
+    /// waits for room instead of refusing.
     pub(crate) async fn send_frames_wait(
         &self,
         frames: &Arc<[Frame]>,
         volatile: bool,
         limit: usize,
     ) -> Sent {
-        let bytes: usize = frames.iter().map(Frame::len).sum();
+        let bytes = frames_len(frames);
         loop {
             let room = self.flow.room.notified();
             let queued = self.flow.queued.load(Ordering::Acquire);
-            if volatile && queued > 0 {
-                return Sent::Dropped;
-            }
-            if queued == 0 || queued.saturating_add(bytes) <= limit {
-                return self.push(frames, volatile, bytes);
+            let policy = SlowClientPolicy::Backpressure;
+            match Admission::decide(queued, bytes, volatile, limit, policy) {
+                Admission::Queue => return self.push(frames, volatile, bytes),
+                Admission::DropVolatile => return Sent::Dropped,
+                // (`SlowClient` is not an outcome under backpressure.)
+                Admission::Full | Admission::SlowClient => {}
+                // `Admission` is non-exhaustive (another crate): an outcome this driver
+                // does not know waits as for a full buffer.
+                _ => {}
             }
             if self.tx.is_closed() {
                 return Sent::Closed;
