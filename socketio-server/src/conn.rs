@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use socketio_proto::endpoint::server::{AckDeadline, Event, ServerEndpoint};
+use socketio_proto::endpoint::server::{AckDeadline, DisconnectReason, Event, ServerEndpoint};
 use socketio_proto::{Namespace, Payload};
 
 use crate::engine::{Connection, SessionHandle, now};
@@ -122,6 +122,7 @@ impl SioConnection {
             Event::ConnectRequest { nsp, auth } => self.on_connect_request(ep, nsp, auth),
             Event::Connected { nsp, sid } => {
                 if let Some(slot) = self.slots.get_mut(&nsp) {
+                    // Set once: a namespace is connected once per socket.
                     let _ = slot.socket.inner.id.set(sid);
                     slot.socket.inner.connected.store(true, Ordering::Release);
                     slot.ns.add_socket(&slot.socket);
@@ -157,7 +158,7 @@ impl SioConnection {
                 self.resolve_ack(nsp, id.get(), Err(AckError::Closed));
             }
             Event::Disconnected { nsp, reason } => {
-                self.on_disconnected(&nsp, reason.as_str());
+                self.on_disconnected(&nsp, &reason);
             }
             // The endpoint closes its session itself; the sockets left already (their
             // `Disconnected` came first).
@@ -222,7 +223,7 @@ impl SioConnection {
         self.slots.insert(nsp, Slot { socket, ns, queue });
     }
 
-    fn on_disconnected(&mut self, nsp: &Namespace, reason: &str) {
+    fn on_disconnected(&mut self, nsp: &Namespace, reason: &DisconnectReason) {
         let Some(slot) = self.slots.remove(nsp) else {
             return;
         };
@@ -241,7 +242,8 @@ impl SioConnection {
             (handlers.disconnecting.clone(), handlers.disconnect.clone())
         };
         let ns = slot.ns;
-        let reason = reason.to_owned();
+        // The handlers take the reference's string (`"transport close"`, …).
+        let reason = reason.as_str().to_owned();
         self.finishing.push(Box::pin(async move {
             if let Some(h) = disconnecting {
                 h(socket.clone(), reason.clone()).await;

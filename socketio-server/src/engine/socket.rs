@@ -122,6 +122,7 @@ pub(crate) async fn serve(
             accepted = listener.accept() => accepted?,
             () = &mut shutdown => return Ok(()),
         };
+        // Latency only: a socket that refuses the option still works.
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -135,6 +136,8 @@ pub(crate) async fn serve(
                     Ok(handle(shared, req).await)
                 }
             });
+            // A connection that ends with an error (the client went away mid-request) ends
+            // like any other: its sessions learn it through their own inputs.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
