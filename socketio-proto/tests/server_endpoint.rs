@@ -659,3 +659,34 @@ fn memory_of_an_endpoint() {
     );
     assert_eq!(endpoint, session + connection);
 }
+
+#[test]
+fn the_msgpack_parser_goes_through_binary_messages_both_ways() {
+    let mut s = Ws::with(
+        EngineConfig::default(),
+        ServerConfig::default().parser(ParserKind::MsgPack),
+    );
+    let mut connect = Vec::new();
+    ParserKind::MsgPack
+        .encode(
+            &socketio_proto::Packet::connect(main_nsp(), None),
+            &mut connect,
+        )
+        .unwrap();
+    let [socketio_proto::EngineMessage::Binary(connect)] = &connect[..] else {
+        panic!("msgpack packets are binary");
+    };
+    s.ep.handle_ws_message(WS, WsMessage::Binary(connect.clone()), s.now);
+    s.drain();
+    let Some(Event::ConnectRequest { nsp, .. }) = s.take_events().pop() else {
+        panic!("a connect request");
+    };
+    s.ep.accept(&nsp, s.now).unwrap();
+    s.drain();
+    assert!(matches!(&s.take()[..], [b] if b.starts_with("<binary")));
+    let frames = event_frames(ParserKind::MsgPack, &nsp, "news", &1).unwrap();
+    assert!(matches!(frames[..], [engineio_proto::Frame::Binary(_)]));
+    assert_eq!(s.ep.send_frames(&frames, false, s.now), Delivery::Queued);
+    s.drain();
+    assert_eq!(s.take().len(), 1);
+}
