@@ -164,8 +164,9 @@ impl SioConnection {
             // `Disconnected` came first).
             Event::Closed(_) => {}
             // `Event` is non-exhaustive (another crate): a future event is ignored until
-            // this driver handles it (the proto adds it with its driver support).
-            _ => {}
+            // this driver handles it (the proto adds it with its driver support; debug
+            // builds, hence the tests, stop here).
+            other => debug_assert!(false, "event not handled by the driver: {other:?}"),
         }
     }
 

@@ -80,6 +80,7 @@ pub fn ack_frames<T: Serialize + ?Sized>(
 }
 
 /// The bytes the frames hold (what counts against a client's buffer limit).
+#[inline]
 pub fn frames_len(frames: &[Frame]) -> usize {
     frames.iter().map(Frame::len).sum()
 }
@@ -137,6 +138,7 @@ impl Admission {
     /// let b = SlowClientPolicy::Backpressure;
     /// assert_eq!(Admission::decide(95, 10, false, 100, b), Admission::Full);
     /// ```
+    #[inline]
     pub fn decide(
         in_flight: usize,
         bytes: usize,
@@ -363,7 +365,9 @@ impl ServerEndpoint {
         id
     }
 
-    /// Answers the client's event `id` with `[...args]` ([`ServerConnection::ack`]).
+    /// Answers the client's event `id` with `[...args]` ([`ServerConnection::ack`]); `args`
+    /// follows the convention of [`crate::args`]: one value, a tuple spread into several
+    /// arguments, `()` for none.
     pub fn ack<T: Serialize + ?Sized>(
         &mut self,
         nsp: &Namespace,

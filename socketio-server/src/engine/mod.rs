@@ -199,8 +199,11 @@ impl SessionHandle {
             }
             Admission::Full => Sent::Full,
             // `Admission` is non-exhaustive (another crate): an outcome this driver does
-            // not know queues nothing.
-            _ => Sent::Full,
+            // not know queues nothing (debug builds, hence the tests, stop here).
+            other => {
+                debug_assert!(false, "admission not handled by the driver: {other:?}");
+                Sent::Full
+            }
         }
     }
 
@@ -223,8 +226,8 @@ impl SessionHandle {
                 // (`SlowClient` is not an outcome under backpressure.)
                 Admission::Full | Admission::SlowClient => {}
                 // `Admission` is non-exhaustive (another crate): an outcome this driver
-                // does not know waits as for a full buffer.
-                _ => {}
+                // does not know waits as for a full buffer (debug builds stop here).
+                other => debug_assert!(false, "admission not handled by the driver: {other:?}"),
             }
             if self.tx.is_closed() {
                 return Sent::Closed;

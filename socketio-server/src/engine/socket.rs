@@ -218,8 +218,9 @@ impl Connection for ChannelConnection {
                 Event::Closed(_) => self.tx = None,
                 Event::Upgrading | Event::Upgraded => {}
                 // `Event` is non-exhaustive (another crate): a future event that carries no
-                // message is nothing for the application's channel.
-                _ => {}
+                // message is nothing for the application's channel (debug builds, hence the
+                // tests, stop here so that it is looked at).
+                other => debug_assert!(false, "event not handled by the driver: {other:?}"),
             }
         }
         progressed
