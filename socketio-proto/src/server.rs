@@ -544,6 +544,12 @@ impl ServerConnection {
         Ok(())
     }
 
+    /// Forgets the pending ack `id` of `nsp` (its emitter gave up): a late answer is then
+    /// ignored, and its deadline, if any, no longer fires. Returns whether it was pending.
+    pub fn cancel_ack(&mut self, nsp: &Namespace, id: AckId) -> bool {
+        self.acks.remove(nsp, id)
+    }
+
     /// Makes the socket of `nsp` leave: sends DISCONNECT (`socket.disconnect()`).
     pub fn disconnect(&mut self, nsp: &Namespace) -> Result<(), CommandError> {
         self.check_open()?;

@@ -232,6 +232,26 @@ fn an_ack_with_a_deadline_times_out_and_is_forgotten() {
 }
 
 #[test]
+fn an_ack_whose_emitter_gave_up_is_forgotten() {
+    let mut s = Ws::new();
+    let nsp = s.join("40");
+    let deadline = AckDeadline::after(s.now, Some(Duration::from_secs(1)));
+    let id = s.ep.emit_with_ack(&nsp, &("q",), deadline, s.now).unwrap();
+    s.drain();
+    assert!(s.ep.cancel_ack(&nsp, id));
+    assert!(!s.ep.cancel_ack(&nsp, id), "once");
+    assert_eq!(s.ep.connection().pending_acks(), 0);
+    s.advance(Duration::from_secs(1));
+    s.recv(r#"430["late"]"#);
+    s.recv("41");
+    let events = s.take_events();
+    assert!(
+        matches!(&events[..], [Event::Disconnected { .. }]),
+        "no timeout, answer or cancel event: {events:?}"
+    );
+}
+
+#[test]
 fn pending_acks_are_cancelled_when_the_client_leaves_the_namespace() {
     let mut s = Ws::new();
     let nsp = s.join("40");

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use socketio_proto::endpoint::server::{AckDeadline, DisconnectReason, Event, ServerEndpoint};
-use socketio_proto::{Namespace, Payload};
+use socketio_proto::{AckId, Namespace, Payload};
 
 use crate::engine::{Connection, SessionHandle, now};
 use crate::error::{AckError, ConnectError};
@@ -20,6 +20,9 @@ use crate::socket::{
     ack_response,
 };
 use socketio_proto::Value;
+
+/// Below this many pending acks, waiters that gave up are not looked for.
+const ACK_SWEEP_MIN: usize = 64;
 
 /// Work queued for one socket, run one item after the other (events in arrival order).
 enum Work {
@@ -76,6 +79,8 @@ pub(crate) struct SioConnection {
     /// Who waits for each ack we emitted: resolved by the endpoint's events only (answered,
     /// timed out, cancelled).
     acks: HashMap<(Namespace, u64), AckReply>,
+    /// The size of `acks` past which waiters that gave up are looked for.
+    sweep_acks_at: usize,
     /// Disconnect handlers of sockets already gone, run to completion.
     finishing: Vec<BoxFuture>,
 }
@@ -88,6 +93,7 @@ impl SioConnection {
             base,
             slots: Slots::default(),
             acks: HashMap::new(),
+            sweep_acks_at: ACK_SWEEP_MIN,
             finishing: Vec::new(),
         }
     }
@@ -115,6 +121,24 @@ impl SioConnection {
         if let Some(reply) = self.acks.remove(&(nsp, id)) {
             let _ = reply.send(result);
         }
+    }
+
+    /// Forgets the acks whose waiter gave up (its future was dropped): an ack without a
+    /// deadline would otherwise be kept until its socket disconnects. Amortized: a sweep
+    /// runs when the table doubled since the last one.
+    fn sweep_acks(&mut self, ep: &mut ServerEndpoint) {
+        if self.acks.len() < self.sweep_acks_at {
+            return;
+        }
+        self.acks.retain(|(nsp, id), reply| {
+            if reply.is_closed() {
+                ep.cancel_ack(nsp, AckId::new(*id));
+                false
+            } else {
+                true
+            }
+        });
+        self.sweep_acks_at = (2 * self.acks.len()).max(ACK_SWEEP_MIN);
     }
 
     fn on_event(&mut self, ep: &mut ServerEndpoint, event: Event) {
@@ -421,6 +445,7 @@ impl Connection for SioConnection {
                 match ep.emit_payload_with_ack(&nsp, payload, deadline, now) {
                     Ok(id) => {
                         self.acks.insert((nsp, id.get()), reply);
+                        self.sweep_acks(ep);
                     }
                     Err(e) => {
                         // The socket is gone (or the data is no event): nothing to wait for.

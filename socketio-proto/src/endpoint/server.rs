@@ -365,6 +365,12 @@ impl ServerEndpoint {
         id
     }
 
+    /// Forgets a pending ack whose emitter gave up ([`ServerConnection::cancel_ack`]):
+    /// no event comes for it. Returns whether it was pending.
+    pub fn cancel_ack(&mut self, nsp: &Namespace, id: AckId) -> bool {
+        self.conn.cancel_ack(nsp, id)
+    }
+
     /// Answers the client's event `id` with `[...args]` ([`ServerConnection::ack`]); `args`
     /// follows the convention of [`crate::args`]: one value, a tuple spread into several
     /// arguments, `()` for none.
