@@ -710,8 +710,8 @@ mod tests {
     /// What one connection's task holds. Before the endpoint: a 520-byte task holding a
     /// `Box<dyn Connection>`, its future 1216 bytes (the task twice: an `async fn` copies
     /// its argument), plus the 512-byte `SioConnection` on the heap: 1728 bytes in two
-    /// allocations. Now: a 1016-byte task (the endpoint and the connection inline), its
-    /// future 1192 bytes, one allocation.
+    /// allocations. Now: a 1024-byte task (the endpoint and the connection inline), its
+    /// future 1200 bytes, one allocation.
     #[test]
     fn memory_of_a_session_task() {
         let sio = size_of::<SessionTask<SioConnection>>();
