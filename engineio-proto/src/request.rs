@@ -305,6 +305,28 @@ fn is_valid_header_value(value: &[u8]) -> bool {
         .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }
 
+/// Checks the `EIO` revision of a request for a known session ([`Route::Session`]'s `eio4`):
+/// a session of this server speaks v4 only. Checked after the sid is found (an unknown sid
+/// is [`Rejection::UnknownSid`] whatever the revision), by [`crate::ServerSession::verify`]
+/// or by a driver that answers before it reaches the session (a WebSocket upgrade).
+///
+/// ```
+/// use engineio_proto::{check_session_revision, BadRequestReason, Rejection};
+///
+/// assert_eq!(check_session_revision(true), Ok(()));
+/// assert_eq!(
+///     check_session_revision(false),
+///     Err(Rejection::BadRequest(BadRequestReason::ProtocolMismatch))
+/// );
+/// ```
+pub fn check_session_revision(eio4: bool) -> Result<(), Rejection> {
+    if eio4 {
+        Ok(())
+    } else {
+        Err(Rejection::BadRequest(BadRequestReason::ProtocolMismatch))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

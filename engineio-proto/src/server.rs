@@ -397,9 +397,7 @@ impl ServerSession {
         if self.state == State::Closed {
             return Err(Rejection::UnknownSid);
         }
-        if !eio4 {
-            return Err(Rejection::BadRequest(BadRequestReason::ProtocolMismatch));
-        }
+        crate::request::check_session_revision(eio4)?;
         match (request, &self.transport) {
             (SessionRequest::WebSocket, _) | (_, Transport::Polling { .. }) => Ok(()),
             (_, Transport::WebSocket { .. }) => {

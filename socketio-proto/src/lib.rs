@@ -25,6 +25,13 @@
 //! - [`endpoint::client::ClientEndpoint`]: the whole client (socket.io-client's Manager and Sockets)
 //!   composed with the Engine.IO client session of `engineio-proto`: reconnection, upgrade,
 //!   offline buffer, ack outcomes, retries, recovery.
+//! - [`endpoint::server::ServerEndpoint`]: the Engine.IO session and the Socket.IO
+//!   connection of one server connection composed into one machine, with one
+//!   `poll_timeout`; the frames every emit, ack answer and broadcast sends are encoded by
+//!   [`endpoint::server::event_frames`] and [`endpoint::server::ack_frames`], and
+//!   [`endpoint::server::Admission`] is the one rule for volatile messages, buffer limits
+//!   and slow clients. Its module docs show the whole drive loop of a server, from the
+//!   request classification of `engineio_proto` to the HTTP answers.
 //!
 //! # The drive contract
 //!
@@ -70,6 +77,93 @@
 //! if let Some(deadline) = conn.poll_timeout() {
 //!     conn.handle_timeout(deadline.max(start + Duration::from_millis(1)));
 //! }
+//! ```
+//!
+//! # Driving a server endpoint
+//!
+//! A server drives one [`endpoint::server::ServerEndpoint`] per connection: it owns the
+//! Engine.IO session and the Socket.IO connection and pumps between them. The whole loop,
+//! input side included: the request classification of `engineio_proto`, then the endpoint,
+//! then its outputs and its one deadline (a driver does this with real HTTP requests,
+//! WebSockets and a timer):
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use bytes::Bytes;
+//! use engineio_proto::{
+//!     classify, HttpResponse, Method, PostAction, RequestHead, RequestId, Route,
+//!     ServerConfig as EngineConfig, ServerSession, SessionRequest, SidGenerator, Transmit,
+//!     TransportKind,
+//! };
+//! use socketio_proto::endpoint::server::{AckDeadline, Event, ServerEndpoint};
+//! use socketio_proto::server::ServerConfig;
+//!
+//! let engine_config = EngineConfig::default();
+//! let mut ids = SidGenerator::from_seed([1; 32]); // OS randomness in a real server
+//! let mut now = Instant::now(); // the driver's clock
+//!
+//! // The body of each HTTP answer, as the driver would write it.
+//! fn answer(endpoint: &mut ServerEndpoint) -> Vec<(RequestId, HttpResponse)> {
+//!     let mut out = Vec::new();
+//!     while let Some(t) = endpoint.poll_transmit() {
+//!         match t {
+//!             Transmit::Http { req, response } => out.push((req, response)),
+//!             Transmit::WebSocket { .. } | Transmit::CloseWebSocket { .. } => {}
+//!             _ => {} // engineio_proto::Transmit is non-exhaustive
+//!         }
+//!     }
+//!     out
+//! }
+//!
+//! // 1. The handshake: `GET /socket.io/?EIO=4&transport=polling`.
+//! let head = RequestHead::new(Method::Get, "EIO=4&transport=polling", false);
+//! let Ok(Route::Handshake { transport: TransportKind::Polling, .. }) = classify(&head, &engine_config)
+//! else { panic!("a handshake") };
+//! let session = ServerSession::new_polling(ids.generate(), engine_config.clone(), RequestId(1), now);
+//! let sid = *session.sid();
+//! let mut endpoint = ServerEndpoint::new(session, ServerConfig::default(), [7; 32], now);
+//! let answers = answer(&mut endpoint);
+//! assert!(matches!(&answers[..], [(RequestId(1), HttpResponse::Payload(open))] if open.starts_with(b"0{")));
+//!
+//! // 2. `POST ?EIO=4&transport=polling&sid=…` with body `40`: CONNECT to `/`.
+//! let query = format!("EIO=4&transport=polling&sid={sid}");
+//! let head = RequestHead::new(Method::Post, &query, false);
+//! let Ok(Route::Session { request, eio4, .. }) = classify(&head, &engine_config) else { panic!() };
+//! assert_eq!(request, SessionRequest::Post);
+//! endpoint.verify(request, eio4).expect("served by this session");
+//! let PostAction::ReadBody { limit } = endpoint.handle_post(RequestId(2), false, now) else { panic!() };
+//! assert!(limit > 2);
+//! endpoint.handle_post_body(RequestId(2), Bytes::from_static(b"40"), now);
+//! assert_eq!(answer(&mut endpoint), [(RequestId(2), HttpResponse::Ok)]);
+//!
+//! // 3. The application decides on the CONNECT and emits with an ack.
+//! while let Some(event) = endpoint.poll_event() {
+//!     match event {
+//!         Event::ConnectRequest { nsp, .. } => {
+//!             endpoint.accept(&nsp, now).unwrap();
+//!         }
+//!         Event::Connected { nsp, .. } => {
+//!             let id = endpoint.emit_with_ack(&nsp, &("hello", 1), AckDeadline::None, now).unwrap();
+//!             assert_eq!(id.get(), 0);
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//!
+//! // 4. The next `GET` takes both packets.
+//! endpoint.handle_poll(RequestId(3), now);
+//! let answers = answer(&mut endpoint);
+//! let [(RequestId(3), HttpResponse::Payload(body))] = &answers[..] else { panic!() };
+//! let body = std::str::from_utf8(body).unwrap();
+//! assert!(body.starts_with("40{\"sid\":\"") && body.ends_with("\x1e420[\"hello\",1]"));
+//!
+//! // 5. Sleep until the one deadline (the first ping here), then hand the clock over.
+//! let deadline = endpoint.poll_timeout().unwrap();
+//! assert_eq!(deadline, now + Duration::from_secs(25));
+//! now = deadline;
+//! endpoint.handle_timeout(now);
+//! endpoint.handle_poll(RequestId(4), now);
+//! assert_eq!(answer(&mut endpoint), [(RequestId(4), HttpResponse::Payload(Bytes::from_static(b"2")))]);
 //! ```
 //!
 //! # Codec only

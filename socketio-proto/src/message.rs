@@ -88,6 +88,17 @@ impl From<EngineMessage> for engineio_proto::Data {
     }
 }
 
+/// The `message` packet that carries this message, ready for any Engine.IO transport (a
+/// text message is copied once, behind the `4` type character; binary is shared).
+impl From<EngineMessage> for engineio_proto::Frame {
+    fn from(msg: EngineMessage) -> Self {
+        match msg {
+            EngineMessage::Text(t) => Self::message(engineio_proto::Data::Text(t)),
+            EngineMessage::Binary(b) => Self::Binary(b),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

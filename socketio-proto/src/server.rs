@@ -135,6 +135,14 @@ pub enum Event {
         /// The id.
         id: AckId,
     },
+    /// The ack will never be answered: its socket left the namespace or the connection
+    /// closed (it comes before that [`Event::Disconnected`]). The ack is forgotten.
+    AckCancelled {
+        /// The namespace.
+        nsp: Namespace,
+        /// The id.
+        id: AckId,
+    },
     /// The socket of `nsp` is gone.
     Disconnected {
         /// The namespace.
@@ -159,9 +167,11 @@ pub enum DisconnectReason {
     ForcedClose,
     /// The connection closed on a protocol violation or [`ServerConnection::close`].
     ForcedServerClose,
-    /// The Engine.IO session closed (its reason, such as `"transport close"` or
-    /// `"ping timeout"`).
-    Transport(&'static str),
+    /// The Engine.IO session closed (its reason gives the string: `"transport close"`,
+    /// `"ping timeout"`, …).
+    Transport(engineio_proto::CloseReason),
+    /// The server shuts down ([`ServerConnection::shutdown`]).
+    ServerShuttingDown,
 }
 
 impl DisconnectReason {
@@ -172,8 +182,15 @@ impl DisconnectReason {
             Self::ServerNamespaceDisconnect => "server namespace disconnect",
             Self::ForcedClose => "forced close",
             Self::ForcedServerClose => "forced server close",
-            Self::Transport(r) => r,
+            Self::Transport(r) => r.as_str(),
+            Self::ServerShuttingDown => "server shutting down",
         }
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -189,8 +206,35 @@ pub enum CloseReason {
     ConnectTimeout,
     /// The application called [`ServerConnection::close`].
     ServerClose,
+    /// The application called [`ServerConnection::shutdown`].
+    ServerShutdown,
     /// The Engine.IO session closed.
-    Transport(&'static str),
+    Transport(engineio_proto::CloseReason),
+}
+
+/// When an ack we wait for expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums)] // a deadline or none: there is no third case
+pub enum AckDeadline {
+    /// No deadline: the ack waits until it is answered or its socket disconnects
+    /// ([`Event::AckCancelled`]), as in the reference.
+    None,
+    /// [`Event::AckTimeout`] at this instant if no answer came.
+    At(Instant),
+}
+
+impl AckDeadline {
+    /// `now + timeout`, or no deadline.
+    pub fn after(now: Instant, timeout: Option<Duration>) -> Self {
+        timeout.map_or(Self::None, |t| Self::At(now + t))
+    }
+
+    fn instant(self) -> Option<Instant> {
+        match self {
+            Self::None => None,
+            Self::At(at) => Some(at),
+        }
+    }
 }
 
 /// A packet that breaks the exchange rules.
@@ -334,9 +378,9 @@ impl ServerConnection {
         }
     }
 
-    /// Handles the end of the Engine.IO session (`reason` as the Engine.IO layer names it,
-    /// such as `"transport close"` or `"ping timeout"`).
-    pub fn handle_engine_closed(&mut self, reason: &'static str, now: Instant) {
+    /// Handles the end of the Engine.IO session: every socket disconnects with its
+    /// reason ([`DisconnectReason::Transport`]).
+    pub fn handle_engine_closed(&mut self, reason: engineio_proto::CloseReason, now: Instant) {
         let _ = now;
         if self.closed.is_none() {
             self.close_with(
@@ -441,19 +485,45 @@ impl ServerConnection {
         data: Payload,
         ack_deadline: Option<Instant>,
     ) -> Result<Option<AckId>, CommandError> {
+        match ack_deadline {
+            Some(at) => self.emit_with_ack(nsp, data, AckDeadline::At(at)).map(Some),
+            None => self.emit_inner(nsp, data, None).map(|_| None),
+        }
+    }
+
+    /// Emits an event built beforehand and waits for its ack: an id is allocated from this
+    /// namespace's counter (0, 1, 2, …) and returned; the answer comes as [`Event::Ack`],
+    /// or [`Event::AckTimeout`] at the deadline, or [`Event::AckCancelled`] if the socket
+    /// disconnects first.
+    pub fn emit_with_ack(
+        &mut self,
+        nsp: &Namespace,
+        data: Payload,
+        deadline: AckDeadline,
+    ) -> Result<AckId, CommandError> {
+        self.emit_inner(nsp, data, Some(deadline))?
+            .ok_or(CommandError::NotConnected)
+    }
+
+    fn emit_inner(
+        &mut self,
+        nsp: &Namespace,
+        data: Payload,
+        ack: Option<AckDeadline>,
+    ) -> Result<Option<AckId>, CommandError> {
         self.check_open()?;
         check_event_data(&data)?;
         let Some(NsState::Connected { next_ack }) = self.namespaces.get_mut(nsp) else {
             return Err(CommandError::NotConnected);
         };
-        let id = ack_deadline.map(|_| {
+        let id = ack.map(|_| {
             let id = AckId::new(*next_ack);
             *next_ack += 1;
             id
         });
         self.send(&Packet::event(nsp.clone(), data, id))?;
-        if let Some(id) = id {
-            self.acks.insert(nsp.clone(), id, ack_deadline);
+        if let (Some(id), Some(deadline)) = (id, ack) {
+            self.acks.insert(nsp.clone(), id, deadline.instant());
         }
         Ok(id)
     }
@@ -472,6 +542,12 @@ impl ServerConnection {
         let payload = Payload::new(self.config.parser, data)?;
         self.send(&Packet::ack(nsp.clone(), id, payload))?;
         Ok(())
+    }
+
+    /// Forgets the pending ack `id` of `nsp` (its emitter gave up): a late answer is then
+    /// ignored, and its deadline, if any, no longer fires. Returns whether it was pending.
+    pub fn cancel_ack(&mut self, nsp: &Namespace, id: AckId) -> bool {
+        self.acks.remove(nsp, id)
     }
 
     /// Makes the socket of `nsp` leave: sends DISCONNECT (`socket.disconnect()`).
@@ -500,12 +576,27 @@ impl ServerConnection {
             .map(|(n, _)| n.clone())
             .collect();
         for nsp in joined {
-            let _ = self.disconnect(&nsp);
+            // Cannot fail: the connection is open and `nsp` is joined.
+            if self.disconnect(&nsp).is_err() {
+                debug_assert!(false, "disconnect of a joined namespace failed");
+            }
         }
         self.close_with(
             CloseReason::ServerClose,
             DisconnectReason::ForcedServerClose,
         );
+    }
+
+    /// Closes the whole connection because the server shuts down: every socket disconnects
+    /// with "server shutting down" and nothing is sent (the Engine.IO session's close tells
+    /// the client).
+    pub fn shutdown(&mut self) {
+        if self.closed.is_none() {
+            self.close_with(
+                CloseReason::ServerShutdown,
+                DisconnectReason::ServerShuttingDown,
+            );
+        }
     }
 
     /// Frees the memory of the internal queues when they are empty (call it before the
@@ -586,7 +677,12 @@ impl ServerConnection {
 
     fn leave(&mut self, nsp: &Namespace, reason: DisconnectReason) {
         self.namespaces.remove(nsp);
-        self.acks.remove_namespace(nsp);
+        for id in self.acks.remove_namespace(nsp) {
+            self.events.push_back(Event::AckCancelled {
+                nsp: nsp.clone(),
+                id,
+            });
+        }
         self.events.push_back(Event::Disconnected {
             nsp: nsp.clone(),
             reason,

@@ -162,7 +162,7 @@ impl Pair {
                 moved = true;
                 match e {
                     EioEvent::Message(d) => server.sio.handle_message(d.into(), now),
-                    EioEvent::Closed(r) => server.sio.handle_engine_closed(r.as_str(), now),
+                    EioEvent::Closed(r) => server.sio.handle_engine_closed(r, now),
                     EioEvent::Upgrading | EioEvent::Upgraded => {}
                     other => panic!("unexpected {other:?}"),
                 }

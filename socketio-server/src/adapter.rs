@@ -371,18 +371,12 @@ impl Adapter for InMemoryAdapter {
             let mut report = BroadcastReport::default();
             for socket in self.targets(opts) {
                 let handle = &socket.inner.handle;
-                let sent = match self.policy {
-                    SlowClientPolicy::Backpressure => {
-                        handle
-                            .send_frames_wait(&frames, opts.flags.volatile, self.max_buffered)
-                            .await
-                    }
-                    SlowClientPolicy::Disconnect => handle.send_frames(
-                        &frames,
-                        opts.flags.volatile,
-                        self.max_buffered,
-                        self.policy,
-                    ),
+                let sent = if self.policy == SlowClientPolicy::Backpressure {
+                    handle
+                        .send_frames_wait(&frames, opts.flags.volatile, self.max_buffered)
+                        .await
+                } else {
+                    handle.send_frames(&frames, opts.flags.volatile, self.max_buffered, self.policy)
                 };
                 report.count(sent);
             }

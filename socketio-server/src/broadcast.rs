@@ -3,17 +3,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use engineio_proto::Frame;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
-use socketio_proto::{Packet, Payload};
+use socketio_proto::Payload;
 
 use crate::adapter::{BroadcastOptions, BroadcastReport};
 use crate::error::EmitError;
 use crate::io::NamespaceInner;
-use crate::socket::{AckResponse, Socket, check_event_name, frame_of};
+use crate::socket::{AckResponse, Socket, emit_error};
 use socketio_proto::args::EventData;
+use socketio_proto::endpoint::server::{check_event_name, event_frames};
 
 /// Rooms given to [`BroadcastOperator::to`], [`BroadcastOperator::except`],
 /// [`Socket::join`]…: one name, or several.
@@ -160,12 +160,8 @@ impl BroadcastOperator {
         event: &str,
         args: &T,
     ) -> Result<BroadcastReport, EmitError> {
-        check_event_name(event)?;
-        let payload = Payload::new(self.ns.parser, &EventData { name: event, args })?;
-        let packet = Packet::event(self.ns.name.clone(), payload, None);
-        let mut messages = Vec::with_capacity(1 + packet.attachments());
-        self.ns.parser.encode(&packet, &mut messages)?;
-        let frames: Arc<[Frame]> = messages.into_iter().map(frame_of).collect();
+        let frames =
+            event_frames(self.ns.parser, &self.ns.name, event, args).map_err(emit_error)?;
         Ok(self.ns.adapter.broadcast(frames, &self.opts))
     }
 
@@ -177,12 +173,8 @@ impl BroadcastOperator {
         event: &str,
         args: &T,
     ) -> Result<BroadcastReport, EmitError> {
-        check_event_name(event)?;
-        let payload = Payload::new(self.ns.parser, &EventData { name: event, args })?;
-        let packet = Packet::event(self.ns.name.clone(), payload, None);
-        let mut messages = Vec::with_capacity(1 + packet.attachments());
-        self.ns.parser.encode(&packet, &mut messages)?;
-        let frames: Arc<[Frame]> = messages.into_iter().map(frame_of).collect();
+        let frames =
+            event_frames(self.ns.parser, &self.ns.name, event, args).map_err(emit_error)?;
         Ok(self.ns.adapter.broadcast_wait(frames, &self.opts).await)
     }
 
@@ -196,7 +188,7 @@ impl BroadcastOperator {
         event: &str,
         args: &T,
     ) -> Result<Vec<AckResponse>, BroadcastAckError> {
-        check_event_name(event)?;
+        check_event_name(event).map_err(emit_error)?;
         let payload = Payload::new(self.ns.parser, &EventData { name: event, args })
             .map_err(EmitError::from)?;
         let sockets = self.ns.adapter.fetch_sockets(&self.opts).await;

@@ -1,6 +1,6 @@
-//! The Socket.IO layer of one Engine.IO session: drives
-//! [`socketio_proto::server::ServerConnection`] and runs the application's handlers, in the
-//! session's task.
+//! The Socket.IO layer of one Engine.IO session: takes the events of its
+//! [`ServerEndpoint`] (which owns every protocol decision) and runs the application's
+//! handlers, in the session's task.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -9,18 +9,20 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use engineio_proto::{CloseReason as EngineCloseReason, Data};
-use socketio_proto::server::{Event, ServerConnection};
-use socketio_proto::{EngineMessage, Namespace, Payload};
+use socketio_proto::endpoint::server::{AckDeadline, DisconnectReason, Event, ServerEndpoint};
+use socketio_proto::{AckId, Namespace, Payload};
 
-use crate::engine::{Connection, SessionCtl, SessionHandle};
+use crate::engine::{Connection, SessionHandle, now};
 use crate::error::{AckError, ConnectError};
 use crate::io::{IoInner, NamespaceInner};
 use crate::socket::{
     AckReply, BoxFuture, Command, Handlers, Handshake, HandshakeBase, Message, Socket, SocketInner,
-    ack_response, frame_of,
+    ack_response,
 };
 use socketio_proto::Value;
+
+/// Below this many pending acks, waiters that gave up are not looked for.
+const ACK_SWEEP_MIN: usize = 64;
 
 /// Work queued for one socket, run one item after the other (events in arrival order).
 enum Work {
@@ -70,54 +72,81 @@ struct Slot {
 
 pub(crate) struct SioConnection {
     io: Arc<IoInner>,
-    proto: ServerConnection,
     handle: SessionHandle,
     base: Arc<HandshakeBase>,
     /// The sockets of this connection, one per namespace (a few at most: a vector).
     slots: Slots,
+    /// Who waits for each ack we emitted: resolved by the endpoint's events only (answered,
+    /// timed out, cancelled).
     acks: HashMap<(Namespace, u64), AckReply>,
+    /// The size of `acks` past which waiters that gave up are looked for.
+    sweep_acks_at: usize,
     /// Disconnect handlers of sockets already gone, run to completion.
     finishing: Vec<BoxFuture>,
 }
 
 impl SioConnection {
-    pub(crate) fn new(
-        io: Arc<IoInner>,
-        handle: SessionHandle,
-        base: Arc<HandshakeBase>,
-        seed: [u8; 32],
-        now: Instant,
-    ) -> Self {
-        let proto = ServerConnection::new(io.config.proto.clone(), seed, now);
+    pub(crate) fn new(io: Arc<IoInner>, handle: SessionHandle, base: Arc<HandshakeBase>) -> Self {
         Self {
             io,
-            proto,
             handle,
             base,
             slots: Slots::default(),
             acks: HashMap::new(),
+            sweep_acks_at: ACK_SWEEP_MIN,
             finishing: Vec::new(),
         }
     }
 
-    /// Applies every output of the Socket.IO machine.
-    fn pump(&mut self, ctl: &mut SessionCtl<'_>) {
-        loop {
-            while let Some(msg) = self.proto.poll_transmit() {
-                let _ = ctl.session.send_frame(frame_of(msg));
-            }
-            let Some(event) = self.proto.poll_event() else {
-                break;
-            };
-            self.on_event(ctl, event);
+    /// The machine of a new connection: its Engine.IO session and the Socket.IO
+    /// connection on it.
+    pub(crate) fn endpoint(
+        io: &IoInner,
+        session: engineio_proto::ServerSession,
+        now: Instant,
+    ) -> ServerEndpoint {
+        let mut seed = [0u8; 32];
+        // Socket ids must be unguessable: fresh randomness for each connection.
+        getrandom::fill(&mut seed).expect("the operating system provides randomness");
+        ServerEndpoint::new(session, io.config.proto.clone(), seed, now)
+    }
+
+    /// Answers an ack we wait for (a waiter that gave up needs no answer).
+    fn resolve_ack(
+        &mut self,
+        nsp: Namespace,
+        id: u64,
+        result: Result<crate::AckResponse, AckError>,
+    ) {
+        if let Some(reply) = self.acks.remove(&(nsp, id)) {
+            let _ = reply.send(result);
         }
     }
 
-    fn on_event(&mut self, ctl: &mut SessionCtl<'_>, event: Event) {
+    /// Forgets the acks whose waiter gave up (its future was dropped): an ack without a
+    /// deadline would otherwise be kept until its socket disconnects. Amortized: a sweep
+    /// runs when the table doubled since the last one.
+    fn sweep_acks(&mut self, ep: &mut ServerEndpoint) {
+        if self.acks.len() < self.sweep_acks_at {
+            return;
+        }
+        self.acks.retain(|(nsp, id), reply| {
+            if reply.is_closed() {
+                ep.cancel_ack(nsp, AckId::new(*id));
+                false
+            } else {
+                true
+            }
+        });
+        self.sweep_acks_at = (2 * self.acks.len()).max(ACK_SWEEP_MIN);
+    }
+
+    fn on_event(&mut self, ep: &mut ServerEndpoint, event: Event) {
         match event {
-            Event::ConnectRequest { nsp, auth } => self.on_connect_request(ctl, nsp, auth),
+            Event::ConnectRequest { nsp, auth } => self.on_connect_request(ep, nsp, auth),
             Event::Connected { nsp, sid } => {
                 if let Some(slot) = self.slots.get_mut(&nsp) {
+                    // Set once: a namespace is connected once per socket.
                     let _ = slot.socket.inner.id.set(sid);
                     slot.socket.inner.connected.store(true, Ordering::Release);
                     slot.ns.add_socket(&slot.socket);
@@ -145,33 +174,34 @@ impl SioConnection {
                     ack,
                 }));
             }
-            Event::Ack { nsp, id, data } => {
-                if let Some(reply) = self.acks.remove(&(nsp, id.get())) {
-                    let _ = reply.send(Ok(ack_response(data)));
-                }
-            }
+            Event::Ack { nsp, id, data } => self.resolve_ack(nsp, id.get(), Ok(ack_response(data))),
             Event::AckTimeout { nsp, id } => {
-                if let Some(reply) = self.acks.remove(&(nsp, id.get())) {
-                    let _ = reply.send(Err(AckError::Timeout));
-                }
+                self.resolve_ack(nsp, id.get(), Err(AckError::Timeout));
+            }
+            Event::AckCancelled { nsp, id } => {
+                self.resolve_ack(nsp, id.get(), Err(AckError::Closed));
             }
             Event::Disconnected { nsp, reason } => {
-                self.on_disconnected(&nsp, reason.as_str());
+                self.on_disconnected(&nsp, &reason);
             }
-            Event::Closed(_) => ctl.close(),
-            _ => {}
+            // The endpoint closes its session itself; the sockets left already (their
+            // `Disconnected` came first).
+            Event::Closed(_) => {}
+            // `Event` is non-exhaustive (another crate): a future event is ignored until
+            // this driver handles it (the proto adds it with its driver support; debug
+            // builds, hence the tests, stop here).
+            other => debug_assert!(false, "event not handled by the driver: {other:?}"),
         }
     }
 
     fn on_connect_request(
         &mut self,
-        ctl: &mut SessionCtl<'_>,
+        ep: &mut ServerEndpoint,
         nsp: Namespace,
         auth: Option<Payload>,
     ) {
         let Some(ns) = self.io.namespace_for(&nsp) else {
-            let _ = self.proto.reject(&nsp, "Invalid namespace", None::<&()>);
-            return self.pump(ctl);
+            return reject(ep, &nsp, "Invalid namespace", None);
         };
         // The auth object as the application reads it (`{}` when absent). One that cannot be
         // read is refused with a CONNECT_ERROR naming why, never replaced silently.
@@ -180,8 +210,7 @@ impl SioConnection {
             Some(Ok(auth)) => auth,
             Some(Err(e)) => {
                 let message = format!("invalid auth payload: {e}");
-                let _ = self.proto.reject(&nsp, &message, None::<&()>);
-                return self.pump(ctl);
+                return reject(ep, &nsp, &message, None);
             }
         };
         let handshake = Handshake {
@@ -193,7 +222,7 @@ impl SioConnection {
                 id: OnceLock::new(),
                 nsp: nsp.clone(),
                 handle: self.handle.clone(),
-                parser: self.proto.parser(),
+                parser: ep.parser(),
                 handshake: Arc::new(handshake),
                 handlers: Mutex::new(Handlers::default()),
                 extensions: Mutex::new(http::Extensions::new()),
@@ -207,8 +236,7 @@ impl SioConnection {
         let middlewares = ns.middlewares();
         if middlewares.is_empty() {
             self.slots.insert(nsp.clone(), Slot { socket, ns, queue });
-            let _ = self.proto.accept(&nsp, ctl.now);
-            return self.pump(ctl);
+            return self.accept(ep, &nsp);
         }
         let s = socket.clone();
         queue.push_back(Work::Connect(Box::pin(async move {
@@ -220,24 +248,13 @@ impl SioConnection {
         self.slots.insert(nsp, Slot { socket, ns, queue });
     }
 
-    fn on_disconnected(&mut self, nsp: &Namespace, reason: &str) {
+    fn on_disconnected(&mut self, nsp: &Namespace, reason: &DisconnectReason) {
         let Some(slot) = self.slots.remove(nsp) else {
             return;
         };
         let socket = slot.socket;
         let was_connected = socket.inner.connected.swap(false, Ordering::AcqRel);
-        // Pending acks of this namespace will never be answered.
-        let gone: Vec<_> = self
-            .acks
-            .keys()
-            .filter(|(n, _)| n == nsp)
-            .cloned()
-            .collect();
-        for key in gone {
-            if let Some(reply) = self.acks.remove(&key) {
-                let _ = reply.send(Err(AckError::Closed));
-            }
-        }
+        // (Its pending acks were cancelled by the endpoint just before: `AckCancelled`.)
         if !was_connected {
             return;
         }
@@ -250,7 +267,8 @@ impl SioConnection {
             (handlers.disconnecting.clone(), handlers.disconnect.clone())
         };
         let ns = slot.ns;
-        let reason = reason.to_owned();
+        // The handlers take the reference's string (`"transport close"`, …).
+        let reason = reason.as_str().to_owned();
         self.finishing.push(Box::pin(async move {
             if let Some(h) = disconnecting {
                 h(socket.clone(), reason.clone()).await;
@@ -298,8 +316,16 @@ impl SioConnection {
         handler.map(|h| h(socket.clone(), message))
     }
 
+    /// Accepts a CONNECT whose socket is ready (its middlewares passed).
+    fn accept(&mut self, ep: &mut ServerEndpoint, nsp: &Namespace) {
+        if ep.accept(nsp, now()).is_err() {
+            // The connection closed meanwhile: the socket never joined.
+            self.slots.remove(nsp);
+        }
+    }
+
     /// Polls the head of every socket's queue; `true` if anything progressed.
-    fn poll_queues(&mut self, ctl: &mut SessionCtl<'_>, cx: &mut Context<'_>) -> bool {
+    fn poll_queues(&mut self, ep: &mut ServerEndpoint, cx: &mut Context<'_>) -> bool {
         let mut progressed = false;
         let mut decisions = Vec::new();
         for (nsp, slot) in self.slots.0.iter_mut() {
@@ -335,12 +361,10 @@ impl SioConnection {
         }
         for (nsp, result) in decisions {
             match result {
-                Ok(()) => {
-                    let _ = self.proto.accept(&nsp, ctl.now);
-                }
+                Ok(()) => self.accept(ep, &nsp),
                 Err(e) => {
                     self.slots.remove(&nsp);
-                    let _ = self.proto.reject(&nsp, &e.message, e.data.as_ref());
+                    reject(ep, &nsp, &e.message, e.data.as_ref());
                 }
             }
         }
@@ -356,28 +380,29 @@ impl SioConnection {
     }
 }
 
+/// Refuses a CONNECT with CONNECT_ERROR.
+fn reject(ep: &mut ServerEndpoint, nsp: &Namespace, message: &str, data: Option<&Value>) {
+    // An error means the connection closed meanwhile (nothing to answer) or the data
+    // cannot be encoded (a `Value` always can).
+    let _ = ep.reject(nsp, message, data, now());
+}
+
 impl Connection for SioConnection {
-    fn on_message(&mut self, ctl: &mut SessionCtl<'_>, data: Data) {
-        let msg = match data {
-            Data::Text(t) => EngineMessage::Text(t),
-            Data::Binary(b) => EngineMessage::Binary(b),
-        };
-        self.proto.handle_message(msg, ctl.now);
-        self.pump(ctl);
+    type Machine = ServerEndpoint;
+
+    fn poll_events(&mut self, ep: &mut ServerEndpoint) -> bool {
+        let mut progressed = false;
+        while let Some(event) = ep.poll_event() {
+            progressed = true;
+            self.on_event(ep, event);
+        }
+        progressed
     }
 
-    fn on_close(&mut self, reason: EngineCloseReason) {
-        self.proto
-            .handle_engine_closed(reason.as_str(), crate::engine::now());
-        while self.proto.poll_transmit().is_some() {}
-        while let Some(event) = self.proto.poll_event() {
-            if let Event::Disconnected { nsp, reason } = event {
-                self.on_disconnected(&nsp, reason.as_str());
-            }
-        }
-        for (_, reply) in self.acks.drain() {
-            let _ = reply.send(Err(AckError::Closed));
-        }
+    fn finish(&mut self) {
+        // Every ack was resolved by the endpoint's events (the connection closed before
+        // the session did); a waiter left here would see the channel close: `Closed`.
+        self.acks.clear();
         // The session task ends now: finish the disconnect handlers on their own.
         let finishing = std::mem::take(&mut self.finishing);
         if !finishing.is_empty() {
@@ -390,12 +415,7 @@ impl Connection for SioConnection {
         self.slots.clear();
     }
 
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.proto.poll_timeout()
-    }
-
     fn shrink_buffers(&mut self) {
-        self.proto.shrink_buffers();
         for (_, slot) in &mut self.slots.0 {
             if slot.queue.is_empty() && slot.queue.capacity() > 0 {
                 slot.queue = VecDeque::new();
@@ -403,13 +423,14 @@ impl Connection for SioConnection {
         }
     }
 
-    fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
-        self.proto.handle_timeout(ctl.now);
-        self.pump(ctl);
-    }
-
-    fn on_custom(&mut self, ctl: &mut SessionCtl<'_>, command: Box<dyn std::any::Any + Send>) {
+    fn on_custom(
+        &mut self,
+        ep: &mut ServerEndpoint,
+        command: Box<dyn std::any::Any + Send>,
+        now: Instant,
+    ) {
         let Ok(command) = command.downcast::<Command>() else {
+            debug_assert!(false, "a Socket.IO session only gets `Command`s");
             return;
         };
         match *command {
@@ -420,38 +441,34 @@ impl Connection for SioConnection {
                 reply,
             } => {
                 // Without a timeout the ack waits until the socket disconnects.
-                let deadline = ctl.now + timeout.unwrap_or(self.io.config.ack_wait_limit);
-                match self.proto.emit_payload(&nsp, payload, Some(deadline)) {
-                    Ok(Some(id)) => {
+                let deadline = AckDeadline::after(now, timeout);
+                match ep.emit_payload_with_ack(&nsp, payload, deadline, now) {
+                    Ok(id) => {
                         self.acks.insert((nsp, id.get()), reply);
+                        self.sweep_acks(ep);
                     }
-                    Ok(None) | Err(_) => {
-                        let _ = reply.send(Err(AckError::Closed));
+                    Err(e) => {
+                        // The socket is gone (or the data is no event): nothing to wait for.
+                        let _ = reply.send(Err(match e {
+                            socketio_proto::server::CommandError::ReservedEventName(r) => {
+                                AckError::Emit(crate::EmitError::ReservedEvent(r.to_owned()))
+                            }
+                            _ => AckError::Closed,
+                        }));
                     }
                 }
             }
             Command::Disconnect { nsp } => {
-                let _ = self.proto.disconnect(&nsp);
+                // An error means the socket left already: nothing to do.
+                let _ = ep.disconnect(&nsp, now);
             }
-            Command::Close => self.proto.close(),
-            Command::Shutdown => {
-                self.proto
-                    .handle_engine_closed("server shutting down", ctl.now);
-                while let Some(event) = self.proto.poll_event() {
-                    if let Event::Disconnected { nsp, reason } = event {
-                        self.on_disconnected(&nsp, reason.as_str());
-                    }
-                }
-                ctl.close();
-            }
+            Command::Close => ep.close(now),
+            Command::Shutdown => ep.shutdown(now),
         }
-        self.pump(ctl);
     }
 
-    fn poll_work(&mut self, ctl: &mut SessionCtl<'_>, cx: &mut Context<'_>) -> Poll<()> {
-        let progressed = self.poll_queues(ctl, cx);
-        self.pump(ctl);
-        if progressed {
+    fn poll_work(&mut self, ep: &mut ServerEndpoint, cx: &mut Context<'_>) -> Poll<()> {
+        if self.poll_queues(ep, cx) {
             Poll::Ready(())
         } else {
             Poll::Pending

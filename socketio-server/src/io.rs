@@ -12,7 +12,7 @@ use crate::adapter::{Adapter, AdapterError, BroadcastReport, InMemoryAdapter, Ro
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::client_bundle::ClientBundle;
 use crate::conn::SioConnection;
-use crate::engine::{Connection, Cors, EngineConfig, EngineShared, NewSession, SlowClientPolicy};
+use crate::engine::{Cors, EngineConfig, EngineShared, Launch, NewSession, SlowClientPolicy};
 use crate::error::{ConnectError, EmitError};
 use crate::socket::{BoxFuture, HandshakeBase, Socket};
 use socketio_proto::Value;
@@ -39,8 +39,6 @@ pub type AdapterFactory =
 pub struct Config {
     pub(crate) engine: EngineConfig,
     pub(crate) proto: socketio_proto::server::ServerConfig,
-    /// How long an acknowledgement without a timeout is waited for at most.
-    pub(crate) ack_wait_limit: Duration,
     pub(crate) adapter: AdapterFactory,
     pub(crate) slow_client: SlowClientPolicy,
 }
@@ -61,7 +59,6 @@ impl Default for Config {
         Self {
             engine,
             proto: socketio_proto::server::ServerConfig::default(),
-            ack_wait_limit: Duration::from_secs(24 * 3600),
             adapter: Arc::new(|_, max_buffered, policy| {
                 Arc::new(InMemoryAdapter::new(max_buffered, policy))
             }),
@@ -439,18 +436,13 @@ impl SocketIo {
             dynamic: RwLock::new(Vec::new()),
         });
         let io = inner.clone();
-        let factory = move |new: NewSession<'_>| -> Box<dyn Connection> {
-            let mut seed = [0u8; 32];
-            // Socket ids must be unguessable: fresh randomness for each connection.
-            getrandom::fill(&mut seed).expect("the operating system provides randomness");
+        let factory = move |new: NewSession<'_>, launch: Launch| {
             let base = Arc::new(HandshakeBase::from_request(new.request, new.remote));
-            Box::new(SioConnection::new(
-                io.clone(),
-                new.handle,
-                base,
-                seed,
-                crate::engine::now(),
-            ))
+            let conn = SioConnection::new(io.clone(), new.handle, base);
+            launch.spawn(
+                |session, now| SioConnection::endpoint(&io, session, now),
+                conn,
+            );
         };
         let engine = Arc::new(EngineShared::new(
             inner.config.engine.clone(),

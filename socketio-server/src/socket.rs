@@ -7,19 +7,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use engineio_proto::Frame;
 use http::{HeaderMap, Uri};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use socketio_proto::endpoint::server::{
+    CommandError, SharedFrames, ack_frames, check_event_name, event_frames,
+};
 use socketio_proto::server::SocketId;
-use socketio_proto::{AckId, EngineMessage, Namespace, Packet, ParserKind, Payload};
+use socketio_proto::{AckId, Namespace, ParserKind, Payload};
 use tokio::sync::oneshot;
 
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::engine::{Input, Sent, SessionHandle, SlowClientPolicy};
 use crate::error::{AckError, EmitError};
 use socketio_proto::Value;
-use socketio_proto::args::{AckData, EventData};
+use socketio_proto::args::EventData;
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -171,8 +173,8 @@ impl AckSender {
     /// Sends the acknowledgement with `args` (a tuple spreads into several arguments).
     pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
         let inner = &self.socket.inner;
-        let payload = Payload::new(inner.parser, &AckData(args))?;
-        inner.send_packet(&Packet::ack(inner.nsp.clone(), self.id, payload))
+        let frames = ack_frames(inner.parser, &inner.nsp, self.id, args).map_err(emit_error)?;
+        inner.send_frames(&frames, false)
     }
 }
 
@@ -245,43 +247,38 @@ impl SocketInner {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Encodes a packet and queues its messages on the session, in order.
-    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
-        self.send_packet_with(packet, false)
+    /// The frames of EVENT `[event, ...args]` for this socket's namespace (encoded here,
+    /// in the emitting task, by the proto layer, which refuses reserved names).
+    fn event_frames<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<SharedFrames, EmitError> {
+        event_frames(self.parser, &self.nsp, event, args).map_err(emit_error)
     }
 
-    fn send_packet_with(&self, packet: &Packet, volatile: bool) -> Result<(), EmitError> {
-        let frames = self.frames(packet)?;
+    /// Queues frames on the session, in order.
+    fn send_frames(&self, frames: &SharedFrames, volatile: bool) -> Result<(), EmitError> {
         let (max_buffered, policy) = self.limits();
         sent_result(
             self.handle
-                .send_frames(&frames, volatile, max_buffered, policy),
+                .send_frames(frames, volatile, max_buffered, policy),
         )
     }
 
-    /// Like [`SocketInner::send_packet`], waiting for room in a slow client's buffer under
+    /// Like [`SocketInner::send_frames`], waiting for room in a slow client's buffer under
     /// [`SlowClientPolicy::Backpressure`].
-    pub(crate) async fn send_packet_wait(&self, packet: &Packet) -> Result<(), EmitError> {
-        let frames = self.frames(packet)?;
+    async fn send_frames_wait(&self, frames: &SharedFrames) -> Result<(), EmitError> {
         match self.limits() {
             (max_buffered, SlowClientPolicy::Backpressure) => sent_result(
                 self.handle
-                    .send_frames_wait(&frames, false, max_buffered)
+                    .send_frames_wait(frames, false, max_buffered)
                     .await,
             ),
             (max_buffered, policy) => {
-                sent_result(
-                    self.handle
-                        .send_frames(&frames, false, max_buffered, policy),
-                )
+                sent_result(self.handle.send_frames(frames, false, max_buffered, policy))
             }
         }
-    }
-
-    fn frames(&self, packet: &Packet) -> Result<Arc<[Frame]>, EmitError> {
-        let mut messages = Vec::with_capacity(1 + packet.attachments());
-        self.parser.encode(packet, &mut messages)?;
-        Ok(messages.into_iter().map(frame_of).collect())
     }
 
     fn limits(&self) -> (usize, SlowClientPolicy) {
@@ -301,12 +298,15 @@ fn sent_result(sent: Sent) -> Result<(), EmitError> {
     }
 }
 
-/// An Engine.IO frame for a Socket.IO message (a text message copies the text once, behind
-/// the `4` type character).
-pub(crate) fn frame_of(message: EngineMessage) -> Frame {
-    match message {
-        EngineMessage::Text(t) => Frame::message(engineio_proto::Data::Text(t)),
-        EngineMessage::Binary(b) => Frame::Binary(b),
+/// The emit error of a refused command of the proto layer.
+pub(crate) fn emit_error(e: CommandError) -> EmitError {
+    match e {
+        CommandError::ReservedEventName(name) => EmitError::ReservedEvent(name.to_owned()),
+        CommandError::Encode(e) => EmitError::Encode(e),
+        CommandError::NotConnected | CommandError::Closed => EmitError::Closed,
+        // `CommandError` is non-exhaustive (another crate): the frame encoders refuse only
+        // reserved names and data that does not encode; anything new is a refused emit.
+        _ => EmitError::Closed,
     }
 }
 
@@ -435,10 +435,8 @@ impl Socket {
     /// Emits `event` with `args`: one argument, or a tuple spread into several
     /// (`&("a", 1)`), or `&()` for none. Binary (`Bytes`, `serde_bytes`) goes as binary.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        check_event_name(event)?;
-        let payload = Payload::new(self.inner.parser, &EventData { name: event, args })?;
-        self.inner
-            .send_packet(&Packet::event(self.inner.nsp.clone(), payload, None))
+        let frames = self.inner.event_frames(event, args)?;
+        self.inner.send_frames(&frames, false)
     }
 
     /// Emits `event` like [`Socket::emit`], but when the client does not read fast enough
@@ -449,10 +447,8 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        check_event_name(event)?;
-        let payload = Payload::new(self.inner.parser, &EventData { name: event, args })?;
-        let packet = Packet::event(self.inner.nsp.clone(), payload, None);
-        self.inner.send_packet_wait(&packet).await
+        let frames = self.inner.event_frames(event, args)?;
+        self.inner.send_frames_wait(&frames).await
     }
 
     /// Emits `event`, dropped if the transport is not ready (`socket.volatile.emit`).
@@ -461,10 +457,8 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        check_event_name(event)?;
-        let payload = Payload::new(self.inner.parser, &EventData { name: event, args })?;
-        self.inner
-            .send_packet_with(&Packet::event(self.inner.nsp.clone(), payload, None), true)
+        let frames = self.inner.event_frames(event, args)?;
+        self.inner.send_frames(&frames, true)
     }
 
     /// Joins `rooms` (one name or several).
@@ -534,7 +528,7 @@ impl Socket {
         args: &T,
         timeout: Option<Duration>,
     ) -> Result<AckResponse, AckError> {
-        check_event_name(event).map_err(AckError::Emit)?;
+        check_event_name(event).map_err(|e| AckError::Emit(emit_error(e)))?;
         let payload = Payload::new(self.inner.parser, &EventData { name: event, args })
             .map_err(|e| AckError::Emit(e.into()))?;
         self.emit_payload_with_ack(payload, timeout).await
@@ -601,11 +595,4 @@ impl TimeoutSocket<'_> {
             .emit_ack_inner(event, args, Some(self.timeout))
             .await
     }
-}
-
-pub(crate) fn check_event_name(event: &str) -> Result<(), EmitError> {
-    if socketio_proto::RESERVED_EVENTS.contains(&event) {
-        return Err(EmitError::ReservedEvent(event.to_owned()));
-    }
-    Ok(())
 }

@@ -115,6 +115,44 @@ async fn an_emit_with_ack_resolves_with_the_clients_answer_or_times_out() {
 }
 
 #[tokio::test]
+async fn an_emit_with_ack_without_timeout_waits_until_the_socket_disconnects() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        // In a task of its own: the socket's queue (and a handler still running in it) goes
+        // when the socket disconnects.
+        tokio::spawn(async move {
+            // Waiters that give up (their future dropped) are forgotten, not kept.
+            for _ in 0..100 {
+                let abandoned = socket.emit_with_ack("ignored", &());
+                assert!(timeout(Duration::from_millis(1), abandoned).await.is_err());
+            }
+            let answered = socket.emit_with_ack("ask", &1).await;
+            tx.send(format!("{:?}", answered.and_then(|r| r.args::<(u32,)>())))
+                .unwrap();
+            let unanswered = socket.emit_with_ack("ask", &2).await;
+            tx.send(format!("{}", unanswered.unwrap_err())).unwrap();
+        });
+        async {}
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    for id in 0..100 {
+        assert_eq!(client.recv().await, format!(r#"42{id}["ignored"]"#));
+    }
+    assert_eq!(client.recv().await, r#"42100["ask",1]"#);
+    client.send(r#"430[7]"#).await; // a late answer to an abandoned ack: ignored
+    client.send(r#"43100[42]"#).await;
+    assert_eq!(next(&mut rx).await, "Ok((42,))");
+    assert_eq!(client.recv().await, r#"42101["ask",2]"#);
+    // No deadline: only the socket leaving ends the wait.
+    client.send("41").await;
+    assert_eq!(next(&mut rx).await, "socket has been disconnected");
+}
+
+#[tokio::test]
 async fn disconnect_reasons_are_the_reference_strings() {
     let io = SocketIo::new(config());
     let (tx, mut rx) = mpsc::unbounded_channel();

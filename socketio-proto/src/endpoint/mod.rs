@@ -1,5 +1,13 @@
 //! Endpoints: the Sans-IO machines of one side composed, with every decision the reference
-//! makes around them, so that a driver only does I/O, timers and callbacks.
+//! makes around them, so that a driver only does I/O, timers and callbacks: it feeds one
+//! object, drains one set of outputs and sleeps until one deadline.
+//!
+//! - [`client`]: the whole client, socket.io-client's Manager and Sockets
+//!   ([`client::ClientEndpoint`]).
+//! - [`server`]: one server connection ([`server::ServerEndpoint`]), plus the frames every
+//!   emit, ack answer and broadcast sends and the admission rule of a client's buffer. Its
+//!   module docs show the whole drive loop of a server, from the request classification of
+//!   `engineio_proto` to the HTTP answers.
 //!
 //! # Why here
 //!
@@ -110,3 +118,4 @@
 //! ```
 
 pub mod client;
+pub mod server;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use engineio_proto::{
-    HttpResponse, Method, PostAction, Rejection, RequestHead, Route, ServerSession, SessionRequest,
-    TransportKind, classify,
+    HttpResponse, Method, PostAction, Rejection, RequestHead, Route, SessionRequest, TransportKind,
+    classify,
 };
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
@@ -17,7 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::session::{Input, SessionTask, now};
+use super::session::{Input, Launch, Opening};
 use super::{EngineShared, NewSession, SessionHandle};
 
 /// The response body type of the server.
@@ -151,10 +151,11 @@ where
             let Some(handle) = shared.lookup(&sid) else {
                 return reject(&Rejection::UnknownSid);
             };
-            if !eio4 {
-                return reject(&Rejection::BadRequest(
-                    engineio_proto::BadRequestReason::ProtocolMismatch,
-                ));
+            // The session lives in its task; its revision rule is the proto's
+            // (`ServerSession::verify` checks the same), answered here before a WebSocket
+            // upgrade could begin.
+            if let Err(rejection) = engineio_proto::check_session_revision(eio4) {
+                return reject(&rejection);
             }
             match request {
                 SessionRequest::Poll => poll(shared, &handle).await,
@@ -192,18 +193,23 @@ async fn open_polling<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Respons
     let sid = shared.generate_id();
     let request = shared.request_id();
     let (handle, inbox) = EngineShared::new_channel();
-    let session = ServerSession::new_polling(sid, shared.config.protocol.clone(), request, now());
-    let conn = (shared.factory)(NewSession {
+    let (reply, rx) = oneshot::channel();
+    let new = NewSession {
         sid,
         remote: parts.extensions.get::<super::RemoteAddr>().map(|r| r.0),
         handle: handle.clone(),
         request: &parts,
-    });
-    let mut task = SessionTask::new(session, conn, (handle.clone(), inbox), shared.clone());
-    let (reply, rx) = oneshot::channel();
-    task.attach_handshake_reply(request, reply);
-    shared.insert(sid, handle);
-    tokio::spawn(task.run());
+    };
+    let launch = Launch {
+        sid,
+        opening: Opening::Polling {
+            req: request,
+            reply,
+        },
+        channel: (handle, inbox),
+        shared: shared.clone(),
+    };
+    (shared.factory)(new, launch);
     let mut response = answer(rx.await);
     set_cookie(shared, &sid, &mut response);
     response
@@ -244,25 +250,25 @@ fn open_websocket<B>(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
         let (handle, inbox) = EngineShared::new_channel();
-        let conn = (shared.factory)(NewSession {
+        let new = NewSession {
             sid,
             remote: parts.extensions.get::<super::RemoteAddr>().map(|r| r.0),
             handle: handle.clone(),
             request: &parts,
-        });
-        let task = SessionTask::new_websocket(
+        };
+        let launch = Launch {
             sid,
-            conn,
-            (handle.clone(), inbox),
-            shared.clone(),
-            ws,
-            supports_binary,
-        );
-        shared.insert(sid, handle);
+            opening: Opening::WebSocket {
+                ws: Box::new(ws),
+                supports_binary,
+            },
+            channel: (handle, inbox),
+            shared: shared.clone(),
+        };
+        (shared.factory)(new, launch);
         // The upgrade's state (and the request, whose buffer hyper's headers share) is
         // freed: the session runs in a task of its own.
         drop(parts);
-        tokio::spawn(task.run());
     });
     response
 }

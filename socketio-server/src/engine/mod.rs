@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use engineio_proto::{Frame, ServerConfig, Sid, SidGenerator};
+use socketio_proto::endpoint::server::{Admission, frames_len};
 
 pub use http::Cors;
 
-pub(crate) use session::{Connection, Input, SessionCtl, now};
+pub(crate) use session::{Connection, Input, Launch, now};
 pub use socket::{EngineServer, EngineSocket, RemoteAddr};
 pub(crate) use socket::{not_found, serve};
 
@@ -117,9 +118,9 @@ impl EngineConfig {
     }
 }
 
-/// Builds the layer above Engine.IO for a new session.
-pub(crate) type ConnectionFactory =
-    dyn Fn(NewSession<'_>) -> Box<dyn Connection> + Send + Sync + 'static;
+/// Starts a new session: builds its machine and the layer above, then
+/// [`Launch::spawn`]s its task.
+pub(crate) type ConnectionFactory = dyn Fn(NewSession<'_>, Launch) + Send + Sync + 'static;
 
 /// What the layer above learns when a session opens.
 pub(crate) struct NewSession<'a> {
@@ -127,34 +128,6 @@ pub(crate) struct NewSession<'a> {
     pub(crate) remote: Option<std::net::SocketAddr>,
     pub(crate) handle: SessionHandle,
     pub(crate) request: &'a ::http::request::Parts,
-}
-
-impl Connection for Box<dyn Connection> {
-    fn on_message(&mut self, ctl: &mut SessionCtl<'_>, data: engineio_proto::Data) {
-        (**self).on_message(ctl, data);
-    }
-    fn on_close(&mut self, reason: engineio_proto::CloseReason) {
-        (**self).on_close(reason);
-    }
-    fn poll_timeout(&self) -> Option<std::time::Instant> {
-        (**self).poll_timeout()
-    }
-    fn handle_timeout(&mut self, ctl: &mut SessionCtl<'_>) {
-        (**self).handle_timeout(ctl);
-    }
-    fn on_custom(&mut self, ctl: &mut SessionCtl<'_>, command: Box<dyn std::any::Any + Send>) {
-        (**self).on_custom(ctl, command);
-    }
-    fn shrink_buffers(&mut self) {
-        (**self).shrink_buffers();
-    }
-    fn poll_work(
-        &mut self,
-        ctl: &mut SessionCtl<'_>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        (**self).poll_work(ctl, cx)
-    }
 }
 
 /// A handle to a session task, to send it packets or close it from any task.
@@ -178,19 +151,9 @@ struct Flow {
     slow_signal: tokio::sync::Notify,
 }
 
-/// What to do when a client does not read fast enough and would make the server hold more
-/// than `max_buffered` bytes for it. Volatile messages are dropped first in either case.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SlowClientPolicy {
-    /// Disconnect the client (the default): memory stays bounded, no message is lost
-    /// silently, and a fast client never waits for a slow one.
-    #[default]
-    Disconnect,
-    /// Keep the client: emits that wait (`emit_wait`) wait for room; emits that cannot
-    /// wait fail with `EmitError::Full` (and count as `full` in a broadcast report).
-    Backpressure,
-}
+/// What to do when a client does not read fast enough (the proto layer's rule, under its
+/// historical path here).
+pub use socketio_proto::endpoint::server::SlowClientPolicy;
 
 /// What [`SessionHandle::send_frames`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,8 +174,9 @@ impl SessionHandle {
     }
 
     /// Queues frames encoded once and shared (a clone of `frames` is a reference count).
-    /// A volatile message is dropped when the session is behind; a message that would put
-    /// more than `limit` bytes in flight closes the session under
+    /// Whether they may go is the proto layer's [`Admission`] rule, given the bytes in
+    /// flight to this session: a volatile message is dropped when the session is behind; a
+    /// message that would put more than `limit` bytes in flight closes the session under
     /// [`SlowClientPolicy::Disconnect`], or is refused under
     /// [`SlowClientPolicy::Backpressure`] (see [`SessionHandle::send_frames_wait`]).
     pub(crate) fn send_frames(
@@ -222,42 +186,48 @@ impl SessionHandle {
         limit: usize,
         policy: SlowClientPolicy,
     ) -> Sent {
-        let bytes: usize = frames.iter().map(Frame::len).sum();
+        let bytes = frames_len(frames);
         let queued = self.flow.queued.load(Ordering::Acquire);
-        if volatile && queued > 0 {
-            return Sent::Dropped;
+        match Admission::decide(queued, bytes, volatile, limit, policy) {
+            Admission::Queue => self.push(frames, volatile, bytes),
+            Admission::DropVolatile => Sent::Dropped,
+            Admission::SlowClient => {
+                self.flow.slow.store(true, Ordering::Release);
+                self.flow.slow_signal.notify_one();
+                self.send(Input::SlowClient);
+                Sent::Closed
+            }
+            Admission::Full => Sent::Full,
+            // `Admission` is non-exhaustive (another crate): an outcome this driver does
+            // not know queues nothing (debug builds, hence the tests, stop here).
+            other => {
+                debug_assert!(false, "admission not handled by the driver: {other:?}");
+                Sent::Full
+            }
         }
-        // A message larger than the limit still goes when nothing waits: it cannot wait.
-        if queued > 0 && queued.saturating_add(bytes) > limit {
-            return match policy {
-                SlowClientPolicy::Disconnect => {
-                    self.flow.slow.store(true, Ordering::Release);
-                    self.flow.slow_signal.notify_one();
-                    self.send(Input::SlowClient);
-                    Sent::Closed
-                }
-                SlowClientPolicy::Backpressure => Sent::Full,
-            };
-        }
-        self.push(frames, volatile, bytes)
     }
 
-    /// Like [`SessionHandle::send_frames`], but waits for room instead of refusing.
+    /// Like [`SessionHandle::send_frames`] under [`SlowClientPolicy::Backpressure`], but
+    /// waits for room instead of refusing.
     pub(crate) async fn send_frames_wait(
         &self,
         frames: &Arc<[Frame]>,
         volatile: bool,
         limit: usize,
     ) -> Sent {
-        let bytes: usize = frames.iter().map(Frame::len).sum();
+        let bytes = frames_len(frames);
         loop {
             let room = self.flow.room.notified();
             let queued = self.flow.queued.load(Ordering::Acquire);
-            if volatile && queued > 0 {
-                return Sent::Dropped;
-            }
-            if queued == 0 || queued.saturating_add(bytes) <= limit {
-                return self.push(frames, volatile, bytes);
+            let policy = SlowClientPolicy::Backpressure;
+            match Admission::decide(queued, bytes, volatile, limit, policy) {
+                Admission::Queue => return self.push(frames, volatile, bytes),
+                Admission::DropVolatile => return Sent::Dropped,
+                // (`SlowClient` is not an outcome under backpressure.)
+                Admission::Full | Admission::SlowClient => {}
+                // `Admission` is non-exhaustive (another crate): an outcome this driver
+                // does not know waits as for a full buffer (debug builds stop here).
+                other => debug_assert!(false, "admission not handled by the driver: {other:?}"),
             }
             if self.tx.is_closed() {
                 return Sent::Closed;

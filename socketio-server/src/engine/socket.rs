@@ -7,7 +7,7 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use engineio_proto::{CloseReason, Data, Frame, Sid};
+use engineio_proto::{Data, Event, Frame, ServerSession, Sid};
 use http::{HeaderMap, Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::http::{handle, matches_path};
-use super::session::{Connection, Input, SessionCtl};
+use super::session::{Connection, Input, Launch, now};
 use super::{EngineConfig, EngineShared, NewSession, SessionHandle};
 
 /// Messages a socket buffers for its reader before the session is closed as too slow.
@@ -61,7 +61,7 @@ impl EngineServer {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let on_connection = Arc::new(on_connection);
-        let factory = move |new: NewSession<'_>| -> Box<dyn Connection> {
+        let factory = move |new: NewSession<'_>, launch: Launch| {
             let (tx, rx) = mpsc::channel(SOCKET_BUFFER);
             let base = crate::socket::HandshakeBase::from_request(new.request, new.remote);
             let socket = EngineSocket {
@@ -72,7 +72,7 @@ impl EngineServer {
                 rx,
             };
             tokio::spawn(on_connection(socket));
-            Box::new(ChannelConnection { tx: Some(tx) })
+            launch.spawn(|session, _| session, ChannelConnection { tx: Some(tx) });
         };
         Self {
             shared: Arc::new(EngineShared::new(config, Box::new(factory))),
@@ -122,6 +122,7 @@ pub(crate) async fn serve(
             accepted = listener.accept() => accepted?,
             () = &mut shutdown => return Ok(()),
         };
+        // Latency only: a socket that refuses the option still works.
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -135,6 +136,8 @@ pub(crate) async fn serve(
                     Ok(handle(shared, req).await)
                 }
             });
+            // A connection that ends with an error (the client went away mid-request) ends
+            // like any other: its sessions learn it through their own inputs.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
@@ -192,21 +195,34 @@ impl EngineSocket {
 }
 
 /// Bridges a session to an [`EngineSocket`] through a bounded channel.
-struct ChannelConnection {
+pub(super) struct ChannelConnection {
     tx: Option<mpsc::Sender<Data>>,
 }
 
 impl Connection for ChannelConnection {
-    fn on_message(&mut self, ctl: &mut SessionCtl<'_>, data: Data) {
-        let Some(tx) = &self.tx else { return };
-        if tx.try_send(data).is_err() {
-            // The application does not keep up (or dropped its socket): the buffer is
-            // bounded, so the session goes.
-            ctl.close();
-        }
-    }
+    type Machine = ServerSession;
 
-    fn on_close(&mut self, _reason: CloseReason) {
-        self.tx = None;
+    fn poll_events(&mut self, session: &mut ServerSession) -> bool {
+        let mut progressed = false;
+        while let Some(event) = session.poll_event() {
+            progressed = true;
+            match event {
+                Event::Message(data) => {
+                    let Some(tx) = &self.tx else { continue };
+                    if tx.try_send(data).is_err() {
+                        // The application does not keep up (or dropped its socket): the
+                        // buffer is bounded, so the session goes.
+                        session.close(now());
+                    }
+                }
+                Event::Closed(_) => self.tx = None,
+                Event::Upgrading | Event::Upgraded => {}
+                // `Event` is non-exhaustive (another crate): a future event that carries no
+                // message is nothing for the application's channel (debug builds, hence the
+                // tests, stop here so that it is looked at).
+                other => debug_assert!(false, "event not handled by the driver: {other:?}"),
+            }
+        }
+        progressed
     }
 }
