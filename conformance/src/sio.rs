@@ -517,7 +517,7 @@ mod tests {
         let request = r#"{"op":"decode","inputs":[{"binary_hex":"83a47479706502a46461746191a161a36e7370a12f"},"2"]}"#;
         assert_eq!(
             batch_response(ParserKind::MsgPack, request),
-            r#"{"decoded":[{"type":2,"nsp":"/","data":["a"]}],"error":"invalid msgpack"}"#
+            r#"{"decoded":[{"type":2,"nsp":"/","data":["a"],"view":["a"]}],"error":"invalid msgpack"}"#
         );
     }
 
