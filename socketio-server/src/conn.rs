@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use socketio_proto::endpoint::server::{AckDeadline, DisconnectReason, Event, ServerEndpoint};
+use socketio_proto::endpoint::server::{
+    AckDeadline, CloseReason, DisconnectReason, Event, ServerEndpoint,
+};
 use socketio_proto::{AckId, Namespace, Payload};
 
 use crate::engine::{Connection, SessionHandle, now};
@@ -145,6 +147,7 @@ impl SioConnection {
         match event {
             Event::ConnectRequest { nsp, auth } => self.on_connect_request(ep, nsp, auth),
             Event::Connected { nsp, sid } => {
+                tracing::debug!(nsp = nsp.as_str(), socket = %sid.as_str(), "namespace connected");
                 if let Some(slot) = self.slots.get_mut(&nsp) {
                     // Set once: a namespace is connected once per socket.
                     let _ = slot.socket.inner.id.set(sid);
@@ -182,11 +185,16 @@ impl SioConnection {
                 self.resolve_ack(nsp, id.get(), Err(AckError::Closed));
             }
             Event::Disconnected { nsp, reason } => {
+                tracing::debug!(
+                    nsp = nsp.as_str(),
+                    reason = reason.as_str(),
+                    "socket disconnected"
+                );
                 self.on_disconnected(&nsp, &reason);
             }
             // The endpoint closes its session itself; the sockets left already (their
             // `Disconnected` came first).
-            Event::Closed(_) => {}
+            Event::Closed(reason) => log_close(&reason),
             // `Event` is non-exhaustive (another crate): a future event is ignored until
             // this driver handles it (the proto adds it with its driver support; debug
             // builds, hence the tests, stop here).
@@ -381,7 +389,23 @@ impl SioConnection {
 }
 
 /// Refuses a CONNECT with CONNECT_ERROR.
+/// Logs why a connection closed: at `warn` when the client broke the protocol (with what it
+/// did), at `debug` otherwise.
+fn log_close(reason: &CloseReason) {
+    match reason {
+        CloseReason::Decode(e) => {
+            tracing::warn!(error = %e, "connection closed: the client sent a packet that does not decode");
+        }
+        CloseReason::Violation(v) => {
+            tracing::warn!(violation = ?v, "connection closed: the client broke the protocol");
+        }
+        CloseReason::Transport(reason) => crate::engine::log_close(reason),
+        other => tracing::debug!(reason = ?other, "connection closed"),
+    }
+}
+
 fn reject(ep: &mut ServerEndpoint, nsp: &Namespace, message: &str, data: Option<&Value>) {
+    tracing::debug!(nsp = nsp.as_str(), message, "namespace refused");
     // An error means the connection closed meanwhile (nothing to answer) or the data
     // cannot be encoded (a `Value` always can).
     let _ = ep.reject(nsp, message, data, now());

@@ -21,7 +21,9 @@
 //!   (the same, said from the server's side), `io.emit` (everybody);
 //! - acknowledgements: the server answers every `join` and `message` with the outcome;
 //! - disconnect handling: `disconnecting` (the socket is still in its rooms: tell them) and
-//!   `disconnect` (it has left them: the counts are right again).
+//!   `disconnect` (it has left them: the counts are right again);
+//! - diagnostics: the server's `tracing` events shown by `tracing-subscriber` (`RUST_LOG`
+//!   filters them; by default the server's debug events).
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -89,6 +91,18 @@ impl<T> Reply<T> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // Diagnostics: the server reports with `tracing`, so any subscriber shows them. Here the
+    // standard formatter, filtered by `RUST_LOG` (by default the server's debug events: a span
+    // per session with its id, transport and peer; sessions opened and closed, upgrades,
+    // namespace connections and refusals, disconnections with their reason, and every
+    // protocol violation by a client at `warn`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("socketio_server=debug"));
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colours)
+        .init();
     // The official browser client, from the npm package (`scripts/chat` installs it).
     let bundle = match find_client_bundle() {
         Ok(bundle) => bundle,

@@ -194,14 +194,16 @@ async fn open_polling<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Respons
     let request = shared.request_id();
     let (handle, inbox) = EngineShared::new_channel();
     let (reply, rx) = oneshot::channel();
+    let remote = parts.extensions.get::<super::RemoteAddr>().map(|r| r.0);
     let new = NewSession {
         sid,
-        remote: parts.extensions.get::<super::RemoteAddr>().map(|r| r.0),
+        remote,
         handle: handle.clone(),
         request: &parts,
     };
     let launch = Launch {
         sid,
+        remote,
         opening: Opening::Polling {
             req: request,
             reply,
@@ -243,21 +245,27 @@ fn open_websocket<B>(
     let shared = shared.clone();
     let config = ws_config(&shared);
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(error = %e, "a WebSocket handshake failed");
+                return;
+            }
         };
         let ws =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
         let (handle, inbox) = EngineShared::new_channel();
+        let remote = parts.extensions.get::<super::RemoteAddr>().map(|r| r.0);
         let new = NewSession {
             sid,
-            remote: parts.extensions.get::<super::RemoteAddr>().map(|r| r.0),
+            remote,
             handle: handle.clone(),
             request: &parts,
         };
         let launch = Launch {
             sid,
+            remote,
             opening: Opening::WebSocket {
                 ws: Box::new(ws),
                 supports_binary,
@@ -288,8 +296,12 @@ fn upgrade<B>(
     let handle = handle.clone();
     let config = ws_config(shared);
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(error = %e, "the WebSocket upgrade of a session failed");
+                return;
+            }
         };
         let ws =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
@@ -429,6 +441,11 @@ fn answer(reply: Result<HttpResponse, oneshot::error::RecvError>) -> Response<Re
 
 /// The reference's JSON error response (`abortRequest`).
 pub(crate) fn reject(rejection: &Rejection) -> Response<ResBody> {
+    tracing::debug!(
+        code = rejection.code(),
+        message = rejection.message(),
+        "request refused"
+    );
     Response::builder()
         .status(rejection.status())
         .header(header::CONTENT_TYPE, "application/json")

@@ -24,6 +24,21 @@ pub(crate) use session::{Connection, Input, Launch, now};
 pub use socket::{EngineServer, EngineSocket, RemoteAddr};
 pub(crate) use socket::{not_found, serve};
 
+/// Logs why a session closed: at `warn` when the client broke the protocol (with what it did),
+/// at `debug` otherwise.
+pub(crate) fn log_close(reason: &engineio_proto::CloseReason) {
+    use engineio_proto::CloseReason;
+    match reason {
+        CloseReason::ParseError(e) => {
+            tracing::warn!(error = %e, "session closed: the client sent a packet that does not decode");
+        }
+        CloseReason::TransportError(e) => {
+            tracing::warn!(error = %e, "session closed: transport error");
+        }
+        other => tracing::debug!(reason = other.as_str(), "session closed"),
+    }
+}
+
 /// Decides whether a handshake request may open a session (the reference's
 /// `allowRequest`): `Err(message)` refuses it with 403 `{"code":4,"message":…}` (message
 /// `"Forbidden"` when `None`).

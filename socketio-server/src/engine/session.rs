@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use engineio_proto::{
-    Frame, HttpResponse, PostAction, RequestId, ServerSession, Sid, Transmit, WsId, WsMessage,
+    Frame, HttpResponse, PostAction, RequestId, ServerSession, Sid, Transmit, TransportKind, WsId,
+    WsMessage,
 };
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
@@ -103,6 +104,8 @@ pub(crate) trait Machine: Send + 'static {
     fn send_frames(&mut self, frames: &[Frame], volatile: bool, now: Instant);
     fn poll_transmit(&mut self) -> Option<Transmit>;
     fn poll_timeout(&self) -> Option<Instant>;
+    /// The transport in use (for diagnostics).
+    fn transport(&self) -> TransportKind;
     fn is_closed(&self) -> bool;
     fn shrink_buffers(&mut self);
 }
@@ -168,6 +171,10 @@ macro_rules! forward_inputs {
 impl Machine for ServerSession {
     forward_inputs!();
 
+    fn transport(&self) -> TransportKind {
+        Self::transport(self)
+    }
+
     fn send_frames(&mut self, frames: &[Frame], volatile: bool, now: Instant) {
         // Bare Engine.IO has no volatile messages ([`super::EngineSocket::send`] is the only
         // sender).
@@ -186,6 +193,10 @@ impl Machine for ServerSession {
 /// Socket.IO: the endpoint composes the session and the Socket.IO connection.
 impl Machine for ServerEndpoint {
     forward_inputs!();
+
+    fn transport(&self) -> TransportKind {
+        self.session().transport()
+    }
 
     fn send_frames(&mut self, frames: &[Frame], volatile: bool, now: Instant) {
         // Nothing is left to the driver whatever the outcome: a dropped volatile message is
@@ -235,6 +246,8 @@ pub(crate) enum Opening {
 /// builds those, then calls [`Launch::spawn`].
 pub(crate) struct Launch {
     pub(crate) sid: Sid,
+    /// The peer, for diagnostics.
+    pub(crate) remote: Option<std::net::SocketAddr>,
     pub(crate) opening: Opening,
     pub(crate) channel: (SessionHandle, InboxReceiver),
     pub(crate) shared: Arc<EngineShared>,
@@ -250,10 +263,27 @@ impl Launch {
     ) {
         let Self {
             sid,
+            remote,
             opening,
             channel,
             shared,
         } = self;
+        // A span per session: every event of its task carries the session id, the
+        // transport and the peer.
+        let transport = match opening {
+            Opening::Polling { .. } => "polling",
+            Opening::WebSocket { .. } => "websocket",
+        };
+        let span = tracing::info_span!(
+            "socketio_session",
+            sid = %sid,
+            transport,
+            remote = tracing::field::Empty,
+        );
+        if let Some(remote) = remote {
+            span.record("remote", tracing::field::display(remote));
+        }
+        span.in_scope(|| tracing::debug!("session opened"));
         let now = now();
         let config = shared.config.protocol.clone();
         let handle = channel.0.clone();
@@ -275,11 +305,12 @@ impl Launch {
                     SessionTask::new(sid, machine(session, now), conn, channel, shared.clone());
                 let id = task.add_ws(*ws);
                 debug_assert_eq!(id, WsId(0));
+                task.on_websocket = true;
                 task
             }
         };
         shared.insert(sid, handle);
-        tokio::spawn(task.run());
+        tokio::spawn(tracing::Instrument::instrument(task.run(), span));
     }
 }
 
@@ -305,6 +336,8 @@ struct SessionTask<C: Connection> {
     next_ws: u64,
     /// Which source [`SessionTask::poll_wake`] polls first.
     turn: usize,
+    /// On WebSocket (opened so, or upgraded): for the diagnostics of the upgrade.
+    on_websocket: bool,
 }
 
 impl<C: Connection> SessionTask<C> {
@@ -326,6 +359,7 @@ impl<C: Connection> SessionTask<C> {
             sockets: Vec::new(),
             next_ws: 0,
             turn: 0,
+            on_websocket: false,
         }
     }
 
@@ -366,6 +400,11 @@ impl<C: Connection> SessionTask<C> {
                 Box::pin(self.drain()).await;
                 if self.machine.is_closed() {
                     break;
+                }
+                if !self.on_websocket && self.machine.transport() == TransportKind::WebSocket {
+                    self.on_websocket = true;
+                    // (The span keeps the transport it opened with: this event marks the change.)
+                    tracing::debug!("transport upgraded to websocket");
                 }
                 // Going idle: release the empty buffers, so that an idle session holds none. (Done
                 // at every wake-up: delaying it to a quiet moment measured no CPU gain on the echo
@@ -495,7 +534,12 @@ impl<C: Connection> SessionTask<C> {
                 self.handle.taken(bytes);
                 self.machine.send_frames(&frames, volatile, now);
             }
-            Input::SlowClient => self.machine.handle_slow_client(now),
+            Input::SlowClient => {
+                tracing::warn!(
+                    "the client does not read fast enough: disconnected (slow-client policy)"
+                );
+                self.machine.handle_slow_client(now);
+            }
             Input::Close => self.machine.close(now),
             Input::Custom(command) => self.conn.on_custom(&mut self.machine, command, now),
         }

@@ -215,7 +215,10 @@ impl Connection for ChannelConnection {
                         session.close(now());
                     }
                 }
-                Event::Closed(_) => self.tx = None,
+                Event::Closed(reason) => {
+                    super::log_close(&reason);
+                    self.tx = None;
+                }
                 Event::Upgrading | Event::Upgraded => {}
                 // `Event` is non-exhaustive (another crate): a future event that carries no
                 // message is nothing for the application's channel (debug builds, hence the

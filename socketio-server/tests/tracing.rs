@@ -1,0 +1,101 @@
+//! The server's `tracing` output, seen by the standard subscriber: a span per session (its id,
+//! transport and peer), events for the session's opening and closing, the namespace
+//! connections and refusals, disconnections with their reason, and a protocol violation by
+//! the client at `warn` with what it did.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{Client, config, start};
+use socketio_server::{ConnectError, SocketIo};
+
+/// Everything the subscriber writes, as text.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The first line that holds every part, if any.
+    fn line_with(&self, parts: &[&str]) -> Option<String> {
+        self.text()
+            .lines()
+            .find(|l| parts.iter().all(|p| l.contains(p)))
+            .map(str::to_owned)
+    }
+
+    async fn wait_for(&self, parts: &[&str]) -> String {
+        let deadline = tokio::time::Instant::now() + common::WAIT;
+        loop {
+            if let Some(line) = self.line_with(parts) {
+                return line;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no line with {parts:?} in:\n{}",
+                self.text()
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+// One thread: the subscriber set for this test sees the server's tasks.
+#[tokio::test(flavor = "current_thread")]
+async fn a_subscriber_sees_sessions_namespaces_disconnections_and_violations() {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("socketio_server=debug")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let io = SocketIo::new(config());
+    io.of("/").on_connection(|_| async {});
+    io.of("/private")
+        .use_middleware(|_| async { Err(ConnectError::new("not allowed")) });
+    let addr = start(&io).await;
+
+    let mut client = Client::connect(addr).await;
+    let opened = out.wait_for(&["socketio_session", "session opened"]).await;
+    assert!(
+        opened.contains("transport=\"websocket\"") || opened.contains("transport=websocket"),
+        "{opened}"
+    );
+    assert!(opened.contains("sid="), "{opened}");
+
+    let reply = client.join("/").await;
+    assert!(reply.starts_with("40{"), "{reply}");
+    out.wait_for(&["namespace connected", "nsp=\"/\""]).await;
+
+    let refused = client.join("/private").await;
+    assert!(refused.starts_with("44/private,"), "{refused}");
+    out.wait_for(&["namespace refused", "/private", "not allowed"])
+        .await;
+
+    client.send("41").await;
+    out.wait_for(&["socket disconnected", "client namespace disconnect"])
+        .await;
+
+    // A packet that does not decode: the session closes, the violation is reported.
+    client.send("4{not a packet").await;
+    assert!(client.closed().await);
+    let violation = out.wait_for(&["WARN", "does not decode"]).await;
+    assert!(violation.contains("socketio_session"), "{violation}");
+}
