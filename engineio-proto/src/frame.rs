@@ -41,6 +41,10 @@ impl Frame {
     }
 
     /// Encodes a `message` packet with this data.
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
     pub fn message(data: Data) -> Self {
         match data {
             Data::Binary(b) => Self::Binary(b),
@@ -76,6 +80,10 @@ impl Frame {
     }
 
     /// Appends this frame as a polling record (`b`+base64 for binary).
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
     pub fn encode_polling(&self, out: &mut BytesMut) {
         match self {
             Self::Text(t) => out.put_slice(t.as_bytes()),
@@ -93,6 +101,10 @@ impl Frame {
 
     /// This frame as a WebSocket message; binary becomes a `b`+base64 text frame when the
     /// client cannot receive binary (`b64=1`).
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
     pub fn into_ws_message(self, supports_binary: bool) -> WsMessage {
         match self {
             Self::Text(t) => WsMessage::Text(t),

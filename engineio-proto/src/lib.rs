@@ -115,6 +115,9 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Peer input never panics: no unwrap or expect outside tests (a proven invariant says why
+// with an explicit `#[allow]` where it is used).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod client;
 mod config;

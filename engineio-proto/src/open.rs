@@ -49,6 +49,10 @@ impl OpenPacket {
 
     /// Serializes the packet's JSON data, keys in the reference's order:
     /// `{"sid":…,"upgrades":[…],"pingInterval":…,"pingTimeout":…,"maxPayload":…}`.
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
     pub fn to_json(&self) -> ByteString {
         let mut out = BytesMut::with_capacity(128);
         out.put_slice(b"{\"sid\":");
@@ -85,6 +89,10 @@ impl OpenPacket {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "an invariant of our own encoding, said at the call; never peer input"
+)]
 fn put_json_string(out: &mut BytesMut, s: &str) {
     // serde_json escapes exactly as JSON.stringify does for these strings.
     let quoted = serde_json::to_string(s).expect("a str always serializes");

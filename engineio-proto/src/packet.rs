@@ -278,6 +278,10 @@ impl Packet {
 
     /// Appends the text encoding of this packet to `out`: `<type><data>`, or `b<base64>` for
     /// a binary message (the polling form).
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
     pub fn encode_text(&self, out: &mut BytesMut) {
         out.reserve(self.encoded_len());
         match &self.data {
@@ -299,6 +303,10 @@ impl Packet {
     }
 
     /// The text encoding of this packet as a string.
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
     pub fn to_text(&self) -> ByteString {
         let mut out = BytesMut::new();
         self.encode_text(&mut out);

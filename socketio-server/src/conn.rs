@@ -12,6 +12,7 @@ use std::time::Instant;
 use socketio_proto::endpoint::server::{
     AckDeadline, CloseReason, DisconnectReason, Event, ServerEndpoint,
 };
+use socketio_proto::server::CommandError;
 use socketio_proto::{AckId, Namespace, Payload};
 
 use crate::engine::{Connection, SessionHandle, now};
@@ -400,6 +401,10 @@ fn log_close(reason: &CloseReason) {
             tracing::warn!(violation = ?v, "connection closed: the client broke the protocol");
         }
         CloseReason::Transport(reason) => crate::engine::log_close(reason),
+        CloseReason::ConnectTimeout | CloseReason::ServerClose | CloseReason::ServerShutdown => {
+            tracing::debug!(reason = ?reason, "connection closed");
+        }
+        // `CloseReason` is non-exhaustive (another crate): a future reason is logged as is.
         other => tracing::debug!(reason = ?other, "connection closed"),
     }
 }
@@ -473,12 +478,19 @@ impl Connection for SioConnection {
                     }
                     Err(e) => {
                         // The socket is gone (or the data is no event): nothing to wait for.
-                        let _ = reply.send(Err(match e {
-                            socketio_proto::server::CommandError::ReservedEventName(r) => {
-                                AckError::Emit(crate::EmitError::ReservedEvent(r.to_owned()))
+                        let error = match e {
+                            CommandError::NotConnected | CommandError::Closed => AckError::Closed,
+                            CommandError::ReservedEventName(name) => {
+                                AckError::Emit(crate::EmitError::ReservedEvent(name.to_owned()))
                             }
+                            CommandError::Encode(e) => AckError::Emit(crate::EmitError::Encode(e)),
+                            // Emits made through `Socket` always build `[name, ...args]`.
+                            CommandError::InvalidEventData => AckError::Closed,
+                            // `CommandError` is non-exhaustive (another crate): a future
+                            // refusal is reported as a closed socket.
                             _ => AckError::Closed,
-                        }));
+                        };
+                        let _ = reply.send(Err(error));
                     }
                 }
             }

@@ -23,6 +23,9 @@
 //! - [`engine`]: the Engine.IO layer alone (raw messages), like Node's `engine.io`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Every variant of the proto crates' enums is handled by name: a new one cannot vanish in a
+// `_` arm.
+#![warn(clippy::wildcard_enum_match_arm)]
 
 pub mod adapter;
 mod broadcast;

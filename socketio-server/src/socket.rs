@@ -304,6 +304,8 @@ pub(crate) fn emit_error(e: CommandError) -> EmitError {
         CommandError::ReservedEventName(name) => EmitError::ReservedEvent(name.to_owned()),
         CommandError::Encode(e) => EmitError::Encode(e),
         CommandError::NotConnected | CommandError::Closed => EmitError::Closed,
+        // Emits made through `Socket` always build `[name, ...args]`.
+        CommandError::InvalidEventData => EmitError::Closed,
         // `CommandError` is non-exhaustive (another crate): the frame encoders refuse only
         // reserved names and data that does not encode; anything new is a refused emit.
         _ => EmitError::Closed,

@@ -105,6 +105,9 @@ where
     response
 }
 
+// Its last arm can only match a future kind of route (the handshake arms take both
+// transports), which the lint cannot see through the nested patterns.
+#[allow(clippy::wildcard_enum_match_arm)]
 async fn route<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Response<ResBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
@@ -161,7 +164,9 @@ where
                 SessionRequest::Poll => poll(shared, &handle).await,
                 SessionRequest::Post => post(shared, &handle, req).await,
                 SessionRequest::WebSocket => upgrade(&handle, req, shared, supports_binary),
-                _ => {
+                // Answered by the session (400 with the reference's message), as is any
+                // future kind of request (`SessionRequest` is non-exhaustive, another crate).
+                SessionRequest::OtherMethod | _ => {
                     let (reply, rx) = oneshot::channel();
                     let req = shared.request_id();
                     handle.send(Input::OtherMethod { req, reply });
@@ -169,6 +174,7 @@ where
                 }
             }
         }
+        // A future kind of route (`Route` is non-exhaustive, another crate): refused.
         _ => reject(&Rejection::UnknownTransport),
     }
 }

@@ -35,6 +35,10 @@ pub(crate) fn log_close(reason: &engineio_proto::CloseReason) {
         CloseReason::TransportError(e) => {
             tracing::warn!(error = %e, "session closed: transport error");
         }
+        CloseReason::PingTimeout | CloseReason::TransportClose | CloseReason::ForcedClose => {
+            tracing::debug!(reason = reason.as_str(), "session closed");
+        }
+        // `CloseReason` is non-exhaustive (another crate): a future reason is logged as is.
         other => tracing::debug!(reason = other.as_str(), "session closed"),
     }
 }
