@@ -1,13 +1,13 @@
-//! The client endpoint against a server made of the Sans-IO server machines
-//! (`engineio_proto::ServerSession` + `socketio_proto::server::ServerConnection`), joined by an
-//! in-memory wire on a virtual clock: no sockets, no sleeps (quinn's `Pair` style).
+//! The client endpoint against the server endpoint (`socketio_proto::endpoint::server`),
+//! joined by an in-memory wire on a virtual clock: no sockets, no sleeps (quinn's `Pair`
+//! style). The whole stack of both sides, in one process.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use engineio_proto::{
-    ClientTransmit, Event as EioEvent, HttpResponse, PostAction, RequestId, ServerConfig,
-    ServerSession, SidGenerator, Transmit as EioTransmit, TransportKind, WsId,
+    ClientTransmit, Frame, HttpResponse, PostAction, RequestId, ServerConfig, ServerSession,
+    SidGenerator, Transmit as EioTransmit, TransportKind, WsId,
 };
 use serde_json::{Value, json};
 use socketio_proto::args::{AckData, EventData};
@@ -16,7 +16,8 @@ use socketio_proto::endpoint::client::{
     ConnectError, ConnectionId, DisconnectReason, EmitError, EmitOptions, Event, ManagerEvent,
     OpenError, SocketEvent, TransportMode,
 };
-use socketio_proto::server::{self, ServerConnection};
+use socketio_proto::endpoint::server::{Delivery, ServerEndpoint};
+use socketio_proto::server;
 use socketio_proto::{AckId, EngineMessage, Namespace, ParserKind, Payload};
 
 /// Where the virtual clock starts: any instant will do, time only moves by `advance`.
@@ -45,8 +46,7 @@ fn event_with(parser: ParserKind, name: &str, args: Value) -> Payload {
 struct Server {
     /// The client's id for this connection.
     conn: ConnectionId,
-    engine: ServerSession,
-    sio: ServerConnection,
+    ep: ServerEndpoint,
     ws: Option<WsId>,
 }
 
@@ -158,16 +158,7 @@ impl Pair {
         let mut to_client = Vec::new();
         loop {
             let mut moved = false;
-            while let Some(e) = server.engine.poll_event() {
-                moved = true;
-                match e {
-                    EioEvent::Message(d) => server.sio.handle_message(d.into(), now),
-                    EioEvent::Closed(r) => server.sio.handle_engine_closed(r, now),
-                    EioEvent::Upgrading | EioEvent::Upgraded => {}
-                    other => panic!("unexpected {other:?}"),
-                }
-            }
-            while let Some(e) = server.sio.poll_event() {
+            while let Some(e) = server.ep.poll_event() {
                 moved = true;
                 if let server::Event::ConnectRequest { nsp, auth } = &e {
                     let auth = auth.as_ref().map(|a| a.deserialize::<Value>().unwrap());
@@ -179,13 +170,13 @@ impl Pair {
                         .unwrap_or(Admission::Accept)
                     {
                         Admission::Accept => {
-                            server.sio.accept(nsp, now).unwrap();
+                            server.ep.accept(nsp, now).unwrap();
                         }
                         Admission::Reject => {
                             let data = json!({"retry": false});
                             server
-                                .sio
-                                .reject(nsp, "not authorized", Some(&data))
+                                .ep
+                                .reject(nsp, "not authorized", Some(&data), now)
                                 .unwrap();
                         }
                         Admission::Recover {
@@ -193,46 +184,40 @@ impl Pair {
                             replay,
                             recovered,
                         } => {
-                            // Hand-written packets: the machine has no session store.
+                            // Hand-written packets: the endpoint has no session store.
                             let prefix = if nsp.as_str() == "/" {
                                 String::new()
                             } else {
                                 format!("{},", nsp.as_str())
                             };
-                            if recovered {
-                                for (i, ev) in replay.iter().enumerate() {
+                            let replayed: Vec<Frame> = replay
+                                .iter()
+                                .enumerate()
+                                .map(|(i, ev)| {
                                     let text = format!("2{prefix}[\"{ev}\",{i},\"off-{ev}\"]");
-                                    server
-                                        .engine
-                                        .send(EngineMessage::from(text).into())
-                                        .unwrap();
-                                }
-                            }
+                                    EngineMessage::from(text).into()
+                                })
+                                .collect();
                             let sid = if recovered { "same-sid" } else { "new-sid" };
                             let reply = format!("0{prefix}{{\"sid\":\"{sid}\",\"pid\":\"{pid}\"}}");
-                            server
-                                .engine
-                                .send(EngineMessage::from(reply).into())
-                                .unwrap();
+                            let reply: Frame = EngineMessage::from(reply).into();
+                            let mut send = |frames: &[Frame]| {
+                                let sent = server.ep.send_frames(frames, false, now);
+                                assert_eq!(sent, Delivery::Queued);
+                            };
+                            if recovered {
+                                send(&replayed);
+                            }
+                            send(&[reply]);
                             if !recovered {
-                                for (i, ev) in replay.iter().enumerate() {
-                                    let text = format!("2{prefix}[\"{ev}\",{i},\"off-{ev}\"]");
-                                    server
-                                        .engine
-                                        .send(EngineMessage::from(text).into())
-                                        .unwrap();
-                                }
+                                send(&replayed);
                             }
                         }
                     }
                 }
                 self.server_events.push(e);
             }
-            while let Some(m) = server.sio.poll_transmit() {
-                moved = true;
-                let _ = server.engine.send(m.into());
-            }
-            while let Some(t) = server.engine.poll_transmit() {
+            while let Some(t) = server.ep.poll_transmit() {
                 moved = true;
                 to_client.push(t);
             }
@@ -278,31 +263,31 @@ impl Pair {
             }
             ClientTransmit::Poll if current => {
                 self.requests.insert(RequestId(id), (conn, Request::Get));
-                self.server_mut().engine.handle_poll(RequestId(id), now);
+                self.server_mut().ep.handle_poll(RequestId(id), now);
             }
             ClientTransmit::Post(body) if current => {
                 self.requests.insert(RequestId(id), (conn, Request::Post));
-                let engine = &mut self.server_mut().engine;
-                if let PostAction::ReadBody { .. } = engine.handle_post(RequestId(id), false, now) {
-                    engine.handle_post_body(RequestId(id), body, now);
+                let ep = &mut self.server_mut().ep;
+                if let PostAction::ReadBody { .. } = ep.handle_post(RequestId(id), false, now) {
+                    ep.handle_post_body(RequestId(id), body, now);
                 }
             }
             ClientTransmit::OpenWebSocket if current => {
                 let ws = WsId(id);
                 let server = self.server_mut();
                 server.ws = Some(ws);
-                server.engine.handle_ws_open(ws, true, now);
+                server.ep.handle_ws_open(ws, true, now);
                 self.client.handle_ws_open(conn, now);
             }
             ClientTransmit::WebSocket(msg) if current => {
                 let server = self.server_mut();
                 let ws = server.ws.expect("a websocket is open");
-                server.engine.handle_ws_message(ws, msg, now);
+                server.ep.handle_ws_message(ws, msg, now);
             }
             ClientTransmit::CloseWebSocket if current => {
                 let server = self.server_mut();
                 if let Some(ws) = server.ws.take() {
-                    server.engine.handle_ws_closed(ws, now);
+                    server.ep.handle_ws_closed(ws, now);
                 }
             }
             // A connection the server no longer has: a POST fails, the rest is lost.
@@ -351,17 +336,13 @@ impl Pair {
     }
 
     fn open_server(&mut self, conn: ConnectionId, engine: ServerSession, ws: Option<WsId>) {
-        let sio = ServerConnection::new(
+        let ep = ServerEndpoint::new(
+            engine,
             server::ServerConfig::default().parser(self.parser),
             [self.servers_opened; 32],
             self.now,
         );
-        self.server = Some(Server {
-            conn,
-            engine,
-            sio,
-            ws,
-        });
+        self.server = Some(Server { conn, ep, ws });
     }
 
     fn server_mut(&mut self) -> &mut Server {
@@ -377,7 +358,7 @@ impl Pair {
             return;
         };
         let conn = server.conn;
-        if server.ws.is_some() && server.engine.transport() == TransportKind::WebSocket {
+        if server.ws.is_some() && server.ep.session().transport() == TransportKind::WebSocket {
             self.client.handle_ws_error(conn, now);
         } else {
             let gets: Vec<RequestId> = self
@@ -400,8 +381,7 @@ impl Pair {
         loop {
             let next = [
                 self.client.poll_timeout(),
-                self.server.as_ref().and_then(|s| s.engine.poll_timeout()),
-                self.server.as_ref().and_then(|s| s.sio.poll_timeout()),
+                self.server.as_ref().and_then(|s| s.ep.poll_timeout()),
             ]
             .into_iter()
             .flatten()
@@ -412,8 +392,7 @@ impl Pair {
                     let now = self.now;
                     self.client.handle_timeout(now);
                     if let Some(s) = &mut self.server {
-                        s.engine.handle_timeout(now);
-                        s.sio.handle_timeout(now);
+                        s.ep.handle_timeout(now);
                     }
                     self.drive();
                     let next = self.client.poll_timeout();
@@ -628,7 +607,7 @@ fn remember_upgrade_opens_the_next_connection_over_websocket_until_a_transport_e
     assert_eq!(p.client.transport(), Some(TransportKind::WebSocket));
     // The server closes cleanly: the next connection starts on WebSocket.
     let now = p.now;
-    p.server_mut().engine.close(now);
+    p.server_mut().ep.close_session(now);
     p.drive();
     assert_eq!(
         p.socket_events("/").last(),
@@ -683,9 +662,10 @@ fn an_ack_is_answered_with_the_servers_arguments() {
         EmitOptions::with_ack(AckMode::Deadline(ms(500))),
     );
     let (_, _, _, id) = p.received()[0].clone();
+    let now = p.now;
     p.server_mut()
-        .sio
-        .ack(&nsp("/"), id.unwrap(), &("yes",))
+        .ep
+        .ack(&nsp("/"), id.unwrap(), &("yes",), now)
         .unwrap();
     p.drive();
     let outcomes = p.ack_outcomes();
@@ -722,9 +702,10 @@ fn an_ack_with_a_deadline_times_out_and_one_without_never_does() {
     assert_eq!(p.ack_outcomes().len(), 1, "no deadline, no timeout");
     // A late answer to the timed-out ack is ignored; the other is still answered.
     for (_, _, _, id) in p.received() {
+        let now = p.now;
         p.server_mut()
-            .sio
-            .ack(&nsp("/"), id.unwrap(), &("late",))
+            .ep
+            .ack(&nsp("/"), id.unwrap(), &("late",), now)
             .unwrap();
     }
     p.drive();
@@ -753,11 +734,13 @@ fn the_client_answers_an_ack_the_server_asked_for() {
     let mut p = Pair::new(ClientEndpointConfig::default());
     p.connect("/", Auth::None);
     let now = p.now;
-    let id = p
-        .server_mut()
-        .sio
-        .emit(&nsp("/"), &("ask", 7), Some(ms(1000)), now)
-        .unwrap();
+    let deadline = server::AckDeadline::after(now, Some(ms(1000)));
+    let id = Some(
+        p.server_mut()
+            .ep
+            .emit_with_ack(&nsp("/"), &("ask", 7), deadline, now)
+            .unwrap(),
+    );
     p.drive();
     let evs = p.socket_events("/");
     let Some(SocketEvent::Event { ack: Some(ack), .. }) = evs.last() else {
@@ -894,7 +877,8 @@ fn reconnect_failed_comes_after_the_last_attempt() {
 fn a_server_disconnect_is_not_followed_by_a_reconnection() {
     let mut p = Pair::new(polling());
     p.connect("/", Auth::None);
-    p.server_mut().sio.disconnect(&nsp("/")).unwrap();
+    let now = p.now;
+    p.server_mut().ep.disconnect(&nsp("/"), now).unwrap();
     p.drive();
     assert_eq!(
         p.socket_events("/").last(),
@@ -1024,9 +1008,10 @@ fn retries_resend_the_head_until_acked_in_order() {
         "sent again after ackTimeout"
     );
     let (_, _, _, id) = p.received()[1].clone();
+    let now = p.now;
     p.server_mut()
-        .sio
-        .ack(&nsp("/"), id.unwrap(), &("ok",))
+        .ep
+        .ack(&nsp("/"), id.unwrap(), &("ok",), now)
         .unwrap();
     p.drive();
     let outcomes = p.ack_outcomes();
@@ -1150,10 +1135,10 @@ fn a_silent_server_is_detected_by_the_ping_timeout_and_reconnected() {
 fn a_packet_that_does_not_decode_closes_with_parse_error_and_reconnects() {
     let mut p = Pair::new(polling());
     p.connect("/", Auth::None);
-    p.server_mut()
-        .engine
-        .send(EngineMessage::from("9garbage").into())
-        .unwrap();
+    let now = p.now;
+    let garbage: Frame = EngineMessage::from("9garbage").into();
+    let sent = p.server_mut().ep.send_frames(&[garbage], false, now);
+    assert_eq!(sent, Delivery::Queued);
     p.drive();
     assert_eq!(
         p.socket_events("/").last(),
@@ -1172,7 +1157,7 @@ fn a_packet_that_does_not_decode_closes_with_parse_error_and_reconnects() {
         p.manager_events()
     );
     assert!(
-        p.server.as_ref().unwrap().engine.is_closed(),
+        p.server.as_ref().unwrap().ep.session().is_closed(),
         "close packet sent"
     );
     p.refuse = false;
@@ -1209,7 +1194,7 @@ fn a_close_during_a_post_in_flight_sends_the_close_packet_after_it() {
     let server = p.server.as_ref().unwrap();
     assert_eq!(server.conn, first);
     assert!(
-        server.engine.is_closed(),
+        server.ep.session().is_closed(),
         "the close packet followed the POST"
     );
 }
@@ -1241,7 +1226,8 @@ fn the_retry_queue_is_delivered_at_least_once_across_a_reconnection() {
             _ => None,
         })
         .unwrap();
-    p.server_mut().sio.ack(&nsp("/"), id, &("ok",)).unwrap();
+    let now = p.now;
+    p.server_mut().ep.ack(&nsp("/"), id, &("ok",), now).unwrap();
     p.drive();
     assert!(matches!(
         &p.ack_outcomes()[..],
@@ -1263,9 +1249,10 @@ fn the_msgpack_parser_carries_auth_events_and_acks() {
     );
     let (_, name, first, id) = p.received()[0].clone();
     assert_eq!((name.as_str(), first), ("q", json!(5)));
+    let now = p.now;
     p.server_mut()
-        .sio
-        .ack(&nsp("/"), id.unwrap(), &("ok",))
+        .ep
+        .ack(&nsp("/"), id.unwrap(), &("ok",), now)
         .unwrap();
     p.drive();
     let outcomes = p.ack_outcomes();

@@ -423,6 +423,14 @@ impl ServerEndpoint {
         self.pump(now);
     }
 
+    /// Closes the Engine.IO session only, as the reference's `socket.conn.close()`: no
+    /// DISCONNECT is sent (the client sees its transport close and reconnects), and every
+    /// socket disconnects with "forced close".
+    pub fn close_session(&mut self, now: Instant) {
+        self.session.close(now);
+        self.pump(now);
+    }
+
     /// The server shuts down: every socket disconnects with "server shutting down" and the
     /// session closes ("forced close").
     pub fn shutdown(&mut self, now: Instant) {
