@@ -183,6 +183,16 @@ impl Config {
         self
     }
 
+    /// How long [`SocketIo::serve`] waits for a request's headers, on a new connection and
+    /// between the requests of a kept-alive one: a peer that sends them slowly or not at all
+    /// (slowloris, an idle TCP connection) is disconnected then. Default 60 s, as Node's
+    /// `headersTimeout`; `None` waits forever. (In a tower stack, the server you mount the
+    /// layer in decides.)
+    pub fn header_read_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.engine.header_read_timeout(timeout);
+        self
+    }
+
     /// The parser: [`ParserKind::Default`] or [`ParserKind::MsgPack`] (for clients using
     /// `socket.io-msgpack-parser`).
     pub fn parser(&mut self, parser: ParserKind) -> &mut Self {
@@ -518,8 +528,10 @@ impl SocketIo {
         });
     }
 
-    /// Accepts connections on `listener` and serves them (HTTP/1.1, with WebSocket) until
-    /// an accept fails.
+    /// Accepts connections on `listener` and serves them (HTTP/1.1, with WebSocket). A
+    /// failed accept (the process out of file descriptors, a connection reset before it was
+    /// accepted) is logged and serving goes on; a peer that does not send its request
+    /// headers within [`Config::header_read_timeout`] is disconnected.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         crate::engine::serve(listener, self.engine.clone(), std::future::pending()).await
     }

@@ -60,6 +60,9 @@ pub struct EngineConfig {
     pub(crate) cookie: Option<String>,
     /// The most bytes a session may hold for a client that does not read (default 16 MiB).
     pub(crate) max_buffered: usize,
+    /// How long the standalone server waits for a request's headers, on a new connection
+    /// and between the requests of a kept-alive one (`None`: forever).
+    pub(crate) header_read_timeout: Option<std::time::Duration>,
     /// The browser client served under `path` (Socket.IO's `serveClient`).
     pub(crate) client_bundle: Option<crate::client_bundle::ClientBundle>,
 }
@@ -85,6 +88,7 @@ impl Default for EngineConfig {
             allow_request: None,
             cookie: None,
             max_buffered: 16 << 20,
+            header_read_timeout: Some(std::time::Duration::from_secs(60)),
             client_bundle: None,
         }
     }
@@ -126,6 +130,17 @@ impl EngineConfig {
     pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
         self.max_buffered = bytes;
         self.protocol.max_buffered(bytes);
+        self
+    }
+
+    /// How long the standalone server ([`EngineServer::serve`],
+    /// [`SocketIo::serve`](crate::SocketIo::serve)) waits for the headers of a request: on a
+    /// new connection, and between the requests of a kept-alive one. A peer that sends them
+    /// slowly or not at all (slowloris, an idle TCP connection) is disconnected then.
+    /// Default 60 s, as Node's `headersTimeout`; `None` waits forever. (In a tower stack,
+    /// the server you mount it in decides.)
+    pub fn header_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> &mut Self {
+        self.header_read_timeout = timeout;
         self
     }
 

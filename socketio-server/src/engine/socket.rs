@@ -97,7 +97,9 @@ impl EngineServer {
         self.shared.close_all();
     }
 
-    /// Accepts connections on `listener` and serves them until an accept fails.
+    /// Accepts connections on `listener` and serves them. A failed accept (the process out of
+    /// file descriptors, a connection reset before it was accepted) is logged and serving
+    /// goes on.
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
         serve(listener, self.shared, std::future::pending()).await
     }
@@ -110,7 +112,7 @@ pub(crate) fn not_found() -> Response<Full<Bytes>> {
 }
 
 /// The standalone HTTP/1.1 server loop (with upgrades, for WebSocket), until `shutdown`
-/// completes or an accept fails.
+/// completes. A failed accept is logged and the loop goes on.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<EngineShared>,
@@ -118,13 +120,33 @@ pub(crate) async fn serve(
 ) -> io::Result<()> {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => accepted?,
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut shutdown => return Ok(()),
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // A connection reset before it was accepted, or the process out of file
+                // descriptors or memory: never a reason to stop serving the others. Out of a
+                // resource, wait a moment for some to be freed rather than spin.
+                let pause = if out_of_resources(&e) {
+                    ACCEPT_PAUSE
+                } else {
+                    std::time::Duration::ZERO
+                };
+                tracing::warn!(error = %e, pause_ms = pause.as_millis() as u64, "accept failed; serving on");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = &mut shutdown => return Ok(()),
+                }
+                continue;
+            }
         };
         // Latency only: a socket that refuses the option still works.
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
+        let shared_timeout = shared.config.header_read_timeout;
         tokio::spawn(async move {
             let service = service_fn(move |mut req: Request<Incoming>| {
                 let shared = shared.clone();
@@ -138,12 +160,24 @@ pub(crate) async fn serve(
             });
             // A connection that ends with an error (the client went away mid-request) ends
             // like any other: its sessions learn it through their own inputs.
-            let _ = hyper::server::conn::http1::Builder::new()
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(shared_timeout);
+            let _ = http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
                 .await;
         });
     }
+}
+
+/// How long the accept loop waits when the process is out of a resource.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether an accept failed for want of file descriptors, buffers or memory (the errors that
+/// last until something is freed: EMFILE, ENFILE, ENOBUFS, ENOMEM).
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
 }
 
 /// The peer address of a request, put in the request's extensions by the standalone

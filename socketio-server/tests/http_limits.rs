@@ -1,0 +1,86 @@
+//! The standalone server against peers that hold connections without using them: a request
+//! whose headers never end and a TCP connection that never sends anything are closed after
+//! the header-read timeout (on tokio's paused clock: no real waiting).
+
+mod common;
+
+use std::time::Duration;
+
+use common::start;
+use socketio_server::{Config, SocketIo};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Reads until the server closes the connection; the virtual time it took.
+async fn closed_after(stream: &mut TcpStream) -> Duration {
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(600), stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return start.elapsed(),
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("the server never closed the connection"),
+        }
+    }
+}
+
+async fn server(timeout: Option<Duration>) -> std::net::SocketAddr {
+    let mut config = Config::default();
+    config.header_read_timeout(timeout);
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|_| async {});
+    start(&io).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_whose_headers_never_end_is_closed_after_the_header_read_timeout() {
+    let addr = server(Some(Duration::from_secs(60))).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // Slowloris: a request line and one header, then nothing.
+    stream
+        .write_all(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let waited = closed_after(&mut stream).await;
+    assert!(waited >= Duration::from_secs(60), "{waited:?}");
+    assert!(waited < Duration::from_secs(61), "{waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
+    let addr = server(Some(Duration::from_secs(30))).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let waited = closed_after(&mut stream).await;
+    assert!(waited >= Duration::from_secs(30), "{waited:?}");
+    assert!(waited < Duration::from_secs(31), "{waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kept_alive_connection_idle_after_its_request_is_closed_too() {
+    let addr = server(Some(Duration::from_secs(60))).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let waited = closed_after(&mut stream).await;
+    assert!(waited >= Duration::from_secs(60), "{waited:?}");
+    assert!(waited < Duration::from_secs(61), "{waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_header_read_timeout_an_idle_connection_stays_open() {
+    let addr = server(None).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(3600), stream.read(&mut buf)).await;
+    assert!(read.is_err(), "still open after an hour: {read:?}");
+}
