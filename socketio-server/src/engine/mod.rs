@@ -126,7 +126,9 @@ impl EngineConfig {
 
     /// The most bytes a session may hold for a client that does not read fast enough
     /// (default 16 MiB): past it, volatile messages are dropped and the client is
-    /// disconnected ("forced close") rather than let memory grow.
+    /// disconnected ("forced close") rather than let memory grow. On the bare Engine.IO
+    /// server ([`EngineServer`]) it also bounds the messages received and not read yet by
+    /// the application ([`EngineSocket::recv`]).
     pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
         self.max_buffered = bytes;
         self.protocol.max_buffered(bytes);

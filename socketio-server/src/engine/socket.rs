@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use engineio_proto::{Data, Event, Frame, ServerSession, Sid};
@@ -20,8 +21,9 @@ use super::http::{handle, matches_path};
 use super::session::{Connection, Input, Launch, now};
 use super::{EngineConfig, EngineShared, NewSession, SessionHandle};
 
-/// Messages a socket buffers for its reader before the session is closed as too slow.
-const SOCKET_BUFFER: usize = 1024;
+/// What a held message costs besides its bytes (its queue slot and its buffer's header), so
+/// that a flood of tiny messages is bounded too.
+const MESSAGE_OVERHEAD: usize = 64;
 
 /// An Engine.IO server: every new session is handed to the `on_connection` callback as an
 /// [`EngineSocket`].
@@ -62,7 +64,8 @@ impl EngineServer {
     {
         let on_connection = Arc::new(on_connection);
         let factory = move |new: NewSession<'_>, launch: Launch| {
-            let (tx, rx) = mpsc::channel(SOCKET_BUFFER);
+            let (tx, rx) = mpsc::unbounded_channel();
+            let held = Arc::new(AtomicUsize::new(0));
             let base = crate::socket::HandshakeBase::from_request(new.request, new.remote);
             let socket = EngineSocket {
                 sid: new.sid,
@@ -70,9 +73,18 @@ impl EngineServer {
                 headers: base.headers,
                 handle: new.handle,
                 rx,
+                held: held.clone(),
             };
             tokio::spawn(on_connection(socket));
-            launch.spawn(|session, _| session, ChannelConnection { tx: Some(tx) });
+            let limit = launch.shared.config.max_buffered;
+            launch.spawn(
+                |session, _| session,
+                ChannelConnection {
+                    tx: Some(tx),
+                    held,
+                    limit,
+                },
+            );
         };
         Self {
             shared: Arc::new(EngineShared::new(config, Box::new(factory))),
@@ -192,7 +204,9 @@ pub struct EngineSocket {
     uri: Uri,
     headers: HeaderMap,
     handle: SessionHandle,
-    rx: mpsc::Receiver<Data>,
+    rx: mpsc::UnboundedReceiver<Data>,
+    /// Bytes received and not read yet (shared with the session's task).
+    held: Arc<AtomicUsize>,
 }
 
 impl EngineSocket {
@@ -212,9 +226,15 @@ impl EngineSocket {
         &self.headers
     }
 
-    /// The next message from the client; `None` once the session is closed.
+    /// The next message from the client; `None` once the session is closed and every
+    /// message was read. Messages wait here, in order, until read; a session whose unread
+    /// messages would pass [`EngineConfig::max_buffered`] is closed (the application does
+    /// not keep up), with a warning in the log.
     pub async fn recv(&mut self) -> Option<Data> {
-        self.rx.recv().await
+        let data = self.rx.recv().await?;
+        self.held
+            .fetch_sub(data.len() + MESSAGE_OVERHEAD, Ordering::AcqRel);
+        Some(data)
     }
 
     /// Sends a message; false if the session is gone.
@@ -228,9 +248,13 @@ impl EngineSocket {
     }
 }
 
-/// Bridges a session to an [`EngineSocket`] through a bounded channel.
+/// Bridges a session to an [`EngineSocket`]: a queue bounded in bytes (`limit`, the
+/// engine's `max_buffered`), so that a burst (a POST of many packets, a WebSocket flood) is
+/// delivered whole, and an application that stops reading cannot grow memory without bound.
 pub(super) struct ChannelConnection {
-    tx: Option<mpsc::Sender<Data>>,
+    tx: Option<mpsc::UnboundedSender<Data>>,
+    held: Arc<AtomicUsize>,
+    limit: usize,
 }
 
 impl Connection for ChannelConnection {
@@ -243,9 +267,23 @@ impl Connection for ChannelConnection {
             match event {
                 Event::Message(data) => {
                     let Some(tx) = &self.tx else { continue };
-                    if tx.try_send(data).is_err() {
-                        // The application does not keep up (or dropped its socket): the
-                        // buffer is bounded, so the session goes.
+                    let cost = data.len() + MESSAGE_OVERHEAD;
+                    let held = self.held.load(Ordering::Acquire);
+                    // A message larger than the limit still goes when nothing is held.
+                    if held > 0 && held.saturating_add(cost) > self.limit {
+                        tracing::warn!(
+                            held,
+                            limit = self.limit,
+                            "the application does not read its messages: session closed"
+                        );
+                        self.tx = None;
+                        session.close(now());
+                        continue;
+                    }
+                    self.held.fetch_add(cost, Ordering::AcqRel);
+                    if tx.send(data).is_err() {
+                        // The application dropped its socket: nobody reads this session.
+                        self.tx = None;
                         session.close(now());
                     }
                 }
