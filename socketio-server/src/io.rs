@@ -193,6 +193,14 @@ impl Config {
         self
     }
 
+    /// How long the body of a long-polling POST may take to arrive once its headers are
+    /// read: a peer that sends it slowly or not at all gets 408 and its connection is closed.
+    /// Default 60 s; `None` waits forever.
+    pub fn body_read_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.engine.body_read_timeout(timeout);
+        self
+    }
+
     /// The parser: [`ParserKind::Default`] or [`ParserKind::MsgPack`] (for clients using
     /// `socket.io-msgpack-parser`).
     pub fn parser(&mut self, parser: ParserKind) -> &mut Self {

@@ -1,6 +1,7 @@
 //! The standalone server against peers that hold connections without using them: a request
 //! whose headers never end and a TCP connection that never sends anything are closed after
-//! the header-read timeout (on tokio's paused clock: no real waiting).
+//! the header-read timeout, a POST whose body never comes gets 408 after the body-read
+//! timeout (on tokio's paused clock: no real waiting).
 
 mod common;
 
@@ -83,4 +84,38 @@ async fn without_a_header_read_timeout_an_idle_connection_stays_open() {
     let mut buf = [0u8; 16];
     let read = tokio::time::timeout(Duration::from_secs(3600), stream.read(&mut buf)).await;
     assert!(read.is_err(), "still open after an hour: {read:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_whose_body_never_comes_gets_408_after_the_body_read_timeout() {
+    let mut config = Config::default();
+    config.body_read_timeout(Some(Duration::from_secs(45)));
+    config.header_read_timeout(None);
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|_| async {});
+    let addr = start(&io).await;
+    let (status, _, body) = common::http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, 200);
+    let open: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    let sid = open["sid"].as_str().unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The headers promise 100 bytes; 2 come.
+    let head = format!(
+        "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n40"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let start = Instant::now();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(600), stream.read_to_end(&mut raw))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    let waited = start.elapsed();
+    assert!(
+        raw.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(waited >= Duration::from_secs(45), "{waited:?}");
+    assert!(waited < Duration::from_secs(46), "{waited:?}");
 }

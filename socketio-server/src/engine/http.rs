@@ -365,17 +365,37 @@ where
         armed: true,
     };
     if let Ok(PostAction::ReadBody { limit }) = action_rx.await {
-        match read_body(req.into_body(), limit).await {
-            Some(body) => {
+        let body = read_body(req.into_body(), limit);
+        let body = match shared.config.body_read_timeout {
+            Some(t) => tokio::time::timeout(t, body).await,
+            None => Ok(body.await),
+        };
+        match body {
+            Ok(Some(body)) => {
                 handle.send(Input::PostBody { req: id, body });
             }
             // The client went away mid-body: the guard reports it.
-            None => return Response::new(Full::new(Bytes::new())),
+            Ok(None) => return Response::new(Full::new(Bytes::new())),
+            // A body that does not come: 408 and the connection closes; the guard reports
+            // the aborted request to the session.
+            Err(_) => {
+                tracing::debug!("request body not received in time");
+                return request_timeout();
+            }
         }
     }
     let answer_ = rx.await;
     guard.armed = false;
     answer(answer_)
+}
+
+/// 408, and the connection closes (as Node answers a request past its `requestTimeout`).
+fn request_timeout() -> Response<ResBody> {
+    Response::builder()
+        .status(StatusCode::REQUEST_TIMEOUT)
+        .header(header::CONNECTION, "close")
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// Reads at most `limit + 1` bytes of a body (more is "too large" already, and is not

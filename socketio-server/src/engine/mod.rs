@@ -63,6 +63,8 @@ pub struct EngineConfig {
     /// How long the standalone server waits for a request's headers, on a new connection
     /// and between the requests of a kept-alive one (`None`: forever).
     pub(crate) header_read_timeout: Option<std::time::Duration>,
+    /// How long a polling POST's body may take to arrive (`None`: forever).
+    pub(crate) body_read_timeout: Option<std::time::Duration>,
     /// The browser client served under `path` (Socket.IO's `serveClient`).
     pub(crate) client_bundle: Option<crate::client_bundle::ClientBundle>,
 }
@@ -89,6 +91,7 @@ impl Default for EngineConfig {
             cookie: None,
             max_buffered: 16 << 20,
             header_read_timeout: Some(std::time::Duration::from_secs(60)),
+            body_read_timeout: Some(std::time::Duration::from_secs(60)),
             client_bundle: None,
         }
     }
@@ -143,6 +146,15 @@ impl EngineConfig {
     /// the server you mount it in decides.)
     pub fn header_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> &mut Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long the body of a long-polling POST may take to arrive once its headers are
+    /// read: a peer that sends it slowly or not at all gets 408 and its connection is
+    /// closed (the session learns the request was aborted). Default 60 s; `None` waits
+    /// forever.
+    pub fn body_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> &mut Self {
+        self.body_read_timeout = timeout;
         self
     }
 
