@@ -201,6 +201,14 @@ impl Config {
         self
     }
 
+    /// The most TCP connections [`SocketIo::serve`] keeps open, WebSockets included (Node's
+    /// `server.maxConnections`): past it, a new connection is closed as soon as it is
+    /// accepted, and the open ones are not disturbed. Default `None`: no cap.
+    pub fn max_connections(&mut self, max: Option<usize>) -> &mut Self {
+        self.engine.max_connections(max);
+        self
+    }
+
     /// The parser: [`ParserKind::Default`] or [`ParserKind::MsgPack`] (for clients using
     /// `socket.io-msgpack-parser`).
     pub fn parser(&mut self, parser: ParserKind) -> &mut Self {

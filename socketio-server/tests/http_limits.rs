@@ -119,3 +119,40 @@ async fn a_post_whose_body_never_comes_gets_408_after_the_body_read_timeout() {
     assert!(waited >= Duration::from_secs(45), "{waited:?}");
     assert!(waited < Duration::from_secs(46), "{waited:?}");
 }
+
+#[tokio::test]
+async fn past_max_connections_a_new_connection_is_closed_and_the_open_ones_go_on() {
+    let mut config = Config::default();
+    config.max_connections(Some(2));
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|_| async {});
+    let addr = start(&io).await;
+    let mut a = common::Client::connect(addr).await;
+    let mut b = common::Client::connect(addr).await;
+    // The third is closed at once, before any byte.
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(common::WAIT, third.read(&mut buf))
+        .await
+        .expect("closed at once");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // The open ones are served.
+    assert!(a.join("/").await.starts_with("40{"));
+    assert!(b.join("/").await.starts_with("40{"));
+    // One closes: there is room again.
+    drop(a);
+    let deadline = Instant::now() + common::WAIT;
+    loop {
+        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        if let Ok(Ok(_)) =
+            tokio::time::timeout(common::WAIT, tokio_tungstenite::connect_async(url)).await
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no room after a connection closed"
+        );
+        tokio::task::yield_now().await;
+    }
+}

@@ -65,6 +65,8 @@ pub struct EngineConfig {
     pub(crate) header_read_timeout: Option<std::time::Duration>,
     /// How long a polling POST's body may take to arrive (`None`: forever).
     pub(crate) body_read_timeout: Option<std::time::Duration>,
+    /// The most TCP connections the standalone server keeps open (`None`: no cap).
+    pub(crate) max_connections: Option<usize>,
     /// The browser client served under `path` (Socket.IO's `serveClient`).
     pub(crate) client_bundle: Option<crate::client_bundle::ClientBundle>,
 }
@@ -92,6 +94,7 @@ impl Default for EngineConfig {
             max_buffered: 16 << 20,
             header_read_timeout: Some(std::time::Duration::from_secs(60)),
             body_read_timeout: Some(std::time::Duration::from_secs(60)),
+            max_connections: None,
             client_bundle: None,
         }
     }
@@ -155,6 +158,15 @@ impl EngineConfig {
     /// forever.
     pub fn body_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> &mut Self {
         self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The most TCP connections the standalone server keeps open, WebSockets included
+    /// (Node's `server.maxConnections`): past it, a new connection is closed as soon as it is
+    /// accepted, and the open ones are not disturbed. Default `None`: no cap (the process's
+    /// open-files limit is then the cap, and reaching it does not stop the server).
+    pub fn max_connections(&mut self, max: Option<usize>) -> &mut Self {
+        self.max_connections = max;
         self
     }
 
@@ -329,6 +341,8 @@ pub(crate) struct EngineShared {
     sessions: Mutex<HashMap<Sid, SessionHandle>>,
     ids: Mutex<SidGenerator>,
     next_request: AtomicU64,
+    /// TCP connections of the standalone server open now.
+    pub(crate) open_connections: Arc<AtomicUsize>,
     pub(crate) factory: Box<ConnectionFactory>,
 }
 
@@ -342,6 +356,7 @@ impl EngineShared {
             sessions: Mutex::new(HashMap::new()),
             ids: Mutex::new(SidGenerator::from_seed(seed)),
             next_request: AtomicU64::new(1),
+            open_connections: Arc::default(),
             factory,
         }
     }

@@ -155,8 +155,20 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        let open = shared.open_connections.fetch_add(1, Ordering::AcqRel) + 1;
+        let stream = Counted {
+            stream,
+            open: shared.open_connections.clone(),
+        };
+        if shared.config.max_connections.is_some_and(|max| open > max) {
+            // Refused cleanly: the TCP connection is closed at once (as Node's
+            // `server.maxConnections`), the others are not disturbed.
+            tracing::debug!(open, "connection refused: max_connections reached");
+            drop(stream);
+            continue;
+        }
         // Latency only: a socket that refuses the option still works.
-        let _ = stream.set_nodelay(true);
+        let _ = stream.stream.set_nodelay(true);
         let shared = shared.clone();
         let shared_timeout = shared.config.header_read_timeout;
         tokio::spawn(async move {
@@ -180,6 +192,65 @@ pub(crate) async fn serve(
                 .with_upgrades()
                 .await;
         });
+    }
+}
+
+/// A TCP connection of the standalone server, counted among its open connections until it is
+/// dropped (a WebSocket's included: it outlives the HTTP exchange that upgraded it).
+struct Counted {
+    stream: tokio::net::TcpStream,
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 
