@@ -71,6 +71,18 @@ struct Slot {
     socket: Socket,
     ns: Arc<NamespaceInner>,
     queue: VecDeque<Work>,
+    /// Payload bytes of the events in `queue`.
+    queued_bytes: usize,
+}
+
+/// The size of an event's payload, for the bound on events not handled yet.
+fn payload_size(payload: &Payload) -> usize {
+    let body = payload
+        .json_text()
+        .map(|t| t.len())
+        .or_else(|| payload.msgpack_bytes().map(|b| b.len()))
+        .unwrap_or(0);
+    body + payload.attachments().iter().map(|a| a.len()).sum::<usize>()
 }
 
 pub(crate) struct SioConnection {
@@ -172,6 +184,7 @@ impl SioConnection {
                     Err(_) => return,
                 };
                 let ack = ack.map(|id| slot.socket.ack_sender(id));
+                slot.queued_bytes += payload_size(&data);
                 slot.queue.push_back(Work::Event(Message {
                     event,
                     payload: data,
@@ -244,7 +257,15 @@ impl SioConnection {
         let mut queue = VecDeque::new();
         let middlewares = ns.middlewares();
         if middlewares.is_empty() {
-            self.slots.insert(nsp.clone(), Slot { socket, ns, queue });
+            self.slots.insert(
+                nsp.clone(),
+                Slot {
+                    socket,
+                    ns,
+                    queue,
+                    queued_bytes: 0,
+                },
+            );
             return self.accept(ep, &nsp);
         }
         let s = socket.clone();
@@ -254,7 +275,15 @@ impl SioConnection {
             }
             Ok(())
         })));
-        self.slots.insert(nsp, Slot { socket, ns, queue });
+        self.slots.insert(
+            nsp,
+            Slot {
+                socket,
+                ns,
+                queue,
+                queued_bytes: 0,
+            },
+        );
     }
 
     fn on_disconnected(&mut self, nsp: &Namespace, reason: &DisconnectReason) {
@@ -344,6 +373,9 @@ impl SioConnection {
                         let Some(Work::Event(message)) = slot.queue.pop_front() else {
                             unreachable!("the head is an event");
                         };
+                        slot.queued_bytes = slot
+                            .queued_bytes
+                            .saturating_sub(payload_size(&message.payload));
                         progressed = true;
                         if let Some(fut) = Self::dispatch(&slot.socket, message) {
                             slot.queue.push_front(Work::Future(fut));
@@ -418,6 +450,14 @@ fn reject(ep: &mut ServerEndpoint, nsp: &Namespace, message: &str, data: Option<
 
 impl Connection for SioConnection {
     type Machine = ServerEndpoint;
+
+    fn backlogged(&self) -> bool {
+        let config = &self.io.config;
+        self.slots.0.iter().any(|(_, slot)| {
+            slot.queue.len() >= config.max_pending_events
+                || slot.queued_bytes >= config.max_pending_bytes
+        })
+    }
 
     fn poll_events(&mut self, ep: &mut ServerEndpoint) -> bool {
         let mut progressed = false;

@@ -41,6 +41,11 @@ pub struct Config {
     pub(crate) proto: socketio_proto::server::ServerConfig,
     pub(crate) adapter: AdapterFactory,
     pub(crate) slow_client: SlowClientPolicy,
+    /// Events of one socket received and not handled yet, past which its connection stops
+    /// reading the client.
+    pub(crate) max_pending_events: usize,
+    /// The same, in bytes of payload.
+    pub(crate) max_pending_bytes: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -59,6 +64,8 @@ impl Default for Config {
         Self {
             engine,
             proto: socketio_proto::server::ServerConfig::default(),
+            max_pending_events: 1024,
+            max_pending_bytes: 1 << 20,
             adapter: Arc::new(|_, max_buffered, policy| {
                 Arc::new(InMemoryAdapter::new(max_buffered, policy))
             }),
@@ -206,6 +213,17 @@ impl Config {
     /// accepted, and the open ones are not disturbed. Default `None`: no cap.
     pub fn max_connections(&mut self, max: Option<usize>) -> &mut Self {
         self.engine.max_connections(max);
+        self
+    }
+
+    /// How far a client may run ahead of its handlers: past `events` events (or `bytes`
+    /// bytes of their payloads) received on one socket and not handled yet, the connection
+    /// stops reading from the client (its WebSocket is not read, its next POST waits), and
+    /// reads again once the handlers caught up. Nothing is dropped: the client is slowed
+    /// down, as the reference pauses its transport. Defaults: 1,024 events, 1 MiB.
+    pub fn max_pending_events(&mut self, events: usize, bytes: usize) -> &mut Self {
+        self.max_pending_events = events.max(1);
+        self.max_pending_bytes = bytes.max(1);
         self
     }
 

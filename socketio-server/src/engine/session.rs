@@ -220,6 +220,11 @@ pub(crate) trait Connection: Send + 'static {
     ) {
         let _ = (machine, command, now);
     }
+    /// True while this layer is too far behind the client (its handlers have too much
+    /// work queued): the task stops reading from the client until it catches up.
+    fn backlogged(&self) -> bool {
+        false
+    }
     /// Frees the memory of empty buffers: the session is about to go idle.
     fn shrink_buffers(&mut self) {}
     /// Drives this layer's asynchronous work (handlers); `Ready` when it made progress.
@@ -338,6 +343,11 @@ struct SessionTask<C: Connection> {
     turn: usize,
     /// On WebSocket (opened so, or upgraded): for the diagnostics of the upgrade.
     on_websocket: bool,
+    /// Not reading from the client: the layer above is backlogged.
+    paused: bool,
+    /// The body of a POST received while paused, handled once the layer above caught up
+    /// (its answer waits, so the client's next POST does too).
+    deferred_post: Option<Box<(RequestId, Bytes)>>,
 }
 
 impl<C: Connection> SessionTask<C> {
@@ -360,6 +370,8 @@ impl<C: Connection> SessionTask<C> {
             next_ws: 0,
             turn: 0,
             on_websocket: false,
+            paused: false,
+            deferred_post: None,
         }
     }
 
@@ -400,6 +412,22 @@ impl<C: Connection> SessionTask<C> {
                 Box::pin(self.drain()).await;
                 if self.machine.is_closed() {
                     break;
+                }
+                let backlogged = self.conn.backlogged();
+                if backlogged != self.paused {
+                    self.paused = backlogged;
+                    if backlogged {
+                        tracing::debug!("reading from the client paused: its handlers are behind");
+                    } else {
+                        tracing::debug!("reading from the client resumed");
+                    }
+                }
+                if !backlogged {
+                    if let Some(post) = self.deferred_post.take() {
+                        let (req, body) = *post;
+                        self.machine.handle_post_body(req, body, now());
+                        continue;
+                    }
                 }
                 if !self.on_websocket && self.machine.transport() == TransportKind::WebSocket {
                     self.on_websocket = true;
@@ -451,6 +479,9 @@ impl<C: Connection> SessionTask<C> {
         for i in 0..3 {
             let ready = match (self.turn + i) % 3 {
                 0 => self.inbox.poll_recv(cx).map(Wake::Input),
+                // While the layer above is behind, the WebSockets are not read: the client
+                // is slowed down by TCP, nothing is dropped.
+                1 if self.paused => Poll::Pending,
                 1 => poll_ws(&mut self.sockets, cx).map(|(ws, msg)| Wake::Ws(ws, msg)),
                 _ => self
                     .conn
@@ -506,7 +537,13 @@ impl<C: Connection> SessionTask<C> {
                 // (`Input::Aborted`).
                 let _ = action.send(decided);
             }
-            Input::PostBody { req, body } => self.machine.handle_post_body(req, body, now),
+            Input::PostBody { req, body } => {
+                if self.conn.backlogged() {
+                    self.deferred_post = Some(Box::new((req, body)));
+                } else {
+                    self.machine.handle_post_body(req, body, now);
+                }
+            }
             Input::OtherMethod { req, reply } => {
                 self.replies.insert(req, reply);
                 self.machine.handle_other_method(req);
@@ -754,8 +791,9 @@ mod tests {
     /// What one connection's task holds. Before the endpoint: a 520-byte task holding a
     /// `Box<dyn Connection>`, its future 1216 bytes (the task twice: an `async fn` copies
     /// its argument), plus the 512-byte `SioConnection` on the heap: 1728 bytes in two
-    /// allocations. Now: a 1024-byte task (the endpoint and the connection inline), its
-    /// future 1200 bytes, one allocation.
+    /// allocations. Now: a 1032-byte task (the endpoint and the connection inline, and the
+    /// slot of a POST deferred while the handlers are behind), its future 1208 bytes, one
+    /// allocation.
     #[test]
     fn memory_of_a_session_task() {
         let sio = size_of::<SessionTask<SioConnection>>();
