@@ -199,6 +199,7 @@
 pub mod args;
 pub mod canonical;
 pub mod client;
+pub mod cluster;
 mod decoder;
 mod default_parser;
 pub mod endpoint;

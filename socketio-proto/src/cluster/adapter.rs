@@ -1,0 +1,1 @@
+//! The `ClusterAdapter` messages (placeholder).

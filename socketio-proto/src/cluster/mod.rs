@@ -1,0 +1,507 @@
+//! The wire messages of the official Socket.IO multi-node adapters, Sans-IO: typed values and
+//! their encoding and decoding, with no Redis client and no I/O.
+//!
+//! Implemented (section numbers of the project's `reference/CLUSTER.md`):
+//!
+//! - [`classic`]: the classic Redis adapter, `@socket.io/redis-adapter` 8.3.0 `createAdapter`
+//!   (§2): channel names (§2.2), the broadcast message `[uid, packet, opts]` in `notepack.io`
+//!   3.0.1 msgpack (§2.3), the requests of types 0–7 and the responses (§2.5) in JSON or
+//!   msgpack exactly as the adapter sends them, and the rules that decide which node acts on
+//!   which message (§2.4, §2.5). The `@socket.io/redis-emitter` 5.1.0 messages (§7.1) decode
+//!   through the same types (no `uid`, `"emitter"`).
+//! - [`adapter`]: the `ClusterAdapter` messages of `socket.io-adapter` 2.5.8 (§4,
+//!   `MessageType` 1–13), as the sharded Redis adapter puts them on the wire (§3.3): JSON, or
+//!   the whole message in notepack when its data has binary.
+//! - The shared pieces (§1): the [`BroadcastPacket`] (§1.2), the broadcast options with their
+//!   [`BroadcastFlags`] (§1.3) and the [`SocketDetails`] a `fetchSockets` answer carries
+//!   (§1.5). §9 (notepack and JSON encodings) is the rule for every encoder here.
+//!
+//! Encoding is byte-identical to what Node publishes for the same values: keys in the order
+//! Node builds its objects, integers in the smallest form, absent optional fields omitted
+//! (never `nil`: Node tests `requestId !== undefined`), compact JSON that starts with `{` (the
+//! receivers sniff the first byte). Decoding accepts what Node sends: any integer width,
+//! floats for numbers, extra fields (ignored), `null` where Node accepts it; it refuses
+//! malformed input with a [`ClusterDecodeError`], with bounded nesting and no panic.
+//!
+//! JavaScript values carried by a message (event arguments, ack arguments, `socket.data`, the
+//! handshake) are [`Payload`]s: inside a msgpack message, a slice of the received bytes with
+//! binary inline, which the server's encoder reads once per node; inside a JSON message, the
+//! value's JSON text.
+//!
+//! # What is left to the adapter
+//!
+//! Everything with state or I/O: the Redis connections (`PSUBSCRIBE`/`SUBSCRIBE`/`PUBLISH`,
+//! `SSUBSCRIBE`/`SPUBLISH`), the server count (`PUBSUB NUMSUB`/`SHARDNUMSUB`), pending
+//! requests and their timeouts, counting answers, applying the room filter to local sockets,
+//! the uids and request ids (random, per namespace), the dynamic-channel subscriptions of the
+//! sharded adapter (§3.2), heartbeats (§4.4), and the other transports of the
+//! `ClusterAdapter` protocol (Redis streams §5, Postgres §6), which reuse [`adapter`]'s
+//! message types with their own framing.
+//!
+//! ```
+//! use socketio_proto::cluster::{classic, BroadcastOptions, BroadcastPacket};
+//! use socketio_proto::Payload;
+//!
+//! let channels = classic::Channels::new("socket.io", "/", "AbCdEf");
+//! let msg = classic::Broadcast {
+//!     uid: "AbCdEf".into(),
+//!     packet: BroadcastPacket::event(Payload::msgpack(&("hello", 1)).unwrap(), Some("/".into())),
+//!     opts: BroadcastOptions::to_rooms(["room1"]),
+//! };
+//! assert_eq!(channels.broadcast_channel(&msg.opts), "socket.io#/#room1#");
+//! let bytes = msg.encode().unwrap();
+//! assert_eq!(classic::Broadcast::decode(bytes).unwrap(), msg);
+//! ```
+
+pub mod adapter;
+pub mod classic;
+mod node;
+mod writer;
+
+use crate::{PacketKind, Payload};
+use node::{Node, Shape};
+use writer::Writer;
+
+/// Why a cluster message could not be decoded. The adapters ignore such messages (Node logs
+/// "ignoring malformed request" and drops it); so should a driver.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterDecodeError {
+    /// The message starts with `{` but is not JSON (or nests deeper than 128 levels).
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// The message is not one msgpack value (truncated, trailing bytes, a reserved byte,
+    /// invalid UTF-8 in a string).
+    #[error("malformed msgpack: {0}")]
+    MalformedMsgPack(&'static str),
+    /// The message nests deeper than 128 levels.
+    #[error("nested too deeply")]
+    NestingTooDeep,
+    /// A field the message type requires is absent.
+    #[error("missing field {0:?}")]
+    MissingField(&'static str),
+    /// A field (or the message itself) has the wrong type.
+    #[error("{field:?} must be {expected}, found {found}")]
+    WrongType {
+        /// The field (`"message"` for the whole message).
+        field: &'static str,
+        /// What the protocol requires.
+        expected: &'static str,
+        /// What was found.
+        found: &'static str,
+    },
+    /// The `type` is not a request/message type of this protocol.
+    #[error("unknown message type {0}")]
+    UnknownType(f64),
+    /// A broadcast packet whose `type` is not a Socket.IO packet type (0–4).
+    #[error("invalid packet type {0}")]
+    InvalidPacketType(f64),
+}
+
+/// Why a cluster message could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterEncodeError {
+    /// A message that the reference always sends as JSON carries binary data. Node would write
+    /// a `Buffer` as `{"type":"Buffer","data":[…]}`, which no receiver reads back as binary;
+    /// we refuse instead.
+    #[error("binary data in a message sent as JSON")]
+    BinaryInJson,
+    /// A payload could not be read to be converted between JSON and msgpack.
+    #[error("payload: {0}")]
+    Payload(String),
+}
+
+type DecodeResult<T> = Result<T, ClusterDecodeError>;
+type EncodeResult<T> = Result<T, ClusterEncodeError>;
+
+/// The decoded packet object that adapters carry (§1.2): `{type, data, id?, nsp?}`.
+///
+/// `type` is 2 (EVENT) for every broadcast, binary arguments included (the receiving node's
+/// encoder makes a BINARY_EVENT of it). Encoded keys: `type`, `data`, `id` (when present),
+/// `nsp` (when present) — the order Node builds the object in.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BroadcastPacket {
+    /// The packet type; [`PacketKind::Event`] for broadcasts.
+    pub kind: PacketKind,
+    /// `[event, ...args]` as JavaScript values (binary inline in msgpack).
+    pub data: Payload,
+    /// The namespace. The classic adapter sets it; `ClusterAdapter` messages from Node
+    /// don't. A receiver uses its own namespace (the classic one defaults a missing `nsp` to
+    /// `"/"` and drops other namespaces).
+    pub nsp: Option<String>,
+    /// An ack id, only when a Node server with connection state recovery routes a single
+    /// socket's emit with ack through the adapter; receivers must tolerate it.
+    pub id: Option<u64>,
+}
+
+impl BroadcastPacket {
+    /// An EVENT packet carrying `data` (`[event, ...args]`).
+    pub fn event(data: Payload, nsp: Option<String>) -> Self {
+        Self {
+            kind: PacketKind::Event,
+            data,
+            nsp,
+            id: None,
+        }
+    }
+
+    fn decode(node: Node<'_>) -> DecodeResult<Self> {
+        let obj = node.object("packet")?;
+        let ty = obj.req("type")?;
+        let kind = match ty.shape()? {
+            Shape::Number(n) => {
+                if n.fract() == 0.0 && (0.0..=4.0).contains(&n) {
+                    PacketKind::from_code(n as u8).ok_or(ClusterDecodeError::InvalidPacketType(n))?
+                } else {
+                    return Err(ClusterDecodeError::InvalidPacketType(n));
+                }
+            }
+            _ => return Err(ty.wrong("type", "a number")),
+        };
+        let data = obj.req("data")?.payload()?;
+        let nsp = match obj.get("nsp") {
+            None => None,
+            Some(n) => Some(n.str("nsp")?.to_owned()),
+        };
+        let id = match obj.get("id") {
+            None => None,
+            Some(n) => Some(n.uint("id")?),
+        };
+        Ok(Self {
+            kind,
+            data,
+            nsp,
+            id,
+        })
+    }
+
+    fn write(&self, w: &mut Writer) -> EncodeResult<()> {
+        w.map(2 + usize::from(self.id.is_some()) + usize::from(self.nsp.is_some()));
+        w.key("type");
+        w.uint(u64::from(self.kind.code()));
+        w.key("data");
+        w.payload(&self.data)?;
+        if let Some(id) = self.id {
+            w.key("id");
+            w.uint(id);
+        }
+        if let Some(nsp) = &self.nsp {
+            w.key("nsp");
+            w.str(nsp);
+        }
+        w.end(true);
+        Ok(())
+    }
+}
+
+/// One broadcast flag (`BroadcastFlags` of `socket.io-adapter`, §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Flag {
+    /// `volatile`: the receiver may drop the packet for a client that is not ready.
+    Volatile(bool),
+    /// `compress`: permessage-deflate for this packet.
+    Compress(bool),
+    /// `local`: never published (a received one is only honoured as a flag).
+    Local(bool),
+    /// `broadcast`: set by `socket.broadcast`.
+    Broadcast(bool),
+    /// `binary` (legacy).
+    Binary(bool),
+    /// `timeout` in milliseconds, for broadcasts with acks.
+    Timeout(u64),
+    /// `expectSingleResponse`: the operation comes from a `RemoteSocket`.
+    ExpectSingleResponse(bool),
+}
+
+impl Flag {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Volatile(_) => "volatile",
+            Self::Compress(_) => "compress",
+            Self::Local(_) => "local",
+            Self::Broadcast(_) => "broadcast",
+            Self::Binary(_) => "binary",
+            Self::Timeout(_) => "timeout",
+            Self::ExpectSingleResponse(_) => "expectSingleResponse",
+        }
+    }
+}
+
+/// The `flags` object of the broadcast options, in the order its keys were set (Node's order
+/// follows the calls, e.g. `io.volatile.compress(false)` → `{volatile, compress}`; a
+/// `RemoteSocket`'s `timeout()` → `{expectSingleResponse, timeout}`), so that a decoded
+/// object encodes back to the same bytes. Unknown keys are ignored on decode (and so not
+/// written again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BroadcastFlags {
+    flags: Vec<Flag>,
+}
+
+impl BroadcastFlags {
+    /// No flags (`{}`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a flag: replaces the value in place when set, appends it otherwise.
+    pub fn set(&mut self, flag: Flag) -> &mut Self {
+        match self.flags.iter_mut().find(|f| f.name() == flag.name()) {
+            Some(f) => *f = flag,
+            None => self.flags.push(flag),
+        }
+        self
+    }
+
+    /// The same flags with `flag` set.
+    #[must_use]
+    pub fn with(mut self, flag: Flag) -> Self {
+        self.set(flag);
+        self
+    }
+
+    /// The flags in key order.
+    pub fn iter(&self) -> impl Iterator<Item = Flag> + '_ {
+        self.flags.iter().copied()
+    }
+
+    fn find(&self, name: &str) -> Option<Flag> {
+        self.iter().find(|f| f.name() == name)
+    }
+
+    /// `volatile === true`.
+    pub fn volatile(&self) -> bool {
+        matches!(self.find("volatile"), Some(Flag::Volatile(true)))
+    }
+
+    /// Whether `volatile` is present at all (Node appends recovery offsets only when it is
+    /// `undefined`, §4.5).
+    pub fn has_volatile(&self) -> bool {
+        self.find("volatile").is_some()
+    }
+
+    /// `compress`, when set.
+    pub fn compress(&self) -> Option<bool> {
+        match self.find("compress") {
+            Some(Flag::Compress(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// `local === true`.
+    pub fn local(&self) -> bool {
+        matches!(self.find("local"), Some(Flag::Local(true)))
+    }
+
+    /// `timeout` in milliseconds, when set.
+    pub fn timeout(&self) -> Option<u64> {
+        match self.find("timeout") {
+            Some(Flag::Timeout(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// `expectSingleResponse === true`.
+    pub fn expect_single_response(&self) -> bool {
+        matches!(
+            self.find("expectSingleResponse"),
+            Some(Flag::ExpectSingleResponse(true))
+        )
+    }
+
+    /// Whether no flag is set.
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+
+    fn decode(node: Node<'_>) -> DecodeResult<Self> {
+        let mut flags = Self::new();
+        for &(key, value) in node.object("flags")?.entries() {
+            let flag = match key {
+                "volatile" => Flag::Volatile(value.bool("volatile")?),
+                "compress" => Flag::Compress(value.bool("compress")?),
+                "local" => Flag::Local(value.bool("local")?),
+                "broadcast" => Flag::Broadcast(value.bool("broadcast")?),
+                "binary" => Flag::Binary(value.bool("binary")?),
+                "timeout" => Flag::Timeout(value.uint("timeout")?),
+                "expectSingleResponse" => {
+                    Flag::ExpectSingleResponse(value.bool("expectSingleResponse")?)
+                }
+                _ => continue,
+            };
+            flags.set(flag);
+        }
+        Ok(flags)
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.map(self.flags.len());
+        for flag in &self.flags {
+            w.key(flag.name());
+            match *flag {
+                Flag::Volatile(b)
+                | Flag::Compress(b)
+                | Flag::Local(b)
+                | Flag::Broadcast(b)
+                | Flag::Binary(b)
+                | Flag::ExpectSingleResponse(b) => w.bool(b),
+                Flag::Timeout(t) => w.uint(t),
+            }
+        }
+        w.end(true);
+    }
+}
+
+/// The broadcast options on the wire (§1.3): `{rooms, except, flags?}`.
+///
+/// `rooms` empty means every socket of the namespace; `except` holds room names (socket ids
+/// included). The classic adapter's socket requests (`socketsJoin`, `fetchSockets`, …) send
+/// `{rooms, except}` without flags; broadcasts and `ClusterAdapter` messages always carry
+/// `flags`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BroadcastOptions {
+    /// Target rooms (a socket in any of them), in the order Node iterates its set.
+    pub rooms: Vec<String>,
+    /// Rooms whose sockets are excluded.
+    pub except: Vec<String>,
+    /// The flags; `None` omits the key.
+    pub flags: Option<BroadcastFlags>,
+}
+
+impl BroadcastOptions {
+    /// Every socket, no flags object (`{rooms:[],except:[]}`).
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// The sockets in any of `rooms`, with empty flags (`{rooms:[…],except:[],flags:{}}`).
+    pub fn to_rooms<I, S>(rooms: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            rooms: rooms.into_iter().map(Into::into).collect(),
+            except: Vec::new(),
+            flags: Some(BroadcastFlags::new()),
+        }
+    }
+
+    /// Builds options from their parts.
+    pub fn new(rooms: Vec<String>, except: Vec<String>, flags: Option<BroadcastFlags>) -> Self {
+        Self {
+            rooms,
+            except,
+            flags,
+        }
+    }
+
+    /// The flags, or none.
+    pub fn flags(&self) -> BroadcastFlags {
+        self.flags.clone().unwrap_or_default()
+    }
+
+    fn decode(node: Node<'_>) -> DecodeResult<Self> {
+        let obj = node.object("opts")?;
+        let strings = |key: &'static str| -> DecodeResult<Vec<String>> {
+            match obj.get(key) {
+                None => Ok(Vec::new()),
+                Some(n) if n.shape()? == Shape::Null => Ok(Vec::new()),
+                Some(n) => n.strings(key),
+            }
+        };
+        let flags = match obj.get("flags") {
+            None => None,
+            Some(n) if n.shape()? == Shape::Null => None,
+            Some(n) => Some(BroadcastFlags::decode(n)?),
+        };
+        Ok(Self {
+            rooms: strings("rooms")?,
+            except: strings("except")?,
+            flags,
+        })
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.map(2 + usize::from(self.flags.is_some()));
+        w.key("rooms");
+        w.strings(&self.rooms);
+        w.key("except");
+        w.strings(&self.except);
+        if let Some(flags) = &self.flags {
+            w.key("flags");
+            flags.write(w);
+        }
+        w.end(true);
+    }
+}
+
+/// One socket in a `fetchSockets` answer (§1.5): `{id, handshake, rooms, data}`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SocketDetails {
+    /// The socket id.
+    pub id: String,
+    /// Node's `Handshake` without `sessionStore`: `{headers, time, address, xdomain, secure,
+    /// issued, url, query, auth}`.
+    pub handshake: Payload,
+    /// The socket's rooms, its own id first.
+    pub rooms: Vec<String>,
+    /// `socket.data`; `None` when it is `undefined` (the key is then absent).
+    pub data: Option<Payload>,
+}
+
+impl SocketDetails {
+    /// Builds the details of one socket.
+    pub fn new(id: String, handshake: Payload, rooms: Vec<String>, data: Option<Payload>) -> Self {
+        Self {
+            id,
+            handshake,
+            rooms,
+            data,
+        }
+    }
+
+    fn decode(node: Node<'_>) -> DecodeResult<Self> {
+        let obj = node.object("sockets")?;
+        Ok(Self {
+            id: obj.req("id")?.str("id")?.to_owned(),
+            handshake: obj.req("handshake")?.payload()?,
+            rooms: obj.req("rooms")?.strings("rooms")?,
+            data: obj.get("data").map(Node::payload).transpose()?,
+        })
+    }
+
+    fn write(&self, w: &mut Writer) -> EncodeResult<()> {
+        w.map(3 + usize::from(self.data.is_some()));
+        w.key("id");
+        w.str(&self.id);
+        w.key("handshake");
+        w.payload(&self.handshake)?;
+        w.key("rooms");
+        w.strings(&self.rooms);
+        if let Some(data) = &self.data {
+            w.key("data");
+            w.payload(data)?;
+        }
+        w.end(true);
+        Ok(())
+    }
+}
+
+/// The `type` of a message as a number, or the error for a missing/non-numeric one.
+fn message_type(obj: &node::Obj<'_>) -> DecodeResult<f64> {
+    let ty = obj.req("type")?;
+    match ty.shape()? {
+        Shape::Number(n) => Ok(n),
+        _ => Err(ty.wrong("type", "a number")),
+    }
+}
+
+/// An optional string field (`null` is refused: Node would treat it as present).
+fn opt_str(obj: &node::Obj<'_>, key: &'static str) -> DecodeResult<Option<String>> {
+    obj.get(key).map(|n| n.str(key).map(str::to_owned)).transpose()
+}
