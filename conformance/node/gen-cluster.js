@@ -1,12 +1,14 @@
-// Generates conformance/fixtures/cluster/classic.json: every message that the official
-// classic Redis adapter (@socket.io/redis-adapter 8.3.0, `createAdapter`, node-redis 5)
-// publishes on a real Redis while two socket.io servers perform each cluster operation.
+// Generates conformance/fixtures/cluster/classic.json and sharded.json: every message that
+// the official Redis adapters (@socket.io/redis-adapter 8.3.0, `createAdapter` and
+// `createShardedAdapter`, node-redis 5) publish on a real Redis while two socket.io servers
+// perform each cluster operation.
 //
 //   node gen-cluster.js [OUT_DIR]        (needs Redis; REDIS_URL, default redis://127.0.0.1:6379)
 //
 // Two servers A and B (namespace "/" and "/chat") share one Redis under a random key prefix;
-// a raw subscriber PSUBSCRIBEs `<prefix>*` and records channel + bytes of every PUBLISH, in
-// arrival order, per operation. The random parts (adapter uids, request ids, socket ids, the
+// a raw subscriber records channel + bytes of every message, in arrival order, per
+// operation (classic: PSUBSCRIBE `<prefix>*`; sharded: SSUBSCRIBE to the main, response and
+// room channels of both servers). The random parts (adapter uids, request ids, socket ids, the
 // prefix, the handshake's time/issued/host/websocket key) are then replaced by fixed tokens of
 // the same length: each message is decoded with the adapter's own decoder (JSON.parse or
 // notepack.io 3.0.1), the tokens substituted in the decoded value, and the value encoded again
@@ -23,7 +25,7 @@ const crypto = require("crypto");
 const { Server } = require("socket.io");
 const { io: ioc } = require("socket.io-client");
 const { createClient } = require("redis");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const notepack = require(
   require.resolve("notepack.io", { paths: [path.dirname(require.resolve("@socket.io/redis-adapter"))] }),
 );
@@ -33,7 +35,7 @@ const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const SETTLE = 150;
 
-const prefix = "sio-fx-" + crypto.randomBytes(6).toString("hex");
+let prefix = null;
 const FIXED_PREFIX = "fixture";
 
 // random string -> fixed token of the same length
@@ -53,7 +55,7 @@ function fix(v, key) {
   if (typeof v === "string") {
     if (subst.has(v)) return subst.get(v);
     if (key === "requestId") {
-      const fixed = "REQ" + String(++requestCounter).padStart(3, "0");
+      const fixed = "REQ" + String(++requestCounter).padStart(v.length - 3, "0");
       token(v, fixed);
       return fixed;
     }
@@ -96,7 +98,7 @@ function view(v) {
 
 // ---------------------------------------------------------------------------------------
 
-const cases = [];
+let cases = [];
 let recording = null; // {op, messages: []}
 
 function record(message, channel) {
@@ -108,7 +110,8 @@ function finish(op) {
   const msgs = recording.messages;
   recording = null;
   // Client acks reach the responding server in an order that is not fixed: the
-  // BROADCAST_ACK responses (type 9) of one operation are put in byte order among themselves.
+  // BROADCAST_ACK responses (classic type 9, ClusterAdapter type 12) of one operation are put
+  // in byte order among themselves.
   const out = [];
   for (const m of msgs) {
     const json = m.bytes[0] === 0x7b;
@@ -119,7 +122,7 @@ function finish(op) {
     const bytes = json ? Buffer.from(JSON.stringify(fixed)) : notepack.encode(fixed);
     out.push({ json, bytes, channel: fixChannel(m.channel), fixed });
   }
-  const acks = out.filter((m) => !m.json && m.fixed.type === 9);
+  const acks = out.filter((m) => m.fixed.type === (currentKind === "sharded" ? 12 : 9));
   const sorted = [...acks].sort((x, y) => Buffer.compare(x.bytes, y.bytes));
   let i = 0;
   for (const m of out.map((m) => (acks.includes(m) ? sorted[acks.indexOf(m)] : m))) {
@@ -139,10 +142,18 @@ async function op(name, fn, settle = SETTLE) {
   finish(name);
 }
 
-async function main() {
+let currentKind = null;
+
+async function scenario(kind) {
+  currentKind = kind;
+  const sharded = kind === "sharded";
+  prefix = "sio-fx-" + crypto.randomBytes(6).toString("hex");
+  cases = [];
+  subst.clear();
+  requestCounter = 0;
   const raw = createClient({ url: REDIS_URL });
   await raw.connect();
-  await raw.pSubscribe(`${prefix}*`, (message, channel) => record(message, channel), true);
+  if (!sharded) await raw.pSubscribe(`${prefix}*`, (message, channel) => record(message, channel), true);
 
   const clients = [];
   const servers = [];
@@ -152,32 +163,55 @@ async function main() {
     await Promise.all([pub.connect(), sub.connect()]);
     clients.push(pub, sub);
     const httpServer = http.createServer();
-    const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { key: prefix, requestsTimeout: 1000 }) });
+    const adapter = sharded
+      ? createShardedAdapter(pub, sub, { channelPrefix: prefix })
+      : createAdapter(pub, sub, { key: prefix, requestsTimeout: 1000 });
+    const io = new Server(httpServer, { adapter });
     await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
     io.of("/chat");
     servers.push({ name, io, httpServer, port: httpServer.address().port });
   }
   const [A, B] = servers;
-  token(A.io.of("/").adapter.uid, "uidA00");
-  token(B.io.of("/").adapter.uid, "uidB00");
-  token(A.io.of("/chat").adapter.uid, "uidA01");
-  token(B.io.of("/chat").adapter.uid, "uidB01");
+  const uidToken = (s, n) => (sharded ? `${s.repeat(15)}${n}` : `uid${s.toUpperCase()}0${n}`);
+  token(A.io.of("/").adapter.uid, uidToken("a", 0));
+  token(B.io.of("/").adapter.uid, uidToken("b", 0));
+  token(A.io.of("/chat").adapter.uid, uidToken("a", 1));
+  token(B.io.of("/chat").adapter.uid, uidToken("b", 1));
+
+  if (sharded) {
+    const channels = [];
+    for (const nsp of ["/", "/chat"]) {
+      channels.push(`${prefix}#${nsp}#`);
+      for (const s of servers) channels.push(`${prefix}#${nsp}#${s.io.of(nsp).adapter.uid}#`);
+      for (const room of ["room1", "room2", "room3", "room4", "room5"]) channels.push(`${prefix}#${nsp}#${room}#`);
+    }
+    await raw.sSubscribe(channels, (message, channel) => record(message, channel), true);
+    // The recorder is one more subscriber of the main channel, whose SHARDNUMSUB is the
+    // adapters' server count: take it out, or every request would wait for its answer.
+    for (const s of servers) {
+      for (const nsp of ["/", "/chat"]) {
+        const a = s.io.of(nsp).adapter;
+        const count = a.serverCount.bind(a);
+        a.serverCount = async () => (await count()) - 1;
+      }
+    }
+  }
 
   // The channel names of each adapter instance, as the adapter computes them.
   for (const s of servers) {
     for (const nsp of ["/", "/chat"]) {
       const a = s.io.of(nsp).adapter;
-      cases.push({
-        name: `channels of ${s.name} ${nsp}`,
-        op: "channels",
-        key: FIXED_PREFIX,
-        nsp,
-        uid: subst.get(a.uid),
-        channel: fixChannel(a.channel),
-        requestChannel: fixChannel(a.requestChannel),
-        responseChannel: fixChannel(a.responseChannel),
-        specificResponseChannel: fixChannel(a.specificResponseChannel),
-      });
+      const c = { name: `channels of ${s.name} ${nsp}`, op: "channels", key: FIXED_PREFIX, nsp, uid: subst.get(a.uid) };
+      if (sharded) {
+        c.channel = fixChannel(a.channel);
+        c.responseChannel = fixChannel(a.responseChannel);
+      } else {
+        c.channel = fixChannel(a.channel);
+        c.requestChannel = fixChannel(a.requestChannel);
+        c.responseChannel = fixChannel(a.responseChannel);
+        c.specificResponseChannel = fixChannel(a.specificResponseChannel);
+      }
+      cases.push(c);
     }
   }
 
@@ -239,18 +273,23 @@ async function main() {
     remote.emit("hello", "to remote");
     await remote.timeout(500).emitWithAck("ack-me", 42);
   });
-  await op("allRooms", () => io.of("/").adapter.allRooms());
+  if (!sharded) await op("allRooms", () => io.of("/").adapter.allRooms());
   await op("socketsJoin all", () => io.socketsJoin("room3"));
   await op("socketsJoin in room1", () => io.in("room1").socketsJoin(["room4", "room5"]));
   await op("socketsLeave except room2", () => io.except("room2").socketsLeave("room3"));
   await op("serverSideEmit", () => io.serverSideEmit("ping", 1, "two", [3]));
   await op("serverSideEmit with ack", () => new Promise((r) => io.serverSideEmit("ping", 7, () => r())));
+  if (sharded) {
+    await op("serverSideEmit with binary and ack", () => new Promise((r) => io.serverSideEmit("ping", bin, () => r())));
+    await op("emit with ack and no client", () => new Promise((r) => io.to("nobody").timeout(300).emit("ack-me", () => r())), 400);
+  }
   await op("disconnectSockets in room5 with close", () => io.in("room5").disconnectSockets(true));
   await op("disconnectSockets all", () => io.disconnectSockets());
 
   for (const s of Object.values(sockets)) s.close();
   for (const s of servers) s.io.close();
-  await raw.pUnsubscribe();
+  if (sharded) await raw.sUnsubscribe();
+  else await raw.pUnsubscribe();
   await raw.quit();
   for (const c of clients) await c.quit().catch(() => {});
 
@@ -261,8 +300,13 @@ async function main() {
     names.add(c.name);
   }
   const body = "[\n" + cases.map((c) => JSON.stringify(c)).join(",\n") + "\n]\n";
-  fs.writeFileSync(path.join(outDir, "classic.json"), body);
-  console.log(`${cases.length} cases written to ${path.join(outDir, "classic.json")}`);
+  fs.writeFileSync(path.join(outDir, `${kind}.json`), body);
+  console.log(`${cases.length} cases written to ${path.join(outDir, `${kind}.json`)}`);
+}
+
+async function main() {
+  await scenario("classic");
+  await scenario("sharded");
   process.exit(0);
 }
 

@@ -11,6 +11,9 @@ use bytes::Bytes;
 use conformance::{hex, node, sio};
 use serde_json::{Value, json};
 use socketio_proto::Payload;
+use socketio_proto::cluster::adapter::{
+    ClusterMessage, MessageBody, ShardedChannels, SubscriptionMode,
+};
 use socketio_proto::cluster::classic::{Broadcast, ChannelKind, Channels, Request, Response};
 use socketio_proto::cluster::{
     BroadcastFlags, BroadcastOptions, BroadcastPacket, ClusterDecodeError, Flag, SocketDetails,
@@ -321,11 +324,119 @@ fn regenerating_with_node_and_redis_reproduces_the_fixtures() {
         .status()
         .expect("run node");
     assert!(status.success(), "gen-cluster.js failed");
-    let ours = std::fs::read(out.join("classic.json")).expect("generated file");
-    let committed = std::fs::read(fixtures_dir().join("classic.json")).expect("committed file");
+    for file in ["classic.json", "sharded.json"] {
+        let ours = std::fs::read(out.join(file)).expect("generated file");
+        let committed = std::fs::read(fixtures_dir().join(file)).expect("committed file");
+        assert!(
+            ours == committed,
+            "conformance/fixtures/cluster/{file} differs from what gen-cluster.js produces now"
+        );
+    }
     let _ = std::fs::remove_dir_all(&out);
-    assert!(
-        ours == committed,
-        "conformance/fixtures/cluster/classic.json differs from what gen-cluster.js produces now"
+}
+
+fn cluster_view(m: &ClusterMessage) -> Value {
+    let mut v = json!({"type": m.body.message_type() as u8, "uid": m.uid, "nsp": m.nsp});
+    let data = match &m.body {
+        MessageBody::InitialHeartbeat | MessageBody::Heartbeat | MessageBody::AdapterClose => {
+            None
+        }
+        MessageBody::Broadcast {
+            packet,
+            request_id,
+            opts,
+        } => {
+            let mut d = json!({"packet": packet_view(packet), "opts": opts_view(opts)});
+            insert_opt(&mut d, "requestId", request_id.as_deref());
+            Some(d)
+        }
+        MessageBody::SocketsJoin { opts, rooms } | MessageBody::SocketsLeave { opts, rooms } => {
+            Some(json!({"opts": opts_view(opts), "rooms": strings(rooms)}))
+        }
+        MessageBody::DisconnectSockets { opts, close } => {
+            let mut d = json!({"opts": opts_view(opts)});
+            if let Some(c) = close {
+                d["close"] = json!(c);
+            }
+            Some(d)
+        }
+        MessageBody::FetchSockets { opts, request_id } => {
+            Some(json!({"opts": opts_view(opts), "requestId": request_id}))
+        }
+        MessageBody::FetchSocketsResponse {
+            request_id,
+            sockets,
+        } => Some(json!({"requestId": request_id, "sockets": sockets.iter().map(socket_view).collect::<Vec<_>>()})),
+        MessageBody::ServerSideEmit { request_id, packet } => {
+            let mut d = json!({"packet": view(packet)});
+            insert_opt(&mut d, "requestId", request_id.as_deref());
+            Some(d)
+        }
+        MessageBody::ServerSideEmitResponse { request_id, packet }
+        | MessageBody::BroadcastAck { request_id, packet } => {
+            let mut d = json!({"requestId": request_id});
+            if let Some(p) = packet {
+                d["packet"] = view(p);
+            }
+            Some(d)
+        }
+        MessageBody::BroadcastClientCount {
+            request_id,
+            client_count,
+        } => Some(json!({"requestId": request_id, "clientCount": client_count})),
+        other => panic!("unknown body {other:?}"),
+    };
+    if let Some(d) = data {
+        v["data"] = d;
+    }
+    v
+}
+
+#[test]
+fn sharded_fixtures_decode_and_encode_like_the_reference() {
+    let cases = load("sharded.json");
+    let mut requester = std::collections::HashMap::new();
+    let (mut messages, mut responses, mut binary, mut channels) = (0, 0, 0, 0);
+    for case in &cases {
+        let name = case["name"].as_str().expect("name");
+        if case["op"] == "channels" {
+            let (nsp, uid) = (case["nsp"].as_str().expect("nsp"), case["uid"].as_str().expect("uid"));
+            let c = ShardedChannels::new(case["key"].as_str().expect("key"), nsp, uid);
+            assert_eq!(c.main(), case["channel"], "{name}");
+            assert_eq!(c.response(), case["responseChannel"], "{name}");
+            if name.starts_with("channels of A") {
+                requester.insert(nsp.to_owned(), uid.to_owned());
+            }
+            channels += 1;
+            continue;
+        }
+        let Some(channel) = case["channel"].as_str() else {
+            continue;
+        };
+        let bytes = message_bytes(case);
+        let msg = ClusterMessage::decode(bytes.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ours = cluster_view(&msg);
+        assert!(same(&ours, &case["value"]), "{name}: decoded\n{ours}\nexpected\n{}", case["value"]);
+        let encoded = msg.encode_sharded().expect("encode");
+        assert_eq!(hex::encode(&encoded), hex::encode(&bytes), "{name}: encoding differs");
+        assert_eq!(msg.sharded_uses_msgpack(), case.get("binary_hex").is_some(), "{name}");
+        binary += usize::from(msg.sharded_uses_msgpack());
+        let chans = ShardedChannels::new("fixture", &msg.nsp, "someone");
+        let expected_channel = if msg.body.is_response() {
+            responses += 1;
+            chans.response_to(&requester[&msg.nsp])
+        } else {
+            messages += 1;
+            chans.publish_channel(&msg, SubscriptionMode::Dynamic)
+        };
+        assert_eq!(expected_channel, channel, "{name}: channel");
+        let a_uid = &requester[&msg.nsp];
+        assert_eq!(msg.is_for(a_uid, &msg.nsp), msg.uid != *a_uid, "{name}");
+        assert!(!msg.is_for("someone", "/other"), "{name}");
+    }
+    eprintln!(
+        "sharded fixtures: {messages} messages, {responses} responses ({binary} in msgpack), \
+         {channels} channel sets"
     );
+    assert!(messages >= 15 && responses >= 10 && binary >= 3 && channels == 4);
 }
