@@ -159,7 +159,9 @@ fn message_bytes(case: &Value) -> Bytes {
     if let Some(text) = case["json"].as_str() {
         Bytes::from(text.to_owned())
     } else {
-        Bytes::from(hex::decode(case["binary_hex"].as_str().expect("json or binary_hex")).expect("hex"))
+        Bytes::from(
+            hex::decode(case["binary_hex"].as_str().expect("json or binary_hex")).expect("hex"),
+        )
     }
 }
 
@@ -183,7 +185,11 @@ fn classic_fixtures_decode_and_encode_like_the_reference() {
             assert_eq!(c.broadcast(), case["channel"], "{name}");
             assert_eq!(c.request(), case["requestChannel"], "{name}");
             assert_eq!(c.response(), case["responseChannel"], "{name}");
-            assert_eq!(c.specific_response(), case["specificResponseChannel"], "{name}");
+            assert_eq!(
+                c.specific_response(),
+                case["specificResponseChannel"],
+                "{name}"
+            );
             channels += 1;
             continue;
         }
@@ -207,7 +213,11 @@ fn classic_fixtures_decode_and_encode_like_the_reference() {
             ChannelKind::Broadcast { room } => {
                 broadcasts += 1;
                 let b = Broadcast::decode(bytes.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert_eq!(room.map(str::to_owned), (b.opts.rooms.len() == 1).then(|| b.opts.rooms[0].clone()), "{name}: room channel");
+                assert_eq!(
+                    room.map(str::to_owned),
+                    (b.opts.rooms.len() == 1).then(|| b.opts.rooms[0].clone()),
+                    "{name}: room channel"
+                );
                 assert_eq!(chans.broadcast_channel(&b.opts), channel, "{name}");
                 assert!(b.is_echo(expected[0].as_str().expect("uid")), "{name}");
                 assert!(!b.is_echo("someone"), "{name}");
@@ -226,8 +236,15 @@ fn classic_fixtures_decode_and_encode_like_the_reference() {
             }
             other => panic!("{name}: {other:?}"),
         };
-        assert!(same(&ours, expected), "{name}: decoded\n{ours}\nexpected\n{expected}");
-        assert_eq!(hex::encode(&encoded), hex::encode(&bytes), "{name}: encoding differs");
+        assert!(
+            same(&ours, expected),
+            "{name}: decoded\n{ours}\nexpected\n{expected}"
+        );
+        assert_eq!(
+            hex::encode(&encoded),
+            hex::encode(&bytes),
+            "{name}: encoding differs"
+        );
     }
     eprintln!(
         "classic fixtures: {broadcasts} broadcasts, {requests} requests, {responses} responses, \
@@ -258,7 +275,11 @@ fn bad_inputs_give_typed_errors() {
             other => panic!("{name}: kind {other}"),
         };
         let err = err.unwrap_or_else(|| panic!("{name}: decoded"));
-        assert_eq!(variant(&err), case["error"].as_str().expect("error"), "{name}: {err}");
+        assert_eq!(
+            variant(&err),
+            case["error"].as_str().expect("error"),
+            "{name}: {err}"
+        );
     }
     assert!(cases.len() >= 40);
 }
@@ -299,7 +320,15 @@ fn redis_addr() -> String {
 #[test]
 fn regenerating_with_node_and_redis_reproduces_the_fixtures() {
     let what = "cluster fixture regeneration (node/gen-cluster.js)";
-    if !node::ready(what, &["@socket.io/redis-adapter", "redis", "socket.io", "socket.io-client"]) {
+    if !node::ready(
+        what,
+        &[
+            "@socket.io/redis-adapter",
+            "redis",
+            "socket.io",
+            "socket.io-client",
+        ],
+    ) {
         return;
     }
     let addr = redis_addr();
@@ -338,9 +367,7 @@ fn regenerating_with_node_and_redis_reproduces_the_fixtures() {
 fn cluster_view(m: &ClusterMessage) -> Value {
     let mut v = json!({"type": m.body.message_type() as u8, "uid": m.uid, "nsp": m.nsp});
     let data = match &m.body {
-        MessageBody::InitialHeartbeat | MessageBody::Heartbeat | MessageBody::AdapterClose => {
-            None
-        }
+        MessageBody::InitialHeartbeat | MessageBody::Heartbeat | MessageBody::AdapterClose => None,
         MessageBody::Broadcast {
             packet,
             request_id,
@@ -366,7 +393,9 @@ fn cluster_view(m: &ClusterMessage) -> Value {
         MessageBody::FetchSocketsResponse {
             request_id,
             sockets,
-        } => Some(json!({"requestId": request_id, "sockets": sockets.iter().map(socket_view).collect::<Vec<_>>()})),
+        } => Some(
+            json!({"requestId": request_id, "sockets": sockets.iter().map(socket_view).collect::<Vec<_>>()}),
+        ),
         MessageBody::ServerSideEmit { request_id, packet } => {
             let mut d = json!({"packet": view(packet)});
             insert_opt(&mut d, "requestId", request_id.as_deref());
@@ -400,7 +429,10 @@ fn sharded_fixtures_decode_and_encode_like_the_reference() {
     for case in &cases {
         let name = case["name"].as_str().expect("name");
         if case["op"] == "channels" {
-            let (nsp, uid) = (case["nsp"].as_str().expect("nsp"), case["uid"].as_str().expect("uid"));
+            let (nsp, uid) = (
+                case["nsp"].as_str().expect("nsp"),
+                case["uid"].as_str().expect("uid"),
+            );
             let c = ShardedChannels::new(case["key"].as_str().expect("key"), nsp, uid);
             assert_eq!(c.main(), case["channel"], "{name}");
             assert_eq!(c.response(), case["responseChannel"], "{name}");
@@ -416,10 +448,22 @@ fn sharded_fixtures_decode_and_encode_like_the_reference() {
         let bytes = message_bytes(case);
         let msg = ClusterMessage::decode(bytes.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let ours = cluster_view(&msg);
-        assert!(same(&ours, &case["value"]), "{name}: decoded\n{ours}\nexpected\n{}", case["value"]);
+        assert!(
+            same(&ours, &case["value"]),
+            "{name}: decoded\n{ours}\nexpected\n{}",
+            case["value"]
+        );
         let encoded = msg.encode_sharded().expect("encode");
-        assert_eq!(hex::encode(&encoded), hex::encode(&bytes), "{name}: encoding differs");
-        assert_eq!(msg.sharded_uses_msgpack(), case.get("binary_hex").is_some(), "{name}");
+        assert_eq!(
+            hex::encode(&encoded),
+            hex::encode(&bytes),
+            "{name}: encoding differs"
+        );
+        assert_eq!(
+            msg.sharded_uses_msgpack(),
+            case.get("binary_hex").is_some(),
+            "{name}"
+        );
         binary += usize::from(msg.sharded_uses_msgpack());
         let chans = ShardedChannels::new("fixture", &msg.nsp, "someone");
         let expected_channel = if msg.body.is_response() {

@@ -221,9 +221,8 @@ impl MessageBody {
         }
         let data = data.ok_or(ClusterDecodeError::MissingField("data"))?;
         let obj = data.object("data")?;
-        let req_id = || -> DecodeResult<String> {
-            Ok(obj.req("requestId")?.str("requestId")?.to_owned())
-        };
+        let req_id =
+            || -> DecodeResult<String> { Ok(obj.req("requestId")?.str("requestId")?.to_owned()) };
         let opts = || BroadcastOptions::decode(obj.req("opts")?);
         let rooms = || obj.req("rooms")?.strings("rooms");
         let arg = || obj.get("packet").map(Node::payload).transpose();

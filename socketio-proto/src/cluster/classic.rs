@@ -392,7 +392,9 @@ impl Request {
         Ok(match ty {
             0.0 => Self::Sockets {
                 request_id: req_id("requestId")?,
-                rooms: obj.get("rooms").map_or(Ok(Vec::new()), |n| n.strings("rooms"))?,
+                rooms: obj
+                    .get("rooms")
+                    .map_or(Ok(Vec::new()), |n| n.strings("rooms"))?,
                 uid,
             },
             1.0 => Self::AllRooms {

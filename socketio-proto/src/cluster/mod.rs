@@ -153,7 +153,8 @@ impl BroadcastPacket {
         let kind = match ty.shape()? {
             Shape::Number(n) => {
                 if n.fract() == 0.0 && (0.0..=4.0).contains(&n) {
-                    PacketKind::from_code(n as u8).ok_or(ClusterDecodeError::InvalidPacketType(n))?
+                    PacketKind::from_code(n as u8)
+                        .ok_or(ClusterDecodeError::InvalidPacketType(n))?
                 } else {
                     return Err(ClusterDecodeError::InvalidPacketType(n));
                 }
@@ -503,5 +504,320 @@ fn message_type(obj: &node::Obj<'_>) -> DecodeResult<f64> {
 
 /// An optional string field (`null` is refused: Node would treat it as present).
 fn opt_str(obj: &node::Obj<'_>, key: &'static str) -> DecodeResult<Option<String>> {
-    obj.get(key).map(|n| n.str(key).map(str::to_owned)).transpose()
+    obj.get(key)
+        .map(|n| n.str(key).map(str::to_owned))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::adapter::{ClusterMessage, MessageBody, ShardedChannels, SubscriptionMode};
+    use super::classic::{Broadcast, ChannelKind, Channels, Request, Response};
+    use super::*;
+    use crate::Value;
+
+    fn unhex(s: &str) -> Bytes {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    #[test]
+    fn classic_broadcast_is_the_notepack_array_of_cluster_md_2_3() {
+        let expected = unhex(
+            "93 a6 41 62 43 64 45 66 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a5 68 65 6c 6c 6f 01
+             a3 6e 73 70 a1 2f 83 a5 72 6f 6f 6d 73 91 a5 72 6f 6f 6d 31 a6 65 78 63 65 70 74 90
+             a5 66 6c 61 67 73 80",
+        );
+        let msg = Broadcast::new(
+            "AbCdEf".into(),
+            BroadcastPacket::event(Payload::msgpack(&("hello", 1)).unwrap(), Some("/".into())),
+            BroadcastOptions::to_rooms(["room1"]),
+        );
+        assert_eq!(msg.encode().unwrap(), expected);
+        assert_eq!(Broadcast::decode(expected).unwrap(), msg);
+    }
+
+    #[test]
+    fn classic_broadcast_request_and_ack_are_the_bytes_of_cluster_md_2_5() {
+        let request = unhex(
+            "85 a3 75 69 64 a6 41 62 43 64 45 66 a9 72 65 71 75 65 73 74 49 64 a6 58 79 5a 31 32 33
+             a4 74 79 70 65 07 a6 70 61 63 6b 65 74 83 a4 74 79 70 65 02 a4 64 61 74 61 91 a2 65 76
+             a3 6e 73 70 a1 2f a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 65 70 74 90 a5 66
+             6c 61 67 73 81 a7 74 69 6d 65 6f 75 74 cd 03 e8",
+        );
+        let req = Request::decode(request.clone()).unwrap();
+        let Request::Broadcast { opts, packet, .. } = &req else {
+            panic!("{req:?}")
+        };
+        assert_eq!(opts.flags().timeout(), Some(1000));
+        assert_eq!(packet.nsp.as_deref(), Some("/"));
+        assert_eq!(req.encode().unwrap(), request);
+        assert!(req.is_ignored_by("other", |id| id == "XyZ123"));
+        assert!(!req.is_ignored_by("AbCdEf", |_| false));
+
+        let ack = unhex(
+            "83 a4 74 79 70 65 09 a9 72 65 71 75 65 73 74 49 64 a6 58 79 5a 31 32 33 a6 70 61 63 6b 65 74 a2 6f 6b",
+        );
+        let resp = Response::decode(ack.clone()).unwrap();
+        assert_eq!(
+            resp,
+            Response::BroadcastAck {
+                request_id: "XyZ123".into(),
+                packet: Some(Payload::msgpack("ok").unwrap())
+            }
+        );
+        assert_eq!(resp.encode().unwrap(), ack);
+    }
+
+    #[test]
+    fn sharded_broadcast_with_binary_is_the_notepack_message_of_cluster_md_3_3() {
+        let expected = unhex(
+            "84 a4 74 79 70 65 03 a4 64 61 74 61 82 a6 70 61 63 6b 65 74 82 a4 74 79 70 65 02 a4 64 61
+             74 61 92 a2 65 76 c4 03 01 02 03 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 65 70
+             74 90 a5 66 6c 61 67 73 80 a3 75 69 64 b0 30 31 32 33 34 35 36 37 38 39 61 62 63 64 65 66
+             a3 6e 73 70 a1 2f",
+        );
+        let msg = ClusterMessage::decode(expected.clone()).unwrap();
+        assert!(msg.has_binary() && msg.sharded_uses_msgpack());
+        assert_eq!(msg.encode_sharded().unwrap(), expected);
+        // The same message without binary is JSON.
+        let MessageBody::Broadcast { packet, .. } = &msg.body else {
+            panic!()
+        };
+        let args: (String, Value) = packet.data.deserialize().unwrap();
+        assert_eq!(args.1, Value::Binary(Bytes::from_static(&[1, 2, 3])));
+    }
+
+    #[test]
+    fn absent_optional_fields_are_omitted_never_nil() {
+        let req = Request::ServerSideEmit {
+            uid: Some("AbCdEf".into()),
+            request_id: None,
+            data: Payload::json(&("ping", 1)).unwrap(),
+        };
+        assert_eq!(
+            &req.encode().unwrap()[..],
+            br#"{"uid":"AbCdEf","type":6,"data":["ping",1]}"#
+        );
+        // The emitter's socket operations have no uid.
+        let req = Request::decode(Bytes::from_static(
+            br#"{"type":2,"opts":{"rooms":["a"],"except":[]},"rooms":["b"]}"#,
+        ))
+        .unwrap();
+        assert_eq!(req.uid(), None);
+        assert_eq!(
+            &req.encode().unwrap()[..],
+            br#"{"type":2,"opts":{"rooms":["a"],"except":[]},"rooms":["b"]}"#
+        );
+        let msg = ClusterMessage::new(
+            "u",
+            "/",
+            MessageBody::BroadcastAck {
+                request_id: "r".into(),
+                packet: None,
+            },
+        );
+        assert_eq!(
+            &msg.encode_sharded().unwrap()[..],
+            br#"{"type":12,"data":{"requestId":"r"},"uid":"u","nsp":"/"}"#
+        );
+        let hb = ClusterMessage::new("u", "/", MessageBody::Heartbeat);
+        assert_eq!(
+            &hb.encode_sharded().unwrap()[..],
+            br#"{"type":2,"uid":"u","nsp":"/"}"#
+        );
+        assert_eq!(
+            ClusterMessage::decode(hb.encode_json().unwrap()).unwrap(),
+            hb
+        );
+    }
+
+    #[test]
+    fn numbers_of_any_width_and_extra_fields_are_accepted() {
+        // timeout 1000 as uint32, float64 and int16; an unknown flag and an unknown key.
+        for timeout in ["ce000003e8", "cb408f400000000000", "d103e8"] {
+            let bytes = unhex(&format!(
+                "93 a1 75 82 a4 74797065 d0 02 a4 64617461 91 a1 78
+                 84 a5 726f6f6d73 90 a6 657863657074 90 a5 666c616773 82 a7 74696d656f7574 {timeout} a3 666f6f c3
+                 a5 6578747261 c0"
+            ));
+            let b = Broadcast::decode(bytes).unwrap();
+            assert_eq!(b.opts.flags().timeout(), Some(1000));
+            assert_eq!(b.nsp(), "/");
+        }
+    }
+
+    #[test]
+    fn channels_of_both_adapters() {
+        let c = Channels::new("socket.io", "/chat", "AbCdEf");
+        assert_eq!(
+            c.subscriptions(),
+            [
+                "socket.io-request#/chat#",
+                "socket.io-response#/chat#",
+                "socket.io-response#/chat#AbCdEf#"
+            ]
+        );
+        assert_eq!(c.broadcast_pattern(), "socket.io#/chat#*");
+        assert_eq!(
+            c.classify("socket.io#/chat#room1#"),
+            ChannelKind::Broadcast {
+                room: Some("room1")
+            }
+        );
+        assert_eq!(
+            c.classify("socket.io#/chat#"),
+            ChannelKind::Broadcast { room: None }
+        );
+        assert_eq!(
+            c.classify("socket.io-response#/chat#XyZ#"),
+            ChannelKind::Response
+        );
+        assert_eq!(c.classify("socket.io#/#"), ChannelKind::Other);
+        assert_eq!(
+            c.response_channel_for(Some("XyZ"), true),
+            "socket.io-response#/chat#XyZ#"
+        );
+
+        let s = ShardedChannels::new("socket.io", "/", "0123456789abcdef");
+        let to = |room: &str, request_id: Option<&str>| {
+            ClusterMessage::new(
+                "u",
+                "/",
+                MessageBody::Broadcast {
+                    packet: BroadcastPacket::event(Payload::json(&["x"]).unwrap(), None),
+                    request_id: request_id.map(Into::into),
+                    opts: BroadcastOptions::to_rooms([room]),
+                },
+            )
+        };
+        let dynamic = SubscriptionMode::Dynamic;
+        assert_eq!(
+            s.publish_channel(&to("room1", None), dynamic),
+            "socket.io#/#room1#"
+        );
+        let sid = "abcdefghij0123456789";
+        assert_eq!(s.publish_channel(&to(sid, None), dynamic), "socket.io#/#");
+        assert_eq!(
+            s.publish_channel(&to(sid, None), SubscriptionMode::DynamicPrivate),
+            format!("socket.io#/#{sid}#")
+        );
+        assert_eq!(
+            s.publish_channel(&to("room1", Some("r")), dynamic),
+            "socket.io#/#"
+        );
+        assert_eq!(
+            s.publish_channel(&to("room1", None), SubscriptionMode::Static),
+            "socket.io#/#"
+        );
+    }
+
+    fn flags() -> impl Strategy<Value = BroadcastFlags> {
+        (
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(0u64..(1 << 40)),
+            proptest::option::of(any::<bool>()),
+        )
+            .prop_map(|(v, c, t, e)| {
+                let mut f = BroadcastFlags::new();
+                if let Some(e) = e {
+                    f.set(Flag::ExpectSingleResponse(e));
+                }
+                if let Some(v) = v {
+                    f.set(Flag::Volatile(v));
+                }
+                if let Some(c) = c {
+                    f.set(Flag::Compress(c));
+                }
+                if let Some(t) = t {
+                    f.set(Flag::Timeout(t));
+                }
+                f
+            })
+    }
+
+    fn arg() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| Value::Number(n.into())),
+            (-1e300f64..1e300)
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,40}".prop_map(Value::String),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(|b| Value::Binary(b.into())),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-z]{1,6}", inner), 0..4).prop_map(Value::Object),
+            ]
+        })
+    }
+
+    fn rooms() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(".{0,24}", 0..4)
+    }
+
+    proptest! {
+        #[test]
+        fn classic_broadcast_round_trips(
+            uid in "[A-Za-z0-9]{6}",
+            args in proptest::collection::vec(arg(), 0..4),
+            nsp in proptest::option::of("/[a-z]{0,8}"),
+            id in proptest::option::of(0u64..(1 << 53)),
+            rooms in rooms(),
+            except in rooms(),
+            flags in flags(),
+        ) {
+            let mut data = vec![Value::String("ev".into())];
+            data.extend(args);
+            let mut packet = BroadcastPacket::event(Payload::msgpack(&data).unwrap(), nsp);
+            packet.id = id;
+            let msg = Broadcast::new(uid, packet, BroadcastOptions::new(rooms, except, Some(flags)));
+            let bytes = msg.encode().unwrap();
+            prop_assert_eq!(Broadcast::decode(bytes.clone()).unwrap(), msg);
+            // Any prefix is refused, never a panic.
+            for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+                prop_assert!(Broadcast::decode(bytes.slice(..cut)).is_err());
+            }
+        }
+
+        #[test]
+        fn cluster_messages_round_trip(
+            args in proptest::collection::vec(arg(), 0..4),
+            rooms in rooms(),
+            request_id in proptest::option::of("[0-9a-f]{16}"),
+            flags in flags(),
+        ) {
+            let mut data = vec![Value::String("ev".into())];
+            data.extend(args);
+            let msg = ClusterMessage::new("0123456789abcdef", "/", MessageBody::Broadcast {
+                packet: BroadcastPacket::event(Payload::msgpack(&data).unwrap(), None),
+                request_id,
+                opts: BroadcastOptions::new(rooms, Vec::new(), Some(flags)),
+            });
+            let bytes = msg.encode_sharded().unwrap();
+            prop_assert_eq!(bytes.first() == Some(&b'{'), !msg.has_binary());
+            let back = ClusterMessage::decode(bytes.clone()).unwrap();
+            // JSON keeps the values, not the msgpack bytes: compare by encoding again.
+            prop_assert_eq!(back.encode_sharded().unwrap(), bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let bytes = Bytes::from(bytes);
+            let _ = Broadcast::decode(bytes.clone());
+            let _ = Request::decode(bytes.clone());
+            let _ = Response::decode(bytes.clone());
+            let _ = ClusterMessage::decode(bytes);
+        }
+    }
 }

@@ -129,9 +129,11 @@ impl<'a> Node<'a> {
     }
 
     /// The items of an array.
-    pub(crate) fn items(self, field: &'static str) -> Result<Vec<Node<'a>>, E> {
+    pub(crate) fn items(self, field: &'static str) -> Result<Vec<Self>, E> {
         match self {
-            Node::Json(serde_json::Value::Array(items)) => Ok(items.iter().map(Node::Json).collect()),
+            Node::Json(serde_json::Value::Array(items)) => {
+                Ok(items.iter().map(Node::Json).collect())
+            }
             Node::Json(_) => Err(self.wrong(field, "an array")),
             Node::Mp(buf, pos) => {
                 let mut r = Reader { buf, pos };
@@ -150,7 +152,7 @@ impl<'a> Node<'a> {
 
     /// The entries of an object whose keys are strings (other keys cannot be ours and are
     /// skipped).
-    pub(crate) fn entries(self, field: &'static str) -> Result<Vec<(&'a str, Node<'a>)>, E> {
+    pub(crate) fn entries(self, field: &'static str) -> Result<Vec<(&'a str, Self)>, E> {
         match self {
             Node::Json(serde_json::Value::Object(m)) => {
                 Ok(m.iter().map(|(k, v)| (k.as_str(), Node::Json(v))).collect())
@@ -241,7 +243,11 @@ pub(crate) struct Obj<'a>(Vec<(&'a str, Node<'a>)>);
 impl<'a> Obj<'a> {
     /// The value of `key`; `null` counts as present (Node tests `!== undefined`).
     pub(crate) fn get(&self, key: &str) -> Option<Node<'a>> {
-        self.0.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
     }
 
     pub(crate) fn req(&self, key: &'static str) -> Result<Node<'a>, E> {

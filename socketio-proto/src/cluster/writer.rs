@@ -229,9 +229,9 @@ impl Writer {
 /// int8..int64), anything else (fractions, NaN, ±Infinity, huge values) as float64.
 pub(crate) fn write_mp_number(out: &mut Vec<u8>, n: f64) {
     // Writing to a Vec cannot fail.
-    if n.fract() == 0.0 && n >= 0.0 && n < 18_446_744_073_709_551_616.0 {
+    if n.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&n) {
         drop(rmp::encode::write_uint(out, n as u64));
-    } else if n.fract() == 0.0 && n < 0.0 && n >= -9_223_372_036_854_775_808.0 {
+    } else if n.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&n) {
         drop(rmp::encode::write_sint(out, n as i64));
     } else {
         drop(rmp::encode::write_f64(out, n));
