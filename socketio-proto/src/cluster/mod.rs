@@ -43,11 +43,11 @@
 //! use socketio_proto::Payload;
 //!
 //! let channels = classic::Channels::new("socket.io", "/", "AbCdEf");
-//! let msg = classic::Broadcast {
-//!     uid: "AbCdEf".into(),
-//!     packet: BroadcastPacket::event(Payload::msgpack(&("hello", 1)).unwrap(), Some("/".into())),
-//!     opts: BroadcastOptions::to_rooms(["room1"]),
-//! };
+//! let msg = classic::Broadcast::new(
+//!     "AbCdEf".into(),
+//!     BroadcastPacket::event(Payload::msgpack(&("hello", 1)).unwrap(), Some("/".into())),
+//!     BroadcastOptions::to_rooms(["room1"]),
+//! );
 //! assert_eq!(channels.broadcast_channel(&msg.opts), "socket.io#/#room1#");
 //! let bytes = msg.encode().unwrap();
 //! assert_eq!(classic::Broadcast::decode(bytes).unwrap(), msg);
