@@ -272,6 +272,7 @@ fn bad_inputs_give_typed_errors() {
             "broadcast" => Broadcast::decode(bytes).err(),
             "request" => Request::decode(bytes).err(),
             "response" => Response::decode(bytes).err(),
+            "cluster" => ClusterMessage::decode(bytes).err(),
             other => panic!("{name}: kind {other}"),
         };
         let err = err.unwrap_or_else(|| panic!("{name}: decoded"));
@@ -281,7 +282,7 @@ fn bad_inputs_give_typed_errors() {
             "{name}: {err}"
         );
     }
-    assert!(cases.len() >= 40);
+    assert!(cases.len() >= 60);
 }
 
 #[test]
