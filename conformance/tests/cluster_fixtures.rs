@@ -77,6 +77,10 @@ fn packet_view(p: &BroadcastPacket) -> Value {
 }
 
 fn socket_view(s: &SocketDetails) -> Value {
+    // The typed handshake writes Node's object back exactly.
+    let typed = s.handshake().expect("a Node handshake");
+    assert_eq!(typed.to_payload().expect("handshake"), s.handshake);
+    assert_eq!(typed.address, "127.0.0.1");
     let mut v = json!({"id": s.id, "handshake": view(&s.handshake), "rooms": strings(&s.rooms)});
     if let Some(d) = &s.data {
         v["data"] = view(d);

@@ -493,6 +493,68 @@ impl SocketDetails {
     }
 }
 
+/// Node's `Handshake` (`socket-types.ts`) as `fetchSockets` answers carry it (§1.5), fields
+/// in Node's order, so that [`Handshake::to_payload`] writes what a Node server writes for
+/// the same values. [`SocketDetails::handshake`] reads one back.
+///
+/// ```
+/// use socketio_proto::cluster::Handshake;
+/// use socketio_proto::Value;
+///
+/// let mut h = Handshake::default();
+/// h.address = "127.0.0.1".into();
+/// h.issued = 1767225600000;
+/// h.url = "/socket.io/?EIO=4&transport=websocket".into();
+/// let text = h.to_payload().unwrap().json_text().unwrap().to_string();
+/// assert!(text.starts_with(r#"{"headers":{},"time":"","address":"127.0.0.1","xdomain":false"#));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Handshake {
+    /// The request headers (lower-case names; a value is a string, or an array of strings
+    /// for repeated headers such as `set-cookie`).
+    pub headers: crate::Value,
+    /// `new Date().toString()` at the handshake, e.g.
+    /// `"Thu Jan 01 2026 00:00:00 GMT+0000 (Coordinated Universal Time)"`.
+    pub time: String,
+    /// The peer's address.
+    pub address: String,
+    /// Whether the request was cross-domain (an `Origin` header was sent).
+    pub xdomain: bool,
+    /// Whether the connection is encrypted.
+    pub secure: bool,
+    /// The handshake time in milliseconds since the epoch.
+    pub issued: u64,
+    /// The request URL (path and query).
+    pub url: String,
+    /// The query parameters (an object).
+    pub query: crate::Value,
+    /// The client's `auth` payload (an object).
+    pub auth: crate::Value,
+}
+
+impl Handshake {
+    /// The handshake as a JSON payload, as `JSON.stringify` writes Node's object (an empty
+    /// object where `headers`, `query` or `auth` is `Value::Null`).
+    pub fn to_payload(&self) -> Result<Payload, ClusterEncodeError> {
+        let mut h = self.clone();
+        for v in [&mut h.headers, &mut h.query, &mut h.auth] {
+            if *v == crate::Value::Null {
+                *v = crate::Value::Object(Vec::new());
+            }
+        }
+        Payload::json(&h).map_err(|e| ClusterEncodeError::Payload(e.to_string()))
+    }
+}
+
+impl SocketDetails {
+    /// Reads [`SocketDetails::handshake`] as a [`Handshake`].
+    pub fn handshake(&self) -> Result<Handshake, crate::PayloadError> {
+        self.handshake.deserialize()
+    }
+}
+
 /// The `type` of a message as a number, or the error for a missing/non-numeric one.
 fn message_type(obj: &node::Obj<'_>) -> DecodeResult<f64> {
     let ty = obj.req("type")?;
