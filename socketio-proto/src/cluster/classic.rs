@@ -185,8 +185,8 @@ pub struct Broadcast {
     pub uid: String,
     /// The packet (`nsp` set by the classic adapter and the emitter).
     pub packet: BroadcastPacket,
-    /// Rooms, exceptions and flags. Encoded as `{rooms, except, flags}` (the adapter's
-    /// order; the emitter writes `{rooms, flags, except}`).
+    /// Rooms, exceptions and flags: `{rooms, except, flags}` from the adapter,
+    /// `{rooms, flags, except}` from the emitter ([`super::KeyOrder`]).
     pub opts: BroadcastOptions,
 }
 

@@ -7,8 +7,8 @@
 //!   (§2): channel names (§2.2), the broadcast message `[uid, packet, opts]` in `notepack.io`
 //!   3.0.1 msgpack (§2.3), the requests of types 0–7 and the responses (§2.5) in JSON or
 //!   msgpack exactly as the adapter sends them, and the rules that decide which node acts on
-//!   which message (§2.4, §2.5). The `@socket.io/redis-emitter` 5.1.0 messages (§7.1) decode
-//!   through the same types (no `uid`, `"emitter"`).
+//!   which message (§2.4, §2.5). The `@socket.io/redis-emitter` 5.1.0 messages (§7.1) go
+//!   through the same types (no `uid` or `"emitter"`, options in the emitter's [`KeyOrder`]).
 //! - [`adapter`]: the `ClusterAdapter` messages of `socket.io-adapter` 2.5.8 (§4,
 //!   `MessageType` 1–13), as the sharded Redis adapter puts them on the wire (§3.3): JSON, or
 //!   the whole message in notepack when its data has binary.
@@ -370,6 +370,20 @@ pub struct BroadcastOptions {
     pub except: Vec<String>,
     /// The flags; `None` omits the key.
     pub flags: Option<BroadcastFlags>,
+    /// The order of the keys: the adapters' `{rooms, except, flags}` or the Redis emitter's
+    /// `{rooms, flags, except}` (kept from a decoded object, so that it encodes back the same).
+    pub key_order: KeyOrder,
+}
+
+/// The key order of a broadcast options object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyOrder {
+    /// `{rooms, except, flags}`: the adapters (`encodeOptions`, the classic `rawOpts`).
+    #[default]
+    RoomsExceptFlags,
+    /// `{rooms, flags, except}`: `@socket.io/redis-emitter`.
+    RoomsFlagsExcept,
 }
 
 impl BroadcastOptions {
@@ -388,6 +402,7 @@ impl BroadcastOptions {
             rooms: rooms.into_iter().map(Into::into).collect(),
             except: Vec::new(),
             flags: Some(BroadcastFlags::new()),
+            key_order: KeyOrder::default(),
         }
     }
 
@@ -397,6 +412,7 @@ impl BroadcastOptions {
             rooms,
             except,
             flags,
+            key_order: KeyOrder::default(),
         }
     }
 
@@ -419,10 +435,16 @@ impl BroadcastOptions {
             Some(n) if n.shape()? == Shape::Null => None,
             Some(n) => Some(BroadcastFlags::decode(n)?),
         };
+        let position = |key| obj.entries().iter().position(|(k, _)| *k == key);
+        let key_order = match (position("flags"), position("except")) {
+            (Some(f), Some(e)) if f < e => KeyOrder::RoomsFlagsExcept,
+            _ => KeyOrder::RoomsExceptFlags,
+        };
         Ok(Self {
             rooms: strings("rooms")?,
             except: strings("except")?,
             flags,
+            key_order,
         })
     }
 
@@ -430,11 +452,20 @@ impl BroadcastOptions {
         w.map(2 + usize::from(self.flags.is_some()));
         w.key("rooms");
         w.strings(&self.rooms);
+        let flags_first = self.key_order == KeyOrder::RoomsFlagsExcept;
+        let write_flags = |w: &mut Writer| {
+            if let Some(flags) = &self.flags {
+                w.key("flags");
+                flags.write(w);
+            }
+        };
+        if flags_first {
+            write_flags(w);
+        }
         w.key("except");
         w.strings(&self.except);
-        if let Some(flags) = &self.flags {
-            w.key("flags");
-            flags.write(w);
+        if !flags_first {
+            write_flags(w);
         }
         w.end(true);
     }
