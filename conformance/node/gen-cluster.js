@@ -1,7 +1,8 @@
 // Generates conformance/fixtures/cluster/classic.json and sharded.json: every message that
 // the official Redis adapters (@socket.io/redis-adapter 8.3.0, `createAdapter` and
 // `createShardedAdapter`, node-redis 5) publish on a real Redis while two socket.io servers
-// perform each cluster operation.
+// perform each cluster operation (classic: plus the messages of @socket.io/redis-emitter
+// 5.1.0).
 //
 //   node gen-cluster.js [OUT_DIR]        (needs Redis; REDIS_URL, default redis://127.0.0.1:6379)
 //
@@ -26,6 +27,7 @@ const { Server } = require("socket.io");
 const { io: ioc } = require("socket.io-client");
 const { createClient } = require("redis");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+const { Emitter } = require("@socket.io/redis-emitter");
 const notepack = require(
   require.resolve("notepack.io", { paths: [path.dirname(require.resolve("@socket.io/redis-adapter"))] }),
 );
@@ -282,6 +284,17 @@ async function scenario(kind) {
   if (sharded) {
     await op("serverSideEmit with binary and ack", () => new Promise((r) => io.serverSideEmit("ping", bin, () => r())));
     await op("emit with ack and no client", () => new Promise((r) => io.to("nobody").timeout(300).emit("ack-me", () => r())), 400);
+  }
+  if (!sharded) {
+    // The Redis emitter (@socket.io/redis-emitter 5.1.0) speaks the classic protocol.
+    const emitter = new Emitter(clients[0], { key: prefix });
+    await op("emitter emit to all", () => emitter.emit("hello", 1, bin));
+    await op("emitter emit to a room except a socket, volatile", () => emitter.to("room2").except(sockets.b2.id).volatile.emit("hello", "e"));
+    await op("emitter emit in /chat to two rooms", () => emitter.of("/chat").to("room1").to("room2").compress(false).emit("hello"));
+    await op("emitter socketsJoin in room1", () => emitter.in("room1").socketsJoin("room6"));
+    await op("emitter socketsLeave", () => emitter.socketsLeave(["room6"]));
+    await op("emitter serverSideEmit", () => emitter.serverSideEmit("ping", "from emitter"));
+    await op("emitter disconnectSockets in room6", () => emitter.in("room6").disconnectSockets());
   }
   await op("disconnectSockets in room5 with close", () => io.in("room5").disconnectSockets(true));
   await op("disconnectSockets all", () => io.disconnectSockets());
