@@ -389,6 +389,11 @@ impl Request {
                 close: obj.get("close").map(|n| n.bool("close")).transpose()?,
             })
         };
+        // Node takes the legacy form when `request.opts` is falsy.
+        let has_opts = match obj.get("opts") {
+            None => false,
+            Some(n) => !matches!(n.shape()?, Shape::Null | Shape::Bool(false)),
+        };
         Ok(match ty {
             0.0 => Self::Sockets {
                 request_id: req_id("requestId")?,
@@ -401,12 +406,12 @@ impl Request {
                 request_id: req_id("requestId")?,
                 uid,
             },
-            2.0 | 3.0 if !obj.has("opts") => legacy(if ty == 2.0 {
+            2.0 | 3.0 if !has_opts => legacy(if ty == 2.0 {
                 RequestType::RemoteJoin
             } else {
                 RequestType::RemoteLeave
             })?,
-            4.0 if !obj.has("opts") => legacy(RequestType::RemoteDisconnect)?,
+            4.0 if !has_opts => legacy(RequestType::RemoteDisconnect)?,
             2.0 => Self::RemoteJoin {
                 opts: opts()?,
                 rooms: obj.req("rooms")?.strings("rooms")?,

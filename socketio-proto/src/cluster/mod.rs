@@ -855,6 +855,15 @@ mod tests {
         })
     }
 
+    fn has_bin(v: &Value) -> bool {
+        match v {
+            Value::Binary(_) => true,
+            Value::Array(items) => items.iter().any(has_bin),
+            Value::Object(entries) => entries.iter().any(|(_, v)| has_bin(v)),
+            _ => false,
+        }
+    }
+
     fn rooms() -> impl Strategy<Value = Vec<String>> {
         proptest::collection::vec(".{0,24}", 0..4)
     }
@@ -902,6 +911,55 @@ mod tests {
             let back = ClusterMessage::decode(bytes.clone()).unwrap();
             // JSON keeps the values, not the msgpack bytes: compare by encoding again.
             prop_assert_eq!(back.encode_sharded().unwrap(), bytes);
+        }
+
+        #[test]
+        fn classic_requests_and_responses_round_trip(
+            uid in proptest::option::of("[A-Za-z0-9]{6}"),
+            id in "[A-Za-z0-9]{6}",
+            rooms in rooms(),
+            except in rooms(),
+            close in any::<bool>(),
+            args in proptest::collection::vec(arg(), 0..3),
+            count in 0u64..(1 << 53),
+        ) {
+            let opts = BroadcastOptions::new(rooms.clone(), except, None);
+            // JSON has no binary: take the arguments' JSON form.
+            let json_args: Vec<Value> = args.iter().filter(|a| !has_bin(a)).cloned().collect();
+            let requests = [
+                Request::AllRooms { uid: uid.clone(), request_id: id.clone() },
+                Request::RemoteJoin { uid: uid.clone(), opts: opts.clone(), rooms: rooms.clone() },
+                Request::RemoteLeave { uid: uid.clone(), opts: opts.clone(), rooms: rooms.clone() },
+                Request::RemoteDisconnect { uid: uid.clone(), opts: opts.clone(), close },
+                Request::RemoteFetch { uid: uid.clone(), request_id: id.clone(), opts },
+                Request::ServerSideEmit {
+                    uid: uid.clone(),
+                    request_id: close.then(|| id.clone()),
+                    data: Payload::json(&json_args).unwrap(),
+                },
+                Request::Broadcast {
+                    uid,
+                    request_id: id.clone(),
+                    packet: BroadcastPacket::event(Payload::msgpack(&args).unwrap(), Some("/".into())),
+                    opts: BroadcastOptions::new(rooms.clone(), Vec::new(), Some(BroadcastFlags::new().with(Flag::Timeout(count)))),
+                },
+            ];
+            for req in requests {
+                let bytes = req.encode().unwrap();
+                prop_assert_eq!(Request::decode(bytes).unwrap(), req);
+            }
+            let responses = [
+                Response::AllRooms { request_id: id.clone(), rooms },
+                Response::SocketIds { request_id: id.clone(), sockets: vec!["s".into()] },
+                Response::Done { request_id: id.clone() },
+                Response::ServerSideEmit { request_id: id.clone(), data: json_args.first().map(|a| Payload::json(a).unwrap()) },
+                Response::BroadcastClientCount { request_id: id.clone(), client_count: count },
+                Response::BroadcastAck { request_id: id, packet: args.first().map(|a| Payload::msgpack(a).unwrap()) },
+            ];
+            for resp in responses {
+                let bytes = resp.encode().unwrap();
+                prop_assert_eq!(Response::decode(bytes).unwrap(), resp);
+            }
         }
 
         #[test]
