@@ -32,6 +32,8 @@
 //!   [`endpoint::server::Admission`] is the one rule for volatile messages, buffer limits
 //!   and slow clients. Its module docs show the whole drive loop of a server, from the
 //!   request classification of `engineio_proto` to the HTTP answers.
+//! - [`cluster`]: the wire messages of the official multi-node adapters (the classic and the
+//!   sharded Redis adapter, the Redis emitter), typed, with Node's exact encodings.
 //!
 //! # The drive contract
 //!
@@ -199,6 +201,7 @@
 pub mod args;
 pub mod canonical;
 pub mod client;
+pub mod cluster;
 mod decoder;
 mod default_parser;
 pub mod endpoint;
