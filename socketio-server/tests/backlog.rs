@@ -5,33 +5,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use common::{Client, WAIT, config, http_get, http_post, start};
+use common::{Client, WAIT, capture_logs, config, http_get, http_post, start};
 use socketio_server::SocketIo;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::timeout;
-
-/// Everything the subscriber writes, as text.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn has(&self, part: &str) -> bool {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).contains(part)
-    }
-}
 
 /// A server whose handler of `n` waits for `gate` on the first event, then reports each `n`.
 fn server(max_events: usize) -> (SocketIo, Arc<Notify>, mpsc::UnboundedReceiver<u64>) {
@@ -61,17 +40,6 @@ fn server(max_events: usize) -> (SocketIo, Arc<Notify>, mpsc::UnboundedReceiver<
     (io, gate, rx)
 }
 
-fn subscriber() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("socketio_server=debug")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (out, tracing::subscriber::set_default(subscriber))
-}
-
 async fn all_in_order(rx: &mut mpsc::UnboundedReceiver<u64>, count: u64) {
     for i in 0..count {
         let n = timeout(WAIT, rx.recv()).await.unwrap().unwrap();
@@ -81,7 +49,7 @@ async fn all_in_order(rx: &mut mpsc::UnboundedReceiver<u64>, count: u64) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_websocket_client_ahead_of_its_handlers_is_paused_and_loses_nothing() {
-    let (log, _guard) = subscriber();
+    let (log, _guard) = capture_logs();
     let (io, gate, mut rx) = server(16);
     let addr = start(&io).await;
     let mut client = Client::connect(addr).await;
@@ -89,19 +57,18 @@ async fn a_websocket_client_ahead_of_its_handlers_is_paused_and_loses_nothing() 
     for i in 0..2000 {
         client.send(&format!("42[\"n\",{i}]")).await;
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !log.has("reading from the client paused") {
-        assert!(tokio::time::Instant::now() < deadline, "never paused");
-        tokio::task::yield_now().await;
-    }
+    log.wait_for(&["reading from the client paused"]).await;
     gate.notify_one();
     all_in_order(&mut rx, 2000).await;
-    assert!(log.has("reading from the client resumed"));
+    assert!(
+        log.line_with(&["reading from the client resumed"])
+            .is_some()
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_polling_client_ahead_of_its_handlers_waits_for_its_post_and_loses_nothing() {
-    let (log, _guard) = subscriber();
+    let (log, _guard) = capture_logs();
     let (io, gate, mut rx) = server(10);
     let addr = start(&io).await;
     let (status, _, body) = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
@@ -128,11 +95,7 @@ async fn a_polling_client_ahead_of_its_handlers_waits_for_its_post_and_loses_not
         let (path, body) = (path.clone(), batch(50));
         tokio::spawn(async move { http_post(addr, &path, &body).await.0 })
     };
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !log.has("reading from the client paused") {
-        assert!(tokio::time::Instant::now() < deadline, "never paused");
-        tokio::task::yield_now().await;
-    }
+    log.wait_for(&["reading from the client paused"]).await;
     gate.notify_one();
     all_in_order(&mut rx, 100).await;
     assert_eq!(timeout(WAIT, second).await.unwrap().unwrap(), 200);

@@ -5,66 +5,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{Client, config, start};
+use common::{Client, capture_logs, config, start};
 use socketio_server::{ConnectError, SocketIo};
-
-/// Everything the subscriber writes, as text.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// The first line that holds every part, if any.
-    fn line_with(&self, parts: &[&str]) -> Option<String> {
-        self.text()
-            .lines()
-            .find(|l| parts.iter().all(|p| l.contains(p)))
-            .map(str::to_owned)
-    }
-
-    async fn wait_for(&self, parts: &[&str]) -> String {
-        let deadline = tokio::time::Instant::now() + common::WAIT;
-        loop {
-            if let Some(line) = self.line_with(parts) {
-                return line;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no line with {parts:?} in:\n{}",
-                self.text()
-            );
-            tokio::task::yield_now().await;
-        }
-    }
-}
 
 // One thread: the subscriber set for this test sees the server's tasks.
 #[tokio::test(flavor = "current_thread")]
 async fn a_subscriber_sees_sessions_namespaces_disconnections_and_violations() {
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("socketio_server=debug")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (out, _guard) = capture_logs();
 
     let io = SocketIo::new(config());
     io.of("/").on_connection(|_| async {});

@@ -142,3 +142,60 @@ pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> (u16, String
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
     (head[9..12].parse().unwrap(), body.to_owned())
 }
+
+/// Everything a `tracing` subscriber writes, as text (see [`capture_logs`]).
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The first line that holds every part, if any.
+    pub fn line_with(&self, parts: &[&str]) -> Option<String> {
+        self.text()
+            .lines()
+            .find(|l| parts.iter().all(|p| l.contains(p)))
+            .map(str::to_owned)
+    }
+
+    /// Waits (within [`WAIT`]) for a line that holds every part.
+    pub async fn wait_for(&self, parts: &[&str]) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(line) = self.line_with(parts) {
+                return line;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no line with {parts:?} in:\n{}",
+                self.text()
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// The standard subscriber, writing the server's debug events to a [`Captured`], for this
+/// thread (tests using it run on a current-thread runtime, so the server's tasks are seen).
+pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("socketio_server=debug")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (out, tracing::subscriber::set_default(subscriber))
+}
