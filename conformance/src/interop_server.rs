@@ -467,10 +467,15 @@ fn rooms_app(socket: &Socket, io: &SocketIo) {
             let mut sockets: Vec<SocketInfo> = operator(&io, &socket, &op)
                 .fetch_sockets()
                 .await
+                .unwrap_or_default()
                 .iter()
-                .map(|s| SocketInfo {
-                    id: s.id().to_owned(),
-                    rooms: sorted_rooms(s),
+                .map(|s| {
+                    let mut rooms = s.rooms().to_vec();
+                    rooms.sort();
+                    SocketInfo {
+                        id: s.id().to_owned(),
+                        rooms,
+                    }
                 })
                 .collect();
             sockets.sort_by(|a, b| a.id.cmp(&b.id));

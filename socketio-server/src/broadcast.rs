@@ -3,17 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
 use socketio_proto::Payload;
 
-use crate::adapter::{BroadcastOptions, BroadcastReport};
+use crate::adapter::{AdapterError, BroadcastOptions, BroadcastReport, EventPacket, SocketInfo};
 use crate::error::EmitError;
 use crate::io::NamespaceInner;
 use crate::socket::{AckResponse, Socket, emit_error};
 use socketio_proto::args::EventData;
-use socketio_proto::endpoint::server::{check_event_name, event_frames};
+use socketio_proto::endpoint::server::check_event_name;
 
 /// Rooms given to [`BroadcastOperator::to`], [`BroadcastOperator::except`],
 /// [`Socket::join`]…: one name, or several.
@@ -132,7 +130,7 @@ impl BroadcastOperator {
         self
     }
 
-    /// This node only (no effect with the in-memory adapter).
+    /// This node only: the other nodes of a cluster are not told.
     #[must_use]
     pub fn local(mut self) -> Self {
         self.opts.flags.local = true;
@@ -153,16 +151,25 @@ impl BroadcastOperator {
         self
     }
 
-    /// Emits to the targeted sockets. The packet is encoded once, Engine.IO framing
-    /// included, and the same bytes are queued for every recipient.
+    /// The packet of `event` with `args` for this namespace.
+    fn packet<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<EventPacket, EmitError> {
+        event_packet(&self.ns, event, args)
+    }
+
+    /// Emits to the targeted sockets, on every node of a cluster (this one only after
+    /// [`BroadcastOperator::local`]). The packet is encoded once, Engine.IO framing
+    /// included, and the same bytes are queued for every local recipient.
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: &str,
         args: &T,
     ) -> Result<BroadcastReport, EmitError> {
-        let frames =
-            event_frames(self.ns.parser, &self.ns.name, event, args).map_err(emit_error)?;
-        Ok(self.ns.adapter.broadcast(frames, &self.opts))
+        let packet = self.packet(event, args)?;
+        Ok(self.ns.adapter.broadcast(&packet, &self.opts))
     }
 
     /// Emits like [`BroadcastOperator::emit`], but waits for room in the buffers of clients
@@ -173,62 +180,167 @@ impl BroadcastOperator {
         event: &str,
         args: &T,
     ) -> Result<BroadcastReport, EmitError> {
-        let frames =
-            event_frames(self.ns.parser, &self.ns.name, event, args).map_err(emit_error)?;
-        Ok(self.ns.adapter.broadcast_wait(frames, &self.opts).await)
+        let packet = self.packet(event, args)?;
+        Ok(self.ns.adapter.broadcast_wait(&packet, &self.opts).await)
     }
 
-    /// Emits to the targeted sockets and collects their acknowledgements (the first
-    /// argument of each), until all answered or the timeout (see
-    /// [`BroadcastOperator::timeout`]) passed: then the answers received so far come with
-    /// [`BroadcastAckError::Timeout`]. With no recipient, the answer is an empty list at
-    /// once.
+    /// Emits to the targeted sockets of every node and collects their acknowledgements (the
+    /// first argument of each for clients of other nodes, as the reference), until all
+    /// answered or the timeout (see [`BroadcastOperator::timeout`]) passed: then the answers
+    /// received so far come with [`BroadcastAckError::Timeout`]. With no recipient, the
+    /// answer is an empty list as soon as every node said so.
     pub async fn emit_with_ack<T: Serialize + ?Sized>(
         &self,
         event: &str,
         args: &T,
     ) -> Result<Vec<AckResponse>, BroadcastAckError> {
-        check_event_name(event).map_err(emit_error)?;
-        let payload = Payload::new(self.ns.parser, &EventData { name: event, args })
-            .map_err(EmitError::from)?;
-        let sockets = self.ns.adapter.fetch_sockets(&self.opts).await;
-        let timeout = self.opts.flags.timeout;
-        let mut pending: FuturesUnordered<_> = sockets
-            .iter()
-            .map(|s| s.emit_payload_with_ack(payload.clone(), timeout))
-            .collect();
-        let mut responses = Vec::with_capacity(sockets.len());
-        let mut complete = true;
-        while let Some(result) = pending.next().await {
-            match result {
-                Ok(response) => responses.push(response),
-                Err(_) => complete = false,
-            }
-        }
-        if complete {
-            Ok(responses)
+        let packet = self.packet(event, args)?;
+        let collection = self
+            .ns
+            .adapter
+            .broadcast_with_ack(&packet, &self.opts)
+            .await;
+        if collection.complete {
+            Ok(collection.responses)
         } else {
-            Err(BroadcastAckError::Timeout { responses })
+            Err(BroadcastAckError::Timeout {
+                responses: collection.responses,
+            })
         }
     }
 
-    /// The targeted sockets.
-    pub async fn fetch_sockets(&self) -> Vec<Socket> {
-        self.ns.adapter.fetch_sockets(&self.opts).await
+    /// The targeted sockets, on every node of a cluster (this one only after
+    /// [`BroadcastOperator::local`]): their id, handshake, rooms and data, and what can be
+    /// done to them from here (emit, join, leave, disconnect).
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        let infos = self.ns.adapter.fetch_sockets(&self.opts).await?;
+        Ok(infos
+            .into_iter()
+            .map(|info| RemoteSocket {
+                info,
+                ns: self.ns.clone(),
+            })
+            .collect())
     }
 
-    /// The targeted sockets join `rooms`.
+    /// The targeted sockets of every node join `rooms`.
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
         self.ns.adapter.add_sockets(&self.opts, &rooms.into_rooms());
     }
 
-    /// The targeted sockets leave `rooms`.
+    /// The targeted sockets of every node leave `rooms`.
     pub fn sockets_leave(&self, rooms: impl IntoRooms) {
         self.ns.adapter.del_sockets(&self.opts, &rooms.into_rooms());
     }
 
-    /// Disconnects the targeted sockets (their whole connection when `close`).
+    /// Disconnects the targeted sockets of every node (their whole connection when
+    /// `close`).
     pub fn disconnect_sockets(&self, close: bool) {
         self.ns.adapter.disconnect_sockets(&self.opts, close);
+    }
+}
+
+/// The packet of `event` with `args` for namespace `ns`.
+pub(crate) fn event_packet<T: Serialize + ?Sized>(
+    ns: &NamespaceInner,
+    event: &str,
+    args: &T,
+) -> Result<EventPacket, EmitError> {
+    check_event_name(event).map_err(emit_error)?;
+    let payload = Payload::new(ns.parser, &EventData { name: event, args })?;
+    EventPacket::new(ns.name.clone(), ns.parser, payload)
+        .map_err(|e| EmitError::Encode(socketio_proto::EncodeError::Serialize(e.to_string())))
+}
+
+/// A socket found by `fetch_sockets`, on this node or another (the reference's
+/// `RemoteSocket`): its id, handshake, rooms and data as they were when fetched, and
+/// operations that reach it wherever it is (through the adapter for another node).
+///
+/// ```no_run
+/// # async fn f(io: socketio_server::SocketIo) -> Result<(), socketio_server::adapter::AdapterError> {
+/// for socket in io.of("/").to("room1").fetch_sockets().await? {
+///     println!("{} is in {:?}", socket.id(), socket.rooms());
+///     socket.join("room2");
+///     let _ = socket.emit("hello", &"world");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RemoteSocket {
+    info: SocketInfo,
+    ns: Arc<NamespaceInner>,
+}
+
+impl std::fmt::Debug for RemoteSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSocket")
+            .field("id", &self.info.id)
+            .field("rooms", &self.info.rooms)
+            .field("local", &self.info.local.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteSocket {
+    /// The socket id.
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// The rooms when fetched, the socket's own id first.
+    pub fn rooms(&self) -> &[String] {
+        &self.info.rooms
+    }
+
+    /// The handshake, in the shape of Node's `socket.handshake`.
+    pub fn handshake(&self) -> &socketio_proto::cluster::Handshake {
+        &self.info.handshake
+    }
+
+    /// `socket.data` when fetched, deserialized.
+    pub fn data<T: serde::de::DeserializeOwned>(&self) -> Result<T, socketio_proto::PayloadError> {
+        crate::socket::value_into(&self.info.data)
+    }
+
+    /// The socket itself when it is on this node.
+    pub fn local(&self) -> Option<&Socket> {
+        self.info.local.as_ref()
+    }
+
+    fn only_me(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone()).to(self.info.id.clone())
+    }
+
+    /// Emits to this socket, wherever it is.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        match &self.info.local {
+            Some(socket) => socket.emit(event, args),
+            None => self.only_me().emit(event, args).map(drop),
+        }
+    }
+
+    /// Makes this socket join `rooms`, wherever it is.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        match &self.info.local {
+            Some(socket) => socket.join(rooms),
+            None => self.only_me().sockets_join(rooms),
+        }
+    }
+
+    /// Makes this socket leave `room`, wherever it is.
+    pub fn leave(&self, room: &str) {
+        match &self.info.local {
+            Some(socket) => socket.leave(room),
+            None => self.only_me().sockets_leave(room),
+        }
+    }
+
+    /// Disconnects this socket (its whole connection when `close`), wherever it is.
+    pub fn disconnect(&self, close: bool) {
+        match &self.info.local {
+            Some(socket) if close => socket.close(),
+            Some(socket) => socket.disconnect(),
+            None => self.only_me().disconnect_sockets(close),
+        }
     }
 }

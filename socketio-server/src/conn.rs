@@ -248,6 +248,7 @@ impl SioConnection {
                 handshake: Arc::new(handshake),
                 handlers: Mutex::new(Handlers::default()),
                 extensions: Mutex::new(http::Extensions::new()),
+                data: Mutex::new(Value::Null),
                 connected: std::sync::atomic::AtomicBool::new(false),
                 rooms: Mutex::new(Vec::new()),
                 left: std::sync::atomic::AtomicBool::new(false),

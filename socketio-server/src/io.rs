@@ -8,8 +8,10 @@ use std::time::Duration;
 use socketio_proto::{Namespace, ParserKind};
 use tokio::net::TcpListener;
 
-use crate::adapter::{Adapter, AdapterError, BroadcastReport, InMemoryAdapter, RoomEvent};
-use crate::broadcast::{BroadcastOperator, IntoRooms};
+use crate::adapter::{
+    Adapter, AdapterError, BroadcastReport, InMemoryAdapter, RoomEvent, ServerSideEvent,
+};
+use crate::broadcast::{BroadcastOperator, IntoRooms, RemoteSocket};
 use crate::client_bundle::ClientBundle;
 use crate::conn::SioConnection;
 use crate::engine::{Cors, EngineConfig, EngineShared, Launch, NewSession, SlowClientPolicy};
@@ -29,10 +31,22 @@ pub(crate) type Middleware = Arc<
 /// Decides which namespace names a dynamic namespace accepts.
 pub(crate) type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// Builds the adapter of a namespace (its name, the slow-client limit in bytes, the
-/// slow-client policy).
-pub type AdapterFactory =
-    Arc<dyn Fn(&str, usize, SlowClientPolicy) -> Arc<dyn Adapter> + Send + Sync>;
+/// Builds the adapter of a namespace.
+pub type AdapterFactory = Arc<dyn Fn(&AdapterContext) -> Arc<dyn Adapter> + Send + Sync>;
+
+/// What an adapter factory knows of the namespace it builds an adapter for.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AdapterContext {
+    /// The namespace name.
+    pub nsp: String,
+    /// The parser of the server (the format local packets are encoded in).
+    pub parser: ParserKind,
+    /// The most bytes a session may hold for a slow client.
+    pub max_buffered: usize,
+    /// What happens to a client that would make the server hold more.
+    pub slow_client: SlowClientPolicy,
+}
 
 /// Server options, with the reference's names and defaults.
 #[derive(Clone)]
@@ -66,8 +80,8 @@ impl Default for Config {
             proto: socketio_proto::server::ServerConfig::default(),
             max_pending_events: 1024,
             max_pending_bytes: 1 << 20,
-            adapter: Arc::new(|_, max_buffered, policy| {
-                Arc::new(InMemoryAdapter::new(max_buffered, policy))
+            adapter: Arc::new(|cx: &AdapterContext| {
+                Arc::new(InMemoryAdapter::new(cx.max_buffered, cx.slow_client))
             }),
             slow_client: SlowClientPolicy::Disconnect,
         }
@@ -149,7 +163,7 @@ impl Config {
     /// The adapter of each namespace (default: [`InMemoryAdapter`]).
     pub fn adapter<F>(&mut self, factory: F) -> &mut Self
     where
-        F: Fn(&str, usize, SlowClientPolicy) -> Arc<dyn Adapter> + Send + Sync + 'static,
+        F: Fn(&AdapterContext) -> Arc<dyn Adapter> + Send + Sync + 'static,
     {
         self.adapter = Arc::new(factory);
         self
@@ -268,6 +282,75 @@ impl IoInner {
 pub(crate) struct NsHandlers {
     on_connection: Option<ConnectionHandler>,
     middlewares: Vec<Middleware>,
+    server_side: Arc<ServerSideHandlers>,
+}
+
+/// Hands an event from another node to its listener (spawned, so that the adapter's task
+/// never waits for application code); an event without listener is dropped, and its sender
+/// gets no answer from this node, as in the reference.
+fn dispatch_server_side(handlers: &ServerSideHandlers, event: ServerSideEvent) {
+    let ServerSideEvent { mut data, reply } = event;
+    let Some(Value::String(name)) = (!data.is_empty()).then(|| data.remove(0)) else {
+        tracing::debug!("server-side event without a name dropped");
+        return;
+    };
+    let handler = handlers
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&name)
+        .cloned();
+    let Some(handler) = handler else {
+        tracing::debug!(event = %name, "server-side event without listener dropped");
+        return;
+    };
+    let message = ServerSideMessage {
+        event: name,
+        args: data,
+        reply,
+    };
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(handler(message));
+    }
+}
+
+/// An event another node of the cluster sent with `server_side_emit` (the reference's
+/// `io.on(event, (...args) => {})` on the server side).
+#[derive(Debug)]
+pub struct ServerSideMessage {
+    event: String,
+    args: Vec<Value>,
+    reply: Option<tokio::sync::oneshot::Sender<Value>>,
+}
+
+impl ServerSideMessage {
+    /// The event name.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The arguments, deserialized (a tuple for several, `Vec<Value>` for any).
+    pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, socketio_proto::PayloadError> {
+        crate::socket::value_into(&Value::Array(self.args.clone()))
+    }
+
+    /// True when the sender waits for an answer.
+    pub fn wants_ack(&self) -> bool {
+        self.reply.is_some()
+    }
+
+    /// Answers the sender (only the first answer of a node counts, as in the reference);
+    /// does nothing when it did not ask.
+    pub fn ack<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EmitError> {
+        if let Some(reply) = self.reply.take() {
+            let value = socketio_proto::Payload::json(value)?
+                .deserialize::<Value>()
+                .map_err(|e| {
+                    EmitError::Encode(socketio_proto::EncodeError::Serialize(e.to_string()))
+                })?;
+            let _ = reply.send(value);
+        }
+        Ok(())
+    }
 }
 
 pub(crate) struct NamespaceInner {
@@ -280,11 +363,29 @@ pub(crate) struct NamespaceInner {
     pub(crate) slow_client: SlowClientPolicy,
 }
 
+/// The listeners of events other nodes send (`io.on(event)` on the server side).
+type ServerSideHandlers = RwLock<HashMap<String, ServerSideHandler>>;
+type ServerSideHandler = Arc<dyn Fn(ServerSideMessage) -> BoxFuture + Send + Sync>;
+
 impl NamespaceInner {
     fn with_handlers(name: Namespace, handlers: Arc<RwLock<NsHandlers>>, config: &Config) -> Self {
         let max_buffered = config.engine.max_buffered;
+        let adapter = (config.adapter)(&AdapterContext {
+            nsp: name.as_str().to_owned(),
+            parser: config.proto.parser,
+            max_buffered,
+            slow_client: config.slow_client,
+        });
+        let server_side = handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .server_side
+            .clone();
+        adapter.on_server_side_emit(Arc::new(move |event| {
+            dispatch_server_side(&server_side, event)
+        }));
         Self {
-            adapter: (config.adapter)(name.as_str(), max_buffered, config.slow_client),
+            adapter,
             name,
             handlers,
             parser: config.proto.parser,
@@ -430,16 +531,94 @@ impl NamespaceRef {
         self.broadcast().emit(event, args)
     }
 
-    /// The sockets of this namespace (`fetchSockets`).
-    pub async fn fetch_sockets(&self) -> Vec<Socket> {
+    /// A broadcast that stays on this node (`io.local`).
+    pub fn local(&self) -> BroadcastOperator {
+        self.broadcast().local()
+    }
+
+    /// The sockets of this namespace on every node (`fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.broadcast().fetch_sockets().await
     }
 
-    /// Sends an event to the other nodes of a cluster (`serverSideEmit`). The in-memory
-    /// adapter has no other node and says so.
-    pub async fn server_side_emit(&self, event: &str, args: &Value) -> Result<(), AdapterError> {
-        self.inner.adapter.server_side_emit(event, args).await
+    /// Sends `event` with `args` (a tuple spreads into several arguments) to the other nodes
+    /// of a cluster (`serverSideEmit`), whose listeners registered with
+    /// [`NamespaceRef::on_server_side`] get it. The in-memory adapter has no other node and
+    /// says so.
+    pub async fn server_side_emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), AdapterError> {
+        let data = server_side_data(event, args)?;
+        self.inner
+            .adapter
+            .server_side_emit(data, None)
+            .await
+            .map(drop)
     }
+
+    /// Like [`NamespaceRef::server_side_emit`], and waits for one answer from each other
+    /// node, at most `timeout`: after it, [`AdapterError::Timeout`] holds the answers that
+    /// came (`serverSideEmitWithAck`).
+    pub async fn server_side_emit_with_ack<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, AdapterError> {
+        let data = server_side_data(event, args)?;
+        self.inner
+            .adapter
+            .server_side_emit(data, Some(timeout))
+            .await
+    }
+
+    /// Listens to `event` sent by other nodes with `server_side_emit` (`io.on(event)` on the
+    /// server side).
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// io.of("/").on_server_side("hello", |mut msg| async move {
+    ///     let (n,): (u32,) = msg.args().unwrap_or((0,));
+    ///     let _ = msg.ack(&(n + 1));
+    /// });
+    /// # }
+    /// ```
+    pub fn on_server_side<F, Fut>(&self, event: impl Into<String>, handler: F) -> &Self
+    where
+        F: Fn(ServerSideMessage) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handlers = self
+            .inner
+            .handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .server_side
+            .clone();
+        handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event.into(), Arc::new(move |m| Box::pin(handler(m))));
+        self
+    }
+
+    /// The number of nodes serving this namespace, this one included (`serverCount`).
+    pub async fn server_count(&self) -> usize {
+        self.inner.adapter.server_count().await
+    }
+}
+
+/// `[event, ...args]` as values, for the other nodes.
+fn server_side_data<T: serde::Serialize + ?Sized>(
+    event: &str,
+    args: &T,
+) -> Result<Vec<Value>, AdapterError> {
+    socketio_proto::Payload::json(&socketio_proto::args::EventData { name: event, args })
+        .map_err(|e| AdapterError::Unavailable(e.to_string()))?
+        .deserialize::<Vec<Value>>()
+        .map_err(|e| AdapterError::Unavailable(e.to_string()))
 }
 
 /// A Socket.IO server.

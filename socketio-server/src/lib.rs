@@ -37,11 +37,11 @@ mod io;
 mod service;
 mod socket;
 
-pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms};
+pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms, RemoteSocket};
 pub use client_bundle::{ClientBundle, ClientBundleError};
 pub use engine::{Cors, SlowClientPolicy};
 pub use error::{AckError, ConnectError, EmitError};
-pub use io::{AdapterFactory, Config, NamespaceRef, SocketIo};
+pub use io::{AdapterContext, AdapterFactory, Config, NamespaceRef, ServerSideMessage, SocketIo};
 pub use service::{NotFound, SocketIoLayer, SocketIoService};
 pub use socket::{AckResponse, AckSender, Handshake, Message, Socket, TimeoutSocket};
 pub use socketio_proto::ParserKind;

@@ -114,6 +114,117 @@ impl Handshake {
             .into_owned()
             .collect()
     }
+
+    /// Node's `socket.handshake` object for this handshake: header names in lower case with
+    /// repeated values joined by `", "` (`set-cookie` as an array), the time as
+    /// `Date.toString()` writes it in UTC, `xdomain` when an `Origin` header came, and the
+    /// query in request order.
+    pub(crate) fn to_cluster(&self) -> socketio_proto::cluster::Handshake {
+        let mut headers: Vec<(String, Value)> = Vec::new();
+        for name in self.base.headers.keys() {
+            let values: Vec<String> = self
+                .base
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            let value = if name == http::header::SET_COOKIE {
+                Value::Array(values.into_iter().map(Value::String).collect())
+            } else {
+                Value::String(values.join(", "))
+            };
+            headers.push((name.as_str().to_owned(), value));
+        }
+        let query = form_urlencoded::parse(self.base.url.query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        let issued = self
+            .base
+            .time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut h = socketio_proto::cluster::Handshake::default();
+        h.headers = Value::Object(headers);
+        h.time = js_date_string(issued / 1000);
+        h.address = self
+            .base
+            .address
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        h.xdomain = self.base.headers.contains_key(http::header::ORIGIN);
+        h.secure = self.base.secure;
+        h.issued = issued;
+        h.url = self
+            .base
+            .url
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        h.query = Value::Object(query);
+        h.auth = if self.auth == Value::Null {
+            Value::Object(Vec::new())
+        } else {
+            self.auth.clone()
+        };
+        h
+    }
+}
+
+/// `new Date(secs * 1000).toString()` as Node writes it in UTC, e.g.
+/// `Thu Jan 01 2026 00:00:00 GMT+0000 (Coordinated Universal Time)`.
+fn js_date_string(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {:02} {} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        year,
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+/// A [`Value`] read as `T` (through its JSON form, binary as attachments).
+pub(crate) fn value_into<T: DeserializeOwned>(
+    value: &Value,
+) -> Result<T, socketio_proto::PayloadError> {
+    Payload::json(value)
+        .map_err(|e| socketio_proto::PayloadError::Deserialize(e.to_string()))?
+        .deserialize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::js_date_string;
+
+    #[test]
+    fn handshake_time_is_written_as_node_writes_a_date_in_utc() {
+        assert_eq!(
+            js_date_string(1_767_225_600),
+            "Thu Jan 01 2026 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+        assert_eq!(
+            js_date_string(1_796_646_896),
+            "Mon Dec 07 2026 12:34:56 GMT+0000 (Coordinated Universal Time)"
+        );
+    }
 }
 
 /// One event received from the client.
@@ -234,6 +345,8 @@ pub(crate) struct SocketInner {
     pub(crate) handshake: Arc<Handshake>,
     pub(crate) handlers: Mutex<Handlers>,
     pub(crate) extensions: Mutex<http::Extensions>,
+    /// `socket.data`: serializable, so that other nodes of a cluster can read it.
+    pub(crate) data: Mutex<Value>,
     pub(crate) connected: AtomicBool,
     /// The rooms of this socket (kept by the adapter), its own room aside.
     pub(crate) rooms: Mutex<Vec<String>>,
@@ -351,7 +464,47 @@ impl Socket {
         self.inner.connected.load(Ordering::Acquire)
     }
 
-    /// Typed data attached to the socket (the reference's `socket.data`), by type.
+    /// Sets the socket's data (the reference's `socket.data`): any serializable value, which
+    /// `fetch_sockets` returns, on this node and on the others of a cluster. For values that
+    /// stay on this node and need not serialize, see [`Socket::extensions`].
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) -> Result<(), Box<dyn std::error::Error>> {
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct User { name: String }
+    /// socket.set_data(&User { name: "ann".into() })?;
+    /// let user: User = socket.data()?;
+    /// assert_eq!(user.name, "ann");
+    /// # Ok(()) }
+    /// ```
+    pub fn set_data<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        let value = Payload::json(data)?.deserialize::<Value>().map_err(|e| {
+            EmitError::Encode(socketio_proto::EncodeError::Serialize(e.to_string()))
+        })?;
+        *self.inner.data.lock().unwrap_or_else(|e| e.into_inner()) = value;
+        Ok(())
+    }
+
+    /// The socket's data, deserialized (`Value` for any shape; `null` when unset).
+    pub fn data<T: DeserializeOwned>(&self) -> Result<T, socketio_proto::PayloadError> {
+        value_into(&self.data_value())
+    }
+
+    pub(crate) fn data_value(&self) -> Value {
+        self.inner
+            .data
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The handshake in the shape Node's `socket.handshake` has, which the cluster adapters
+    /// send to other nodes.
+    pub(crate) fn cluster_handshake(&self) -> socketio_proto::cluster::Handshake {
+        self.inner.handshake.to_cluster()
+    }
+
+    /// Typed data attached to the socket, by type (not serialized; this node only).
     pub fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
         self.inner
             .extensions

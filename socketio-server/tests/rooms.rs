@@ -98,8 +98,13 @@ async fn except_leaves_out_the_members_of_a_room_and_socket_broadcasts_leave_out
     assert_eq!(drain(&mut b).await, [r#"42["x"]"#]);
     assert_eq!(drain(&mut c).await, [r#"42["x"]"#]);
 
-    let sockets = io.of("/").fetch_sockets().await;
-    let sender = sockets.iter().find(|s| s.id() == a_id).unwrap();
+    let sockets = io.of("/").fetch_sockets().await.unwrap();
+    let sender = sockets
+        .iter()
+        .find(|s| s.id() == a_id)
+        .unwrap()
+        .local()
+        .unwrap();
     sender.to("all").emit("from-a", &()).unwrap();
     sender.broadcast().emit("everyone-but-a", &()).unwrap();
     assert!(drain(&mut a).await.is_empty());
@@ -115,7 +120,8 @@ async fn a_socket_is_in_its_own_room_and_leaves_all_rooms_after_disconnecting_ru
     let (io, mut rx) = rooms_server();
     let addr = start(&io).await;
     let (mut a, a_id) = member(addr, &["r1", "r2"]).await;
-    let sockets = io.of("/").fetch_sockets().await;
+    let sockets = io.of("/").fetch_sockets().await.unwrap();
+    let sockets: Vec<_> = sockets.iter().map(|s| s.local().unwrap().clone()).collect();
     let mut rooms = sockets[0].rooms();
     rooms.sort();
     let mut expected = vec![a_id.clone(), "r1".into(), "r2".into()];
@@ -129,7 +135,7 @@ async fn a_socket_is_in_its_own_room_and_leaves_all_rooms_after_disconnecting_ru
     a.send("41").await;
     assert_eq!(next(&mut rx).await, "disconnecting in 2");
     assert_eq!(next(&mut rx).await, "disconnected in 0");
-    assert!(io.of("/").fetch_sockets().await.is_empty());
+    assert!(io.of("/").fetch_sockets().await.unwrap().is_empty());
     assert_eq!(io.to("r2").emit("x", &()).unwrap().delivered, 0);
 }
 
@@ -182,10 +188,13 @@ async fn sockets_join_leave_and_disconnect_act_on_the_targeted_sockets() {
     assert_eq!(a.recv().await, r#"42["g"]"#);
     io.of("/").broadcast().sockets_leave("green");
     assert_eq!(io.to("green").emit("g", &()).unwrap().delivered, 0);
-    assert_eq!(io.of("/").to("blue").fetch_sockets().await.len(), 1);
+    assert_eq!(
+        io.of("/").to("blue").fetch_sockets().await.unwrap().len(),
+        1
+    );
     io.of("/").to("blue").disconnect_sockets(false);
     assert_eq!(b.recv().await, "41");
-    assert_eq!(io.of("/").fetch_sockets().await.len(), 1);
+    assert_eq!(io.of("/").fetch_sockets().await.unwrap().len(), 1);
     io.of("/").broadcast().disconnect_sockets(true);
     assert!(a.closed().await);
 }
@@ -287,7 +296,7 @@ async fn stalled_websocket_client(addr: std::net::SocketAddr) -> Client {
 
 async fn wait_for_sockets(io: &SocketIo, n: usize) {
     let deadline = tokio::time::Instant::now() + WAIT;
-    while io.of("/").fetch_sockets().await.len() != n {
+    while io.of("/").fetch_sockets().await.unwrap().len() != n {
         assert!(
             tokio::time::Instant::now() < deadline,
             "waiting for {n} sockets"

@@ -115,6 +115,11 @@ pub enum ClusterEncodeError {
 type DecodeResult<T> = Result<T, ClusterDecodeError>;
 type EncodeResult<T> = Result<T, ClusterEncodeError>;
 
+/// The room a non-string room name of broadcast options decodes to (`null` from
+/// `io.in(undefined)` in Node code): no socket is in it, so the operation matches nothing, as
+/// in Node.
+pub const NO_ROOM: &str = "\u{0}not a room";
+
 /// The decoded packet object that adapters carry (§1.2): `{type, data, id?, nsp?}`.
 ///
 /// `type` is 2 (EVENT) for every broadcast, binary arguments included (the receiving node's
@@ -427,7 +432,7 @@ impl BroadcastOptions {
             match obj.get(key) {
                 None => Ok(Vec::new()),
                 Some(n) if n.shape()? == Shape::Null => Ok(Vec::new()),
-                Some(n) => n.strings(key),
+                Some(n) => n.rooms(key),
             }
         };
         let flags = match obj.get("flags") {
@@ -745,6 +750,18 @@ mod tests {
             assert_eq!(b.opts.flags().timeout(), Some(1000));
             assert_eq!(b.nsp(), "/");
         }
+    }
+
+    #[test]
+    fn a_room_that_is_not_a_string_matches_nothing_but_the_request_is_still_read() {
+        // What Node publishes for `io.in(undefined).fetchSockets()` and a numeric room.
+        let json = r#"{"uid":"AbCdEf","requestId":"XyZ123","type":5,"opts":{"rooms":[null,123],"except":[1.5]}}"#;
+        let request = Request::decode(Bytes::from_static(json.as_bytes())).unwrap();
+        let Request::RemoteFetch { opts, .. } = request else {
+            panic!("{request:?}");
+        };
+        assert_eq!(opts.rooms, [NO_ROOM, "123"]);
+        assert_eq!(opts.except, ["1.5"]);
     }
 
     #[test]

@@ -225,6 +225,26 @@ impl<'a> Node<'a> {
             .collect()
     }
 
+    /// Room names of broadcast options: Node code can smuggle a number (`socket.join(123)`)
+    /// or `undefined` (`io.in(undefined)`, sent as `null`) into them. A number becomes its
+    /// JavaScript string form; anything else [`super::NO_ROOM`], which no socket is in (Node
+    /// matches none either), so that the operation still gets its answer.
+    pub(crate) fn rooms(self, field: &'static str) -> Result<Vec<String>, E> {
+        self.items(field)?
+            .into_iter()
+            .map(|n| {
+                Ok(match n.shape()? {
+                    Shape::Str(s) => s.to_owned(),
+                    Shape::Number(x) if x.fract() == 0.0 && x.abs() < MAX_SAFE => {
+                        format!("{}", x as i64)
+                    }
+                    Shape::Number(x) => format!("{x}"),
+                    _ => super::NO_ROOM.to_owned(),
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn wrong(self, field: &'static str, expected: &'static str) -> E {
         E::WrongType {
             field,

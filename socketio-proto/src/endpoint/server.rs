@@ -68,6 +68,17 @@ pub fn event_frames<T: Serialize + ?Sized>(
     Ok(encode(parser, &Packet::event(nsp.clone(), payload, None))?)
 }
 
+/// The frames of an EVENT without ack id for `nsp`, from a payload `[name, ...args]` already
+/// serialized for `parser` (a broadcast received from another node of a cluster, converted
+/// once and queued on every local recipient).
+pub fn event_payload_frames(
+    parser: ParserKind,
+    nsp: &Namespace,
+    payload: Payload,
+) -> Result<SharedFrames, CommandError> {
+    Ok(encode(parser, &Packet::event(nsp.clone(), payload, None))?)
+}
+
 /// The frames of the ACK answering the client's event `id` with `[...args]`.
 pub fn ack_frames<T: Serialize + ?Sized>(
     parser: ParserKind,

@@ -248,11 +248,11 @@ async fn on_connection(io: SocketIo, socket: Socket) {
 /// socket has to itself (named by its id).
 async fn room_list(io: &SocketIo) -> Vec<RoomInfo> {
     let mut counts = BTreeMap::<String, usize>::new();
-    for socket in io.of("/").fetch_sockets().await {
-        if !socket.connected() {
+    for socket in io.of("/").fetch_sockets().await.unwrap_or_default() {
+        if socket.local().is_some_and(|s| !s.connected()) {
             continue;
         }
-        for room in socket.rooms() {
+        for room in socket.rooms().iter().cloned() {
             if room != socket.id() {
                 *counts.entry(room).or_default() += 1;
             }
