@@ -12,6 +12,7 @@
 //!   binary values as `{"binary_hex":"0102"}`), and the JSON-lines batch protocol of
 //!   `node/diff-socketio.js`.
 //! - [`hex`]: the lowercase hex used for binary values.
+//! - [`node`] and [`redis`]: the prerequisites of the Node-backed and Redis-backed tests.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod eio;
 pub mod hex;
 pub mod interop_server;
 pub mod node;
+pub mod redis;
 pub mod sio;
 pub mod test_server;
 

@@ -314,14 +314,6 @@ fn json_only_messages_refuse_binary() {
     );
 }
 
-/// Where Redis is, from `REDIS_URL` (`redis://host:port`), by default 127.0.0.1:6379.
-fn redis_addr() -> String {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let rest = url.split("://").nth(1).unwrap_or(&url);
-    let hostport = rest.rsplit('@').next().unwrap_or(rest);
-    hostport.split('/').next().unwrap_or(hostport).to_owned()
-}
-
 #[test]
 fn regenerating_with_node_and_redis_reproduces_the_fixtures() {
     let what = "cluster fixture regeneration (node/gen-cluster.js)";
@@ -336,19 +328,7 @@ fn regenerating_with_node_and_redis_reproduces_the_fixtures() {
     ) {
         return;
     }
-    let addr = redis_addr();
-    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&addr.as_str())
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|a| {
-            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
-        });
-    if !reachable {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Redis is not reachable at {addr}: the {what} needs it (set REDIS_URL)"
-        );
-        eprintln!("SKIPPED {what}: Redis is not reachable at {addr} (set REDIS_URL)");
+    if !conformance::redis::ready(what) {
         return;
     }
     let out = std::env::temp_dir().join(format!("cluster-fixtures-{}", std::process::id()));

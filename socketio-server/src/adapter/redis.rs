@@ -152,6 +152,95 @@ struct Shared {
     queue: mpsc::Sender<Publish>,
     namespaces: RwLock<Vec<Weak<RedisAdapter>>>,
     unpublished: AtomicU64,
+    /// The subscriptions every namespace wants, and those the current subscriber
+    /// connection has; one task makes the second match the first, in order.
+    subscriptions: Mutex<Subscriptions>,
+    resync: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Ends the subscription task.
+        self.resync.notify_one();
+    }
+}
+
+/// A subscription: the command (`SUBSCRIBE`, `PSUBSCRIBE`, `SSUBSCRIBE`) and its channel.
+type Subscription = (&'static str, String);
+
+#[derive(Default)]
+struct Subscriptions {
+    wanted: HashSet<Subscription>,
+    active: HashSet<Subscription>,
+}
+
+impl Shared {
+    /// Wants (or no longer wants) a subscription; the subscription task applies it.
+    fn subscribe(&self, command: &'static str, channel: String, on: bool) {
+        {
+            let mut subs = self.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+            if on {
+                subs.wanted.insert((command, channel));
+            } else {
+                subs.wanted.remove(&(command, channel));
+            }
+        }
+        self.resync.notify_one();
+    }
+}
+
+/// Makes the subscriber connection's subscriptions match the wanted ones, whenever they
+/// change or the connection came back (then it has none).
+async fn subscription_loop(shared: Weak<Shared>, resync: Arc<tokio::sync::Notify>) {
+    loop {
+        let notified = resync.notified();
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let (add, remove): (Vec<Subscription>, Vec<Subscription>) = {
+            let subs = strong
+                .subscriptions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            (
+                subs.wanted.difference(&subs.active).cloned().collect(),
+                subs.active.difference(&subs.wanted).cloned().collect(),
+            )
+        };
+        let mut conn = strong.subscriber.clone();
+        let changes = add
+            .into_iter()
+            .map(|s| (s, true))
+            .chain(remove.into_iter().map(|s| (s, false)));
+        for ((command, channel), on) in changes {
+            let verb = match (command, on) {
+                (c, true) => c,
+                ("SUBSCRIBE", false) => "UNSUBSCRIBE",
+                ("PSUBSCRIBE", false) => "PUNSUBSCRIBE",
+                (_, false) => "SUNSUBSCRIBE",
+            };
+            match redis::cmd(verb).arg(&channel).exec_async(&mut conn).await {
+                Ok(()) => {
+                    let mut subs = strong
+                        .subscriptions
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    if on {
+                        subs.active.insert((command, channel));
+                    } else {
+                        subs.active.remove(&(command, channel));
+                    }
+                }
+                Err(e) => {
+                    // The connection is down: the watcher resynchronizes once it is back.
+                    tracing::warn!(error = %e, %channel, "cluster: {verb} failed");
+                    break;
+                }
+            }
+        }
+        drop(strong);
+        notified.await;
+    }
 }
 
 /// Connects to Redis and builds a [`RedisAdapter`] for each namespace of a server
@@ -189,9 +278,7 @@ impl RedisAdapterFactory {
         let (push_tx, push_rx) = mpsc::unbounded_channel();
         let subscriber = ConnectionManager::new_with_config(
             redis::Client::open(resp3)?,
-            manager_config()
-                .set_push_sender(push_tx)
-                .set_automatic_resubscription(),
+            manager_config().set_push_sender(push_tx),
         )
         .await?;
         let (queue, queue_rx) = mpsc::channel(PUBLISH_QUEUE);
@@ -202,8 +289,14 @@ impl RedisAdapterFactory {
             queue,
             namespaces: RwLock::new(Vec::new()),
             unpublished: AtomicU64::new(0),
+            subscriptions: Mutex::new(Subscriptions::default()),
+            resync: Arc::new(tokio::sync::Notify::new()),
         });
         tokio::spawn(publish_loop(Arc::downgrade(&shared), queue_rx));
+        tokio::spawn(subscription_loop(
+            Arc::downgrade(&shared),
+            shared.resync.clone(),
+        ));
         tokio::spawn(receive_loop(Arc::downgrade(&shared), push_rx));
         Ok(Self { shared })
     }
@@ -224,7 +317,9 @@ fn manager_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_min_delay(Duration::from_millis(50))
         .set_max_delay(Duration::from_secs(2))
-        .set_number_of_retries(usize::MAX)
+        // About 3 s of attempts (50 ms doubling to 1.6 s), as node-redis's offline queue
+        // waits; then the command fails, and what it carried is reported, not held forever.
+        .set_number_of_retries(6)
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(Some(Duration::from_secs(5)))
 }
@@ -273,8 +368,21 @@ async fn receive_loop(shared: Weak<Shared>, mut pushes: mpsc::UnboundedReceiver<
             (PushKind::Message | PushKind::SMessage, [channel, payload]) => (channel, payload),
             (PushKind::PMessage, [_pattern, channel, payload]) => (channel, payload),
             (PushKind::Disconnection, _) => {
-                tracing::warn!("cluster: the Redis subscriber connection was lost; reconnecting");
-                tokio::spawn(watch_subscriber(Arc::downgrade(&shared)));
+                let first = {
+                    let mut subs = shared
+                        .subscriptions
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    let had = !subs.active.is_empty();
+                    subs.active.clear();
+                    had
+                };
+                if first {
+                    tracing::warn!(
+                        "cluster: the Redis subscriber connection was lost; reconnecting"
+                    );
+                    tokio::spawn(watch_subscriber(Arc::downgrade(&shared)));
+                }
                 continue;
             }
             _ => continue,
@@ -301,7 +409,7 @@ async fn receive_loop(shared: Weak<Shared>, mut pushes: mpsc::UnboundedReceiver<
 }
 
 /// After the subscriber connection was lost: pings it until it is back (the connection
-/// manager reconnects and restores the subscriptions on the first command that fails).
+/// manager reconnects on a command that fails), then has the subscriptions restored.
 async fn watch_subscriber(shared: Weak<Shared>) {
     let mut delay = Duration::from_millis(100);
     loop {
@@ -316,6 +424,7 @@ async fn watch_subscriber(shared: Weak<Shared>) {
         {
             Ok(_) => {
                 tracing::info!("cluster: the Redis subscriber connection is back");
+                shared.resync.notify_one();
                 return;
             }
             Err(_) => delay = (delay * 2).min(Duration::from_secs(2)),
@@ -416,42 +525,17 @@ impl RedisAdapter {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(Arc::downgrade(&adapter));
-        let (command, channels): (&str, Vec<String>) = match &adapter.proto {
-            Proto::Classic(c) => (
-                "SUBSCRIBE",
-                c.subscriptions().iter().map(|s| (*s).to_owned()).collect(),
-            ),
-            Proto::Sharded(c, _) => (
-                "SSUBSCRIBE",
-                vec![c.main().to_owned(), c.response().to_owned()],
-            ),
-        };
-        let pattern = match &adapter.proto {
-            Proto::Classic(c) => Some(c.broadcast_pattern()),
-            Proto::Sharded(..) => None,
-        };
-        let mut conn = shared.subscriber.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Some(pattern) = pattern {
-                    if let Err(e) = redis::cmd("PSUBSCRIBE")
-                        .arg(&pattern)
-                        .exec_async(&mut conn)
-                        .await
-                    {
-                        tracing::warn!(error = %e, %pattern, "cluster: PSUBSCRIBE failed");
-                    }
+        match &adapter.proto {
+            Proto::Classic(c) => {
+                shared.subscribe("PSUBSCRIBE", c.broadcast_pattern(), true);
+                for channel in c.subscriptions() {
+                    shared.subscribe("SUBSCRIBE", channel.to_owned(), true);
                 }
-                for channel in channels {
-                    if let Err(e) = redis::cmd(command)
-                        .arg(&channel)
-                        .exec_async(&mut conn)
-                        .await
-                    {
-                        tracing::warn!(error = %e, %channel, "cluster: {command} failed");
-                    }
-                }
-            });
+            }
+            Proto::Sharded(c, _) => {
+                shared.subscribe("SSUBSCRIBE", c.main().to_owned(), true);
+                shared.subscribe("SSUBSCRIBE", c.response().to_owned(), true);
+            }
         }
         adapter
     }
@@ -613,18 +697,8 @@ impl RedisAdapter {
     }
 
     fn subscription(&self, command: &'static str, channel: String) {
-        let mut conn = self.shared.subscriber.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = redis::cmd(command)
-                    .arg(&channel)
-                    .exec_async(&mut conn)
-                    .await
-                {
-                    tracing::warn!(error = %e, %channel, "cluster: {command} failed");
-                }
-            });
-        }
+        self.shared
+            .subscribe("SSUBSCRIBE", channel, command == "SSUBSCRIBE");
     }
 
     /// Handles a message on `channel`; true when the channel belongs to this namespace.

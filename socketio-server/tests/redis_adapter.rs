@@ -1,0 +1,321 @@
+//! The Redis adapter in-process, on a real Redis: what the cluster scenario suite
+//! (`conformance/tests/cluster_interop.rs`, with Node nodes) cannot drive from outside —
+//! Redis going away and coming back, garbage on the channels, and our emitter.
+//!
+//! Redis comes from `REDIS_URL` (default `redis://127.0.0.1:6379`); the restart test starts
+//! a private `redis-server` on a free port. Without them the tests are skipped with a
+//! message, unless `CI` is set, where they fail. Each test uses its own channel prefix.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{Client, WAIT, capture_logs, config, start};
+use socketio_server::adapter::redis::{
+    Emitter, RedisAdapterConfig, RedisAdapterFactory, SubscriptionMode,
+};
+use socketio_server::{Socket, SocketIo};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout};
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// True when Redis answers at `url`; otherwise skips (fails under `CI`).
+fn redis_ready(url: &str, what: &str) -> bool {
+    let ok = redis::Client::open(url)
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+        .is_ok();
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Redis is not reachable at {url}: the {what} test needs it (set REDIS_URL)"
+        );
+        eprintln!("SKIPPED {what}: Redis is not reachable at {url} (set REDIS_URL)");
+    }
+    ok
+}
+
+fn unique_key(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("test-{name}-{}-{nanos}", std::process::id())
+}
+
+/// A node: a server with the Redis adapter whose sockets join room "r".
+async fn node(
+    url: &str,
+    redis_config: RedisAdapterConfig,
+) -> (SocketIo, RedisAdapterFactory, SocketAddr) {
+    let redis = RedisAdapterFactory::connect(url, redis_config)
+        .await
+        .unwrap();
+    let mut config = config();
+    config.adapter(redis.factory());
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|socket: Socket| async move {
+        socket.join("r");
+    });
+    let addr = start(&io).await;
+    (io, redis, addr)
+}
+
+/// Waits until `io` counts `n` nodes (their subscriptions are in place).
+async fn wait_for_nodes(io: &SocketIo, n: usize) {
+    let deadline = Instant::now() + WAIT;
+    while io.of("/").server_count().await != n {
+        assert!(Instant::now() < deadline, "waiting for {n} nodes");
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A client of `addr`, in room "r".
+async fn member(addr: SocketAddr) -> Client {
+    let mut client = Client::connect(addr).await;
+    assert!(client.join("/").await.starts_with("40{"));
+    client
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn malformed_messages_on_the_channels_are_ignored_with_a_trace_and_the_node_goes_on() {
+    let url = redis_url();
+    if !redis_ready(&url, "malformed channel messages") {
+        return;
+    }
+    let (logs, _guard) = capture_logs();
+    for sharded in [false, true] {
+        let key = unique_key("garbage");
+        let mut cfg = RedisAdapterConfig::default().key(key.clone());
+        if sharded {
+            cfg = cfg.sharded(SubscriptionMode::DynamicPrivate);
+        }
+        let (a, _ra, _) = node(&url, cfg.clone()).await;
+        let (b, _rb, b_addr) = node(&url, cfg).await;
+        wait_for_nodes(&a, 2).await;
+        let mut client = member(b_addr).await;
+        // Let the client's room subscription (dynamic-private) settle.
+        sleep(Duration::from_millis(100)).await;
+        let mut conn = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let publish = if sharded { "SPUBLISH" } else { "PUBLISH" };
+        let channels = if sharded {
+            vec![format!("{key}#/#"), format!("{key}#/#r#")]
+        } else {
+            vec![
+                format!("{key}#/#"),
+                format!("{key}#/#r#"),
+                format!("{key}-request#/#"),
+                format!("{key}-response#/#"),
+            ]
+        };
+        let garbage: [&[u8]; 6] = [
+            b"",
+            b"{",
+            b"\xc1",
+            b"\x93\xa1x",
+            b"{\"type\":99,\"uid\":\"x\",\"nsp\":\"/\"}",
+            b"\xdd\xff\xff\xff\xff",
+        ];
+        for channel in &channels {
+            for bytes in garbage {
+                redis::cmd(publish)
+                    .arg(channel)
+                    .arg(bytes)
+                    .exec_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        // The node still works: a broadcast from the other node reaches its client.
+        a.to("r").emit("after", &1).unwrap();
+        assert_eq!(client.recv().await, r#"42["after",1]"#);
+        drop(b);
+    }
+    let line = logs.wait_for(&["WARN", "malformed"]).await;
+    assert!(line.contains("ignored"), "{line}");
+}
+
+#[tokio::test]
+async fn the_emitter_reaches_the_clients_and_listeners_of_a_rust_node() {
+    let url = redis_url();
+    if !redis_ready(&url, "Rust emitter") {
+        return;
+    }
+    let key = unique_key("emitter");
+    let (io, _redis, addr) = node(&url, RedisAdapterConfig::default().key(key.clone())).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_server_side("job-done", move |msg| {
+        let tx = tx.clone();
+        async move {
+            let (n,): (u32,) = msg.args().unwrap();
+            tx.send(n).unwrap();
+        }
+    });
+    wait_for_nodes(&io, 1).await;
+    let mut client = member(addr).await;
+    // The subscriptions are in place once the node counts itself.
+    let emitter = Emitter::connect(&url, &key).await.unwrap();
+
+    emitter
+        .to("r")
+        .emit("news", &("hi", Bytes::from_static(&[1, 2])))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.recv().await,
+        r#"451-["news","hi",{"_placeholder":true,"num":0}]"#
+    );
+    assert_eq!(client.recv().await, "<binary 0102>");
+
+    emitter.except("r").emit("nobody", &()).await.unwrap();
+    emitter.of("other").emit("elsewhere", &()).await.unwrap();
+    emitter.to("r").sockets_join("s").await.unwrap();
+    // Requests and broadcasts are on different channels: wait for the join to land.
+    let deadline = Instant::now() + WAIT;
+    while io.of("/").to("s").fetch_sockets().await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "sockets_join did not arrive");
+        sleep(Duration::from_millis(20)).await;
+    }
+    emitter.to("s").emit("in-s", &()).await.unwrap();
+    assert_eq!(client.recv().await, r#"42["in-s"]"#);
+
+    emitter.server_side_emit("job-done", &(7,)).await.unwrap();
+    assert_eq!(timeout(WAIT, rx.recv()).await.unwrap(), Some(7));
+
+    assert!(emitter.emit("disconnect", &()).await.is_err());
+    emitter.disconnect_sockets(false).await.unwrap();
+    assert_eq!(client.recv().await, "41");
+}
+
+/// A private `redis-server` that can be stopped and started again on the same port.
+struct PrivateRedis {
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let dir = std::env::temp_dir().join(unique_key("redis"));
+        std::fs::create_dir_all(&dir).ok()?;
+        let mut redis = Self {
+            port,
+            dir,
+            child: None,
+        };
+        redis.up().then_some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn up(&mut self) -> bool {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = child else { return false };
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.down();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn broadcasts_lost_while_redis_is_down_are_reported_and_flow_again_once_it_is_back() {
+    let Some(mut redis) = PrivateRedis::start() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server could not be started: the Redis restart test needs it"
+        );
+        eprintln!("SKIPPED Redis restart: redis-server could not be started");
+        return;
+    };
+    let (logs, _guard) = capture_logs();
+    let url = redis.url();
+    let cfg = RedisAdapterConfig::default().key(unique_key("restart"));
+    let (a, ra, _) = node(&url, cfg.clone()).await;
+    let (b, _rb, b_addr) = node(&url, cfg).await;
+    wait_for_nodes(&a, 2).await;
+    let mut client = member(b_addr).await;
+    a.to("r").emit("before", &()).unwrap();
+    assert_eq!(client.recv().await, r#"42["before"]"#);
+
+    redis.down();
+    // Published while Redis is down: after the reconnection attempts give up, the message
+    // is counted and logged, never dropped without a trace.
+    a.to("r").emit("during", &()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ra.unpublished() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the lost broadcast was not reported"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+    logs.wait_for(&["WARN", "not published"]).await;
+
+    assert!(redis.up(), "redis-server did not come back");
+    // Both connections of both nodes reconnect and resubscribe by themselves.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut k = 0;
+    loop {
+        a.to("r").emit("after", &k).unwrap();
+        if let Ok(Ok(msg)) = timeout(Duration::from_millis(300), async {
+            Ok::<_, ()>(client.recv().await)
+        })
+        .await
+        {
+            if msg.starts_with(r#"42["after""#) {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "broadcasts did not flow again:\n{}",
+            logs.text()
+        );
+        k += 1;
+    }
+    logs.wait_for(&["subscriber connection is back"]).await;
+    drop(b);
+}
