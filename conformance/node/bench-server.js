@@ -4,6 +4,9 @@
 // path `/socket.io/`, namespace `/`, default options, loopback only.
 //
 //   node bench-server.js [--port N]        (prints "listening on PORT")
+//   node bench-server.js --port N --redis URL [--adapter redis|redis-sharded] [--key PREFIX]
+//       a node of a cluster: @socket.io/redis-adapter 8.3.0 (classic, or sharded with
+//       subscriptionMode "dynamic") on node-redis 5, as the Rust bench-server's --redis
 //
 // Events on `/` (the same contract as the Rust bench server):
 // - `echo`: emits `echo` back to the sender with the same arguments;
@@ -15,20 +18,26 @@
 const http = require("node:http");
 const { Server } = require("socket.io");
 
-const USAGE = "usage: node bench-server.js [--port N]";
+const USAGE = "usage: node bench-server.js [--port N] [--redis URL [--adapter redis|redis-sharded] [--key PREFIX]]";
 
 function parseArgs(argv) {
-  let port = 3000;
+  const opts = { port: Number(process.env.PORT || 3000), redis: null, adapter: "redis", key: "socket.io" };
   for (let i = 0; i < argv.length; i += 2) {
-    const value = argv[i + 1];
-    if (argv[i] === "--port" && value !== undefined && /^\d+$/.test(value) && Number(value) < 65536) {
-      port = Number(value);
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === "--port" && value !== undefined && /^\d+$/.test(value) && Number(value) < 65536) {
+      opts.port = Number(value);
+    } else if (flag === "--redis" && value !== undefined) {
+      opts.redis = value;
+    } else if (flag === "--adapter" && (value === "redis" || value === "redis-sharded")) {
+      opts.adapter = value;
+    } else if (flag === "--key" && value !== undefined) {
+      opts.key = value;
     } else {
       console.error(USAGE);
       process.exit(1);
     }
   }
-  return port;
+  return opts;
 }
 
 /** The arguments of an event without its ack callback (if any) and the callback. */
@@ -39,7 +48,8 @@ function split(args) {
   return [args, undefined];
 }
 
-const port = parseArgs(process.argv.slice(2));
+const opts = parseArgs(process.argv.slice(2));
+const port = opts.port;
 const httpServer = http.createServer();
 const io = new Server(httpServer);
 
@@ -68,8 +78,27 @@ httpServer.on("error", (e) => {
   console.error(`bench-server.js: ${e.message}`);
   process.exit(1);
 });
-httpServer.listen(port, "127.0.0.1", () => {
-  console.log(`listening on ${httpServer.address().port}`);
+async function listen() {
+  if (opts.redis) {
+    const { createClient } = require("redis");
+    const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+    const pub = createClient({ url: opts.redis });
+    const sub = pub.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(
+      opts.adapter === "redis-sharded"
+        ? createShardedAdapter(pub, sub, { channelPrefix: opts.key, subscriptionMode: "dynamic" })
+        : createAdapter(pub, sub, { key: opts.key }),
+    );
+  }
+  httpServer.listen(port, "127.0.0.1", () => {
+    console.log(`listening on ${httpServer.address().port}`);
+  });
+}
+
+listen().catch((e) => {
+  console.error(`bench-server.js: ${e.message}`);
+  process.exit(1);
 });
 
 for (const signal of ["SIGINT", "SIGTERM"]) {

@@ -3,7 +3,12 @@
 //!
 //! ```text
 //! cargo run --release -p socketio-server --example bench-server -- --port 3000
+//! # a node of a cluster (feature `redis`): any number of them on one Redis
+//! cargo run --release -p socketio-server --features redis --example bench-server -- \
+//!     --port 3001 --redis redis://127.0.0.1:6379 [--adapter redis|redis-sharded] [--key PREFIX]
 //! ```
+//!
+//! The port comes from `--port`, else from the `PORT` environment variable, else 3000.
 //!
 //! Events on `/` (the contract any server can implement, so that load tools compare them):
 //! - `echo`: emits `echo` back to the sender with the same arguments;
@@ -15,26 +20,59 @@ use std::process::ExitCode;
 
 use socketio_server::{Config, SocketIo, Spread, Value};
 
-const USAGE: &str = "usage: bench-server [--port N]";
+const USAGE: &str = "usage: bench-server [--port N] [--redis URL [--adapter redis|redis-sharded] \
+[--key PREFIX]]";
+
+/// Where the cluster is, when the server is one of its nodes.
+struct Cluster {
+    url: String,
+    sharded: bool,
+    key: String,
+}
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let mut port = 3000u16;
+    let mut port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000u16);
+    let mut cluster: Option<Cluster> = None;
+    let (mut sharded, mut key) = (false, "socket.io".to_owned());
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next().map(|p| p.parse())) {
-            ("--port", Some(Ok(p))) => port = p,
+        let value = args.next();
+        match (arg.as_str(), value) {
+            ("--port", Some(p)) if p.parse::<u16>().is_ok() => port = p.parse().unwrap_or(port),
+            ("--redis", Some(url)) => {
+                cluster = Some(Cluster {
+                    url,
+                    sharded: false,
+                    key: String::new(),
+                });
+            }
+            ("--adapter", Some(a)) if a == "redis" || a == "redis-sharded" => {
+                sharded = a == "redis-sharded";
+            }
+            ("--key", Some(k)) => key = k,
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::FAILURE;
             }
         }
     }
+    if let Some(cluster) = &mut cluster {
+        cluster.sharded = sharded;
+        cluster.key = key;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
     let result = runtime.block_on(async move {
-        let io = SocketIo::new(Config::default());
+        let mut config = Config::default();
+        if let Some(cluster) = cluster {
+            adapter(&mut config, &cluster).await?;
+        }
+        let io = SocketIo::new(config);
         let nsp = io.of("/");
         io.of("/").on_connection(move |socket| {
             let nsp = nsp.clone();
@@ -74,4 +112,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "redis")]
+async fn adapter(config: &mut Config, cluster: &Cluster) -> std::io::Result<()> {
+    use socketio_server::adapter::redis::{
+        RedisAdapterConfig, RedisAdapterFactory, SubscriptionMode,
+    };
+    let mut redis_config = RedisAdapterConfig::default().key(cluster.key.clone());
+    if cluster.sharded {
+        redis_config = redis_config.sharded(SubscriptionMode::Dynamic);
+    }
+    let redis = RedisAdapterFactory::connect(&cluster.url, redis_config)
+        .await
+        .map_err(std::io::Error::other)?;
+    config.adapter(redis.factory());
+    Ok(())
+}
+
+#[cfg(not(feature = "redis"))]
+async fn adapter(_config: &mut Config, cluster: &Cluster) -> std::io::Result<()> {
+    Err(std::io::Error::other(format!(
+        "--redis {} (adapter {}, key {}) needs the redis feature: cargo run --features redis \
+         --example bench-server",
+        cluster.url,
+        if cluster.sharded {
+            "redis-sharded"
+        } else {
+            "redis"
+        },
+        cluster.key
+    )))
 }

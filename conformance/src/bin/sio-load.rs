@@ -4,8 +4,8 @@
 //! sio-load idle --url ws://127.0.0.1:3000 --connections 10000 --pid SERVER_PID \
 //!               [--steps 0,1000,5000,10000] [--hold SECONDS]
 //! sio-load echo --url ws://127.0.0.1:3000 --count 10000 [--size 16] [--pid SERVER_PID]
-//! sio-load broadcast --url ws://127.0.0.1:3000 [--connections 1000] [--count 200] [--size 16] \
-//!                    [--rate EMITS_PER_S] [--timeout SECONDS] [--pid SERVER_PID]
+//! sio-load broadcast --url ws://127.0.0.1:3000[,ws://…] [--connections 1000] [--count 200] \
+//!                    [--size 16] [--rate EMITS_PER_S] [--timeout SECONDS] [--pid PID[,PID…]]
 //! ```
 //!
 //! - `idle`: opens WebSocket Socket.IO connections (EIO=4, CONNECT to `/`, every ping
@@ -30,7 +30,10 @@
 //!   1), and with `--pid` the server's CPU time per delivery (from `schedstat`, and from
 //!   `utime+stime` of `/proc/PID/stat` as a cross-check) and how much its `VmRSS` grew per
 //!   receiver over the run (buffers kept after a burst), then one `summary:` line of
-//!   `key=value` pairs for scripts.
+//!   `key=value` pairs for scripts. With several comma-separated URLs (the nodes of a
+//!   cluster sharing a Redis adapter), the receivers are spread over them in turn and the
+//!   sender is on the first: every broadcast crosses nodes; `--pid` then takes the nodes'
+//!   PIDs, and their CPU time and RSS are summed.
 //!
 //! The server is expected to serve `/socket.io/` on `/` as `bench-server` does
 //! (`cargo run --release -p socketio-server --example bench-server`). The tool runs on one
@@ -51,8 +54,8 @@ use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 const USAGE: &str = "usage:
   sio-load idle --url ws://HOST:PORT --connections N --pid SERVER_PID [--steps 0,1000,5000,10000] [--hold SECONDS]
   sio-load echo --url ws://HOST:PORT --count N [--size BYTES] [--pid SERVER_PID]
-  sio-load broadcast --url ws://HOST:PORT [--connections 1000] [--count 200] [--size BYTES]
-                     [--rate EMITS_PER_S] [--timeout SECONDS] [--pid SERVER_PID]";
+  sio-load broadcast --url ws://HOST:PORT[,ws://HOST:PORT…] [--connections 1000] [--count 200]
+                     [--size BYTES] [--rate EMITS_PER_S] [--timeout SECONDS] [--pid PID[,PID…]]";
 
 /// Time allowed for one connection's TCP + WebSocket + Socket.IO handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,6 +118,8 @@ struct Options {
     url: String,
     connections: Option<usize>,
     pid: Option<u32>,
+    /// Every `--pid` given (comma-separated): the nodes of a cluster for `broadcast`.
+    pids: Vec<u32>,
     steps: Option<Vec<usize>>,
     hold: Duration,
     count: Option<usize>,
@@ -129,6 +134,7 @@ impl Options {
             url: "ws://127.0.0.1:3000".to_owned(),
             connections: None,
             pid: None,
+            pids: Vec::new(),
             steps: None,
             hold: Duration::ZERO,
             count: None,
@@ -142,7 +148,13 @@ impl Options {
             match flag.as_str() {
                 "--url" => options.url.clone_from(value),
                 "--connections" => options.connections = Some(value.parse()?),
-                "--pid" => options.pid = Some(value.parse()?),
+                "--pid" => {
+                    options.pids = value
+                        .split(',')
+                        .map(|p| p.trim().parse())
+                        .collect::<Result<Vec<u32>, _>>()?;
+                    options.pid = options.pids.first().copied();
+                }
                 "--steps" => {
                     let steps = value
                         .split(',')
@@ -168,20 +180,24 @@ impl Options {
 
     /// `host:port` and the WebSocket URL of the Socket.IO endpoint.
     fn endpoint(&self) -> Result<(String, String), Error> {
-        let rest = self
-            .url
-            .strip_prefix("ws://")
-            .ok_or("--url must start with ws://")?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        let path = match path {
-            "" | "/" => "/socket.io/?EIO=4&transport=websocket",
-            path => path,
-        };
-        Ok((authority.to_owned(), format!("ws://{authority}{path}")))
+        endpoint_of(&self.url)
     }
+}
+
+/// `host:port` and the WebSocket URL of the Socket.IO endpoint `url`.
+fn endpoint_of(url: &str) -> Result<(String, String), Error> {
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or("--url must start with ws://")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let path = match path {
+        "" | "/" => "/socket.io/?EIO=4&transport=websocket",
+        path => path,
+    };
+    Ok((authority.to_owned(), format!("ws://{authority}{path}")))
 }
 
 /// Small buffers: the client holds thousands of idle connections.
@@ -447,7 +463,14 @@ struct Received {
 
 /// `count` broadcasts to `connections` sockets in room `bench`, from one more socket.
 async fn broadcast(options: Options) -> Result<(), Error> {
-    let (authority, url) = options.endpoint()?;
+    // Several URLs (the nodes of a cluster): the receivers are spread over them in turn,
+    // the sender is on the first.
+    let endpoints: Vec<(Arc<str>, Arc<str>)> = options
+        .url
+        .split(',')
+        .map(|u| endpoint_of(u.trim()).map(|(a, u)| (a.into(), u.into())))
+        .collect::<Result<_, _>>()?;
+    let (authority, url) = endpoints[0].clone();
     let connections = options.connections.unwrap_or(1000).max(1);
     let count = options.count.unwrap_or(200).max(1);
     let expected = connections * count;
@@ -456,11 +479,10 @@ async fn broadcast(options: Options) -> Result<(), Error> {
     // The receivers: connected, and in room `bench` (the join is acknowledged).
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
-    let (url, authority): (Arc<str>, Arc<str>) = (url.into(), authority.into());
     let mut pending = tokio::task::JoinSet::new();
-    for _ in 0..connections {
+    for i in 0..connections {
         let permit = gate.clone().acquire_owned().await?;
-        let (url, authority) = (url.clone(), authority.clone());
+        let (authority, url) = endpoints[i % endpoints.len()].clone();
         pending.spawn(async move {
             let joined = tokio::time::timeout(CONNECT_TIMEOUT, async {
                 let mut ws = connect(&authority, &url).await?;
@@ -528,8 +550,11 @@ async fn broadcast(options: Options) -> Result<(), Error> {
     // Let the receivers reach their first read before the clock starts.
     tokio::task::yield_now().await;
 
-    let rss_before = options.pid.map(rss_kib).transpose()?;
-    let server_before = options.pid.map(server_cpu).transpose()?;
+    let rss_before = options.pid.map(|_| sum_rss(&options.pids)).transpose()?;
+    let server_before = options
+        .pid
+        .map(|_| cluster_cpu(&options.pids))
+        .transpose()?;
     let own_before = stat_cpu_nanos("self")?;
     let first_emit = progress.base.elapsed();
     let sender = tokio::spawn(send_broadcasts(
@@ -561,7 +586,10 @@ async fn broadcast(options: Options) -> Result<(), Error> {
             break;
         }
     }
-    let server_after = options.pid.map(server_cpu).transpose()?;
+    let server_after = options
+        .pid
+        .map(|_| cluster_cpu(&options.pids))
+        .transpose()?;
     let own_after = stat_cpu_nanos("self")?;
     let (sender, emits_took) = match tokio::time::timeout(QUIET, sender).await {
         Ok(joined) => joined??,
@@ -570,7 +598,7 @@ async fn broadcast(options: Options) -> Result<(), Error> {
 
     // Extra messages (duplicates, unexpected) that arrive just after the last expected one.
     tokio::time::sleep(GRACE).await;
-    let rss_after = options.pid.map(rss_kib).transpose()?;
+    let rss_after = options.pid.map(|_| sum_rss(&options.pids)).transpose()?;
     let _ = stop_tx.send(true);
     let mut total = Received::default();
     let mut closed = Vec::new();
@@ -815,6 +843,19 @@ fn parse_broadcast(text: &str, suffix: &str) -> Option<(usize, u64)> {
 
 /// The server's CPU time so far in nanoseconds: from the `schedstat` of its threads, and
 /// from `utime+stime` of `/proc/PID/stat` (which also counts threads that have exited).
+/// [`server_cpu`] summed over the processes of a cluster.
+fn cluster_cpu(pids: &[u32]) -> Result<(u64, u64), Error> {
+    pids.iter().try_fold((0, 0), |(a, b), pid| {
+        let (x, y) = server_cpu(*pid)?;
+        Ok((a + x, b + y))
+    })
+}
+
+/// [`rss_kib`] summed over the processes of a cluster.
+fn sum_rss(pids: &[u32]) -> Result<u64, Error> {
+    pids.iter().try_fold(0, |sum, pid| Ok(sum + rss_kib(*pid)?))
+}
+
 fn server_cpu(pid: u32) -> Result<(u64, u64), Error> {
     Ok((cpu_nanos(pid)?, stat_cpu_nanos(&pid.to_string())?))
 }
