@@ -319,3 +319,138 @@ async fn broadcasts_lost_while_redis_is_down_are_reported_and_flow_again_once_it
     logs.wait_for(&["subscriber connection is back"]).await;
     drop(b);
 }
+
+/// The fixture cases recorded from `@socket.io/redis-emitter` 5.1.0 (channel with the key
+/// `fixture`, and the bytes), in recording order.
+fn emitter_fixtures() -> Vec<(String, Vec<u8>)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/fixtures/cluster/classic.json"
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().starts_with("emitter "))
+        .map(|c| {
+            let bytes = match (c["json"].as_str(), c["binary_hex"].as_str()) {
+                (Some(json), _) => json.as_bytes().to_vec(),
+                (None, Some(hex)) => (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect(),
+                (None, None) => panic!("no bytes in {c}"),
+            };
+            (c["channel"].as_str().unwrap().to_owned(), bytes)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_emitter_publishes_byte_for_byte_what_the_node_emitter_publishes() {
+    let url = redis_url();
+    if !redis_ready(&url, "emitter bytes") {
+        return;
+    }
+    let key = unique_key("emitter-bytes");
+    let mut pubsub = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    pubsub.psubscribe(format!("{key}*")).await.unwrap();
+    let emitter = Emitter::connect(&url, &key).await.unwrap();
+    // The operations the fixtures recorded, in order.
+    emitter
+        .emit("hello", &(1, Bytes::from_static(&[1, 2, 3])))
+        .await
+        .unwrap();
+    emitter
+        .to("room2")
+        .except("sid-b2______________")
+        .volatile()
+        .emit("hello", &"e")
+        .await
+        .unwrap();
+    emitter
+        .of("/chat")
+        .to(["room1", "room2"])
+        .compress(false)
+        .emit("hello", &())
+        .await
+        .unwrap();
+    emitter.to("room1").sockets_join("room6").await.unwrap();
+    emitter.sockets_leave("room6").await.unwrap();
+    emitter
+        .server_side_emit("ping", &"from emitter")
+        .await
+        .unwrap();
+    emitter.to("room6").disconnect_sockets(false).await.unwrap();
+
+    let mut messages = pubsub.on_message();
+    for (channel, bytes) in emitter_fixtures() {
+        let message = timeout(WAIT, futures_util::StreamExt::next(&mut messages))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            message.get_channel_name(),
+            channel.replacen("fixture", &key, 1),
+            "channel"
+        );
+        assert_eq!(
+            message.get_payload_bytes(),
+            bytes.as_slice(),
+            "on {channel}: ours {:?}",
+            String::from_utf8_lossy(message.get_payload_bytes())
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_publish_on_specific_response_channel_answers_go_to_the_requesters_own_channel() {
+    let url = redis_url();
+    if !redis_ready(&url, "specific response channel") {
+        return;
+    }
+    let key = unique_key("specific");
+    let cfg = RedisAdapterConfig::default()
+        .key(key.clone())
+        .publish_on_specific_response_channel(true);
+    let (a, _ra, _) = node(&url, cfg.clone()).await;
+    let (_b, _rb, b_addr) = node(&url, cfg).await;
+    wait_for_nodes(&a, 2).await;
+    let _client = member(b_addr).await;
+    let mut pubsub = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    pubsub
+        .psubscribe(format!("{key}-response#*"))
+        .await
+        .unwrap();
+
+    let sockets = a.of("/").fetch_sockets().await.unwrap();
+    assert_eq!(sockets.len(), 1);
+    assert_eq!(sockets[0].rooms().len(), 2, "{:?}", sockets[0].rooms());
+
+    let message = timeout(
+        WAIT,
+        futures_util::StreamExt::next(&mut pubsub.on_message()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let channel = message.get_channel_name().to_owned();
+    let prefix = format!("{key}-response#/#");
+    let uid = channel
+        .strip_prefix(&prefix)
+        .and_then(|u| u.strip_suffix('#'));
+    assert!(
+        uid.is_some_and(|u| u.len() == 6),
+        "the answer went to {channel}, not to a requester's own channel"
+    );
+}
