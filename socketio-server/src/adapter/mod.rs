@@ -300,8 +300,8 @@ pub struct BroadcastReport {
     /// Sockets whose buffer is full ([`SlowClientPolicy::Backpressure`]): the message was
     /// not queued for them; `emit_wait` waits for room instead.
     pub full: usize,
-    /// True when the message could not be handed to the other nodes of a cluster (their
-    /// clients do not get it; the adapter also logs it).
+    /// True when the message could not be sent: not handed to the other nodes of a cluster
+    /// (their clients do not get it; the adapter also logs it), or not encodable.
     pub unpublished: bool,
 }
 
@@ -434,6 +434,24 @@ impl InMemoryAdapter {
 }
 
 impl InMemoryAdapter {
+    /// The recipients (collected first: no lock is held while sending) and the frames
+    /// (encoded on first use); `None` when there is nothing to send, or the packet cannot be
+    /// framed (then `report.unpublished`).
+    fn targets_and_frames<'p>(
+        &self,
+        packet: &'p EventPacket,
+        opts: &BroadcastOptions,
+        report: &mut BroadcastReport,
+    ) -> Option<(Vec<Socket>, &'p SharedFrames)> {
+        let targets = self.targets(opts);
+        if targets.is_empty() {
+            return None;
+        }
+        let frames = packet.frames();
+        report.unpublished = frames.is_none();
+        Some((targets, frames?))
+    }
+
     /// The local part of a broadcast with acknowledgements: the number of targeted local
     /// sockets, and their answers as they come (each resolves at the latest at `timeout`).
     pub fn broadcast_with_ack_local(
@@ -596,13 +614,7 @@ impl Adapter for InMemoryAdapter {
 
     fn broadcast(&self, packet: &EventPacket, opts: &BroadcastOptions) -> BroadcastReport {
         let mut report = BroadcastReport::default();
-        // The recipients are collected first: no lock is held while sending.
-        let targets = self.targets(opts);
-        if targets.is_empty() {
-            return report;
-        }
-        let Some(frames) = packet.frames() else {
-            report.unpublished = true;
+        let Some((targets, frames)) = self.targets_and_frames(packet, opts, &mut report) else {
             return report;
         };
         for socket in targets {
@@ -623,12 +635,7 @@ impl Adapter for InMemoryAdapter {
     ) -> AdapterFuture<'a, BroadcastReport> {
         Box::pin(async move {
             let mut report = BroadcastReport::default();
-            let targets = self.targets(opts);
-            if targets.is_empty() {
-                return report;
-            }
-            let Some(frames) = packet.frames() else {
-                report.unpublished = true;
+            let Some((targets, frames)) = self.targets_and_frames(packet, opts, &mut report) else {
                 return report;
             };
             for socket in targets {

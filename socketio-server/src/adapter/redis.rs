@@ -1461,45 +1461,11 @@ impl Adapter for RedisAdapter {
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
-        if opts.flags.local {
-            return self.local.add_sockets(opts, rooms);
-        }
-        let wire = cluster::BroadcastOptions::new(opts.rooms.clone(), opts.except.clone(), None);
-        let apply = self.publish_operation(
-            classic::Request::RemoteJoin {
-                uid: Some(self.uid.clone()),
-                opts: wire,
-                rooms: rooms.to_vec(),
-            },
-            MessageBody::SocketsJoin {
-                opts: wire_options(opts),
-                rooms: rooms.to_vec(),
-            },
-        );
-        if apply {
-            self.local.add_sockets(opts, rooms);
-        }
+        self.room_operation(opts, rooms, true);
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
-        if opts.flags.local {
-            return self.local.del_sockets(opts, rooms);
-        }
-        let wire = cluster::BroadcastOptions::new(opts.rooms.clone(), opts.except.clone(), None);
-        let apply = self.publish_operation(
-            classic::Request::RemoteLeave {
-                uid: Some(self.uid.clone()),
-                opts: wire,
-                rooms: rooms.to_vec(),
-            },
-            MessageBody::SocketsLeave {
-                opts: wire_options(opts),
-                rooms: rooms.to_vec(),
-            },
-        );
-        if apply {
-            self.local.del_sockets(opts, rooms);
-        }
+        self.room_operation(opts, rooms, false);
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
@@ -1604,6 +1570,50 @@ impl Adapter for RedisAdapter {
 }
 
 impl RedisAdapter {
+    /// `sockets_join` (`join`) or `sockets_leave` on every node.
+    fn room_operation(&self, opts: &BroadcastOptions, rooms: &[String], join: bool) {
+        let apply = |local: &InMemoryAdapter| {
+            if join {
+                local.add_sockets(opts, rooms);
+            } else {
+                local.del_sockets(opts, rooms);
+            }
+        };
+        if opts.flags.local {
+            return apply(&self.local);
+        }
+        let (uid, rooms_vec) = (Some(self.uid.clone()), rooms.to_vec());
+        let wire = cluster::BroadcastOptions::new(opts.rooms.clone(), opts.except.clone(), None);
+        let (request, body) = if join {
+            (
+                classic::Request::RemoteJoin {
+                    uid,
+                    opts: wire,
+                    rooms: rooms_vec.clone(),
+                },
+                MessageBody::SocketsJoin {
+                    opts: wire_options(opts),
+                    rooms: rooms_vec,
+                },
+            )
+        } else {
+            (
+                classic::Request::RemoteLeave {
+                    uid,
+                    opts: wire,
+                    rooms: rooms_vec.clone(),
+                },
+                MessageBody::SocketsLeave {
+                    opts: wire_options(opts),
+                    rooms: rooms_vec,
+                },
+            )
+        };
+        if self.publish_operation(request, body) {
+            apply(&self.local);
+        }
+    }
+
     /// Publishes a broadcast for the other nodes; false when it could not be.
     fn publish_broadcast(&self, packet: &EventPacket, opts: &BroadcastOptions) -> bool {
         let Ok(data) = packet.msgpack_payload() else {
