@@ -335,6 +335,15 @@ impl RemoteSocket {
         }
     }
 
+    /// Sets a deadline for an acknowledgement of this socket, wherever it is
+    /// (`remoteSocket.timeout(ms).emitWithAck`).
+    pub fn timeout(&self, timeout: Duration) -> RemoteTimeout<'_> {
+        RemoteTimeout {
+            socket: self,
+            timeout,
+        }
+    }
+
     /// Disconnects this socket (its whole connection when `close`), wherever it is.
     pub fn disconnect(&self, close: bool) {
         match &self.info.local {
@@ -342,5 +351,41 @@ impl RemoteSocket {
             Some(socket) => socket.disconnect(),
             None => self.only_me().disconnect_sockets(close),
         }
+    }
+}
+
+/// A [`RemoteSocket`] with a deadline for its acknowledgement; see [`RemoteSocket::timeout`].
+#[derive(Debug)]
+pub struct RemoteTimeout<'a> {
+    socket: &'a RemoteSocket,
+    timeout: Duration,
+}
+
+impl RemoteTimeout<'_> {
+    /// Emits to the socket and waits at most the timeout for its acknowledgement. From
+    /// another node, only the first argument of the acknowledgement crosses the cluster, as
+    /// in the reference.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<AckResponse, crate::AckError> {
+        if let Some(socket) = &self.socket.info.local {
+            return socket
+                .timeout(self.timeout)
+                .emit_with_ack(event, args)
+                .await;
+        }
+        let responses = match self
+            .socket
+            .only_me()
+            .timeout(self.timeout)
+            .emit_with_ack(event, args)
+            .await
+        {
+            Ok(responses) | Err(BroadcastAckError::Timeout { responses }) => responses,
+            Err(BroadcastAckError::Emit(e)) => return Err(crate::AckError::Emit(e)),
+        };
+        responses.into_iter().next().ok_or(crate::AckError::Timeout)
     }
 }

@@ -37,7 +37,7 @@ mod io;
 mod service;
 mod socket;
 
-pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms, RemoteSocket};
+pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms, RemoteSocket, RemoteTimeout};
 pub use client_bundle::{ClientBundle, ClientBundleError};
 pub use engine::{Cors, SlowClientPolicy};
 pub use error::{AckError, ConnectError, EmitError};

@@ -164,6 +164,7 @@ const handlers = {
     return {};
   },
 
+  // op "emit-with-ack" (`timeout`, default 5000): `{found, response}` or `{found, error}`.
   remote: async (io, o) => {
     const sockets = await io.of(o.nsp || "/").in(o.id).fetchSockets();
     const [s] = sockets;
@@ -181,6 +182,13 @@ const handlers = {
         case "disconnect":
           s.disconnect(!!o.close);
           break;
+        case "emit-with-ack":
+          try {
+            const response = await s.timeout(o.timeout ?? 5000).emitWithAck(o.event, ...asArray(o.args));
+            return { found: sockets.length, response };
+          } catch (e) {
+            return { found: sockets.length, error: e.message };
+          }
         default:
           throw new Error(`unknown remote op ${o.op}`);
       }

@@ -653,6 +653,15 @@ scenario("origin", "remote socket ops (emit / join / leave / disconnect)", async
   assert.deepEqual(r, { found: 0 }, `remote op on a gone socket: ${show(r)}`);
 });
 
+scenario("origin", "remote socket emitWithAck (a single answer, or a timeout)", async (ctx) => {
+  const [, t, silent] = await ctx.clients([[ctx.s(0)], [ctx.s(1), { answer: 2 }], [ctx.s(2)]]);
+  let r = await ctl(ctx.o, "remote", { id: t.id, op: "emit-with-ack", event: "ask", args: ["q"], timeout: 1000 });
+  assert.deepEqual(r, { found: 1, response: 2 }, `remote emitWithAck result ${show(r)}`);
+  r = await ctl(ctx.o, "remote", { id: silent.id, op: "emit-with-ack", event: "ask", args: ["q"], timeout: 300 }, { allowError: true });
+  assert.equal(r.found, 1, `remote emitWithAck on a silent socket ${show(r)}`);
+  assert.equal(r.error, "operation has timed out", `remote emitWithAck on a silent socket ${show(r)}`);
+});
+
 scenario("origin", "server-side-emit without ack", async (ctx) => {
   await clearSseLogs();
   await ctl(ctx.o, "server-side-emit", { event: "sse", args: [1, "two", { three: 3 }] });

@@ -335,6 +335,23 @@ impl Node {
                         Some("disconnect") => {
                             s.disconnect(get(o, "close") == Some(&Value::Bool(true)))
                         }
+                        Some("emit-with-ack") => {
+                            let timeout = millis(o, "timeout").unwrap_or(Duration::from_secs(5));
+                            let found = ("found", Value::Number((sockets.len() as u64).into()));
+                            let spread = Spread(&args);
+                            let remote = s.timeout(timeout);
+                            return Ok(match remote.emit_with_ack(&name, &spread).await {
+                                Ok(response) => {
+                                    let first = response
+                                        .args::<Vec<Value>>()
+                                        .ok()
+                                        .and_then(|a| a.into_iter().next())
+                                        .unwrap_or(Value::Null);
+                                    obj(vec![found, ("response", first)])
+                                }
+                                Err(e) => obj(vec![found, ("error", Value::String(e.to_string()))]),
+                            });
+                        }
                         other => return Err(format!("unknown remote op {other:?}")),
                     }
                 }

@@ -7,7 +7,7 @@
 //! - **classic** (`createAdapter`, the default): `PUBLISH`/`PSUBSCRIBE` channels
 //!   `<key>#<nsp>#…`, requests and responses on `<key>-request#<nsp>#` and
 //!   `<key>-response#<nsp>#`, the server count from `PUBSUB NUMSUB`; also what
-//!   `@socket.io/redis-emitter` (and [`Emitter`](crate::adapter::redis::Emitter)) publish;
+//!   `@socket.io/redis-emitter` (and [`Emitter`]) publish;
 //! - **sharded** (`createShardedAdapter`, [`RedisAdapterConfig::sharded`]): Redis 7 sharded
 //!   pub/sub (`SPUBLISH`/`SSUBSCRIBE`) with the `ClusterAdapter` messages, in the
 //!   `static`, `dynamic` or `dynamic-private` subscription mode.
