@@ -20,6 +20,7 @@ pub mod eio;
 pub mod hex;
 pub mod interop_server;
 pub mod node;
+pub mod recovery_server;
 pub mod redis;
 pub mod sio;
 pub mod test_server;

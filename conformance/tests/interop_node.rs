@@ -17,7 +17,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use conformance::{interop_server, node};
+use conformance::{interop_server, node, recovery_server};
 use socketio_server::ParserKind;
 
 /// Node's run is killed after this long (the suite takes a few seconds).
@@ -25,28 +25,57 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 #[test]
 fn node_client_default_parser() {
-    run_interop(ParserKind::Default, "default");
+    run_interop(Suite::Interop, ParserKind::Default, "default");
 }
 
 #[test]
 fn node_client_msgpack_parser() {
-    run_interop(ParserKind::MsgPack, "msgpack");
+    run_interop(Suite::Interop, ParserKind::MsgPack, "msgpack");
 }
 
-/// The interop test files, relative to `node_dir`, sorted.
-fn test_files(node_dir: &Path) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(node_dir.join("interop"))
-        .expect("conformance/node/interop")
+#[test]
+fn node_client_recovers_its_connection_state_default_parser() {
+    run_interop(Suite::Recovery, ParserKind::Default, "default");
+}
+
+#[test]
+fn node_client_recovers_its_connection_state_msgpack_parser() {
+    run_interop(Suite::Recovery, ParserKind::MsgPack, "msgpack");
+}
+
+/// Which tests against which server.
+#[derive(Clone, Copy)]
+enum Suite {
+    /// `node/interop/*.test.js` against [`interop_server`].
+    Interop,
+    /// `node/recovery/*.test.js` against [`recovery_server`] (connection state recovery on).
+    Recovery,
+}
+
+impl Suite {
+    fn dir(self) -> &'static str {
+        match self {
+            Self::Interop => "interop",
+            Self::Recovery => "recovery",
+        }
+    }
+}
+
+/// The test files of `suite`, relative to `node_dir`, sorted.
+fn test_files(node_dir: &Path, suite: Suite) -> Vec<String> {
+    let dir = suite.dir();
+    let mut files: Vec<String> = std::fs::read_dir(node_dir.join(dir))
+        .expect("conformance/node test folder")
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
         .filter(|name| name.ends_with(".test.js"))
-        .map(|name| format!("interop/{name}"))
+        .map(|name| format!("{dir}/{name}"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no conformance/node/interop/*.test.js");
+    assert!(!files.is_empty(), "no conformance/node/{dir}/*.test.js");
     files
 }
 
-fn run_interop(parser: ParserKind, label: &str) {
+fn run_interop(suite: Suite, parser: ParserKind, label: &str) {
     if !node::ready(
         "socket.io-client interop tests",
         &["socket.io-client", "socket.io-msgpack-parser"],
@@ -63,13 +92,16 @@ fn run_interop(parser: ParserKind, label: &str) {
         .block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))
         .expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local address").port();
-    runtime.spawn(interop_server::serve(listener, parser));
+    match suite {
+        Suite::Interop => drop(runtime.spawn(interop_server::serve(listener, parser))),
+        Suite::Recovery => drop(runtime.spawn(recovery_server::serve(listener, parser))),
+    }
 
     let started = Instant::now();
     let mut child = Command::new("node")
         .arg("--test")
         .arg("--test-reporter=spec")
-        .args(test_files(&node_dir))
+        .args(test_files(&node_dir, suite))
         .current_dir(&node_dir)
         .env("SIO_URL", format!("http://127.0.0.1:{port}"))
         .env("SIO_PARSER", label)
@@ -97,17 +129,20 @@ fn run_interop(parser: ParserKind, label: &str) {
                 .filter(|l| l.starts_with("ℹ ") || l.starts_with("﹣ "))
                 .collect();
             eprintln!(
-                "socket.io-client interop ({label} parser) passed in {elapsed:.1?}:\n{}",
+                "socket.io-client {} ({label} parser) passed in {elapsed:.1?}:\n{}",
+                suite.dir(),
                 summary.join("\n")
             );
         }
         Some(status) => panic!(
-            "socket.io-client interop ({label} parser) failed ({status}) after {elapsed:.1?}; \
-             node's output:\n{output}"
+            "socket.io-client {} ({label} parser) failed ({status}) after {elapsed:.1?}; \
+             node's output:\n{output}",
+            suite.dir()
         ),
         None => panic!(
-            "socket.io-client interop ({label} parser) did not finish within {DEADLINE:?} and was \
-             killed; node's output:\n{output}"
+            "socket.io-client {} ({label} parser) did not finish within {DEADLINE:?} and was \
+             killed; node's output:\n{output}",
+            suite.dir()
         ),
     }
 }

@@ -212,6 +212,7 @@ mod msgpack;
 mod msgpack_de;
 mod packet;
 mod payload;
+pub mod recovery;
 pub mod server;
 mod small_map;
 mod timer;

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     /// The most namespaces one connection may join or ask to join at once (the reference has
     /// no bound; each one costs memory).
     pub max_namespaces: usize,
+    /// Connection state recovery is on: every CONNECT reply carries a private session id
+    /// (`pid`) besides the socket id (see [`crate::recovery`]).
+    pub recovery: bool,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +51,7 @@ impl Default for ServerConfig {
             decoder: DecoderConfig::default(),
             connect_timeout: Duration::from_millis(45_000),
             max_namespaces: 64,
+            recovery: false,
         }
     }
 }
@@ -74,6 +78,12 @@ impl ServerConfig {
     /// Sets [`ServerConfig::max_namespaces`].
     pub fn max_namespaces(mut self, max: usize) -> Self {
         self.max_namespaces = max;
+        self
+    }
+
+    /// Sets [`ServerConfig::recovery`].
+    pub fn recovery(mut self, on: bool) -> Self {
+        self.recovery = on;
         self
     }
 }
@@ -109,6 +119,10 @@ pub enum Event {
         nsp: Namespace,
         /// The new socket's id.
         sid: SocketId,
+        /// Its private session id, with connection state recovery.
+        pid: Option<String>,
+        /// True when the socket is a recovered session (same id, missed events replayed).
+        recovered: bool,
     },
     /// An event from the client.
     Event {
@@ -416,24 +430,64 @@ impl ServerConnection {
 
     // ---- commands -----------------------------------------------------------------------
 
-    /// Accepts a [`Event::ConnectRequest`]: sends CONNECT `{"sid":…}` and joins the namespace.
+    /// Accepts a [`Event::ConnectRequest`]: sends CONNECT `{"sid":…}` (with recovery on,
+    /// `{"sid":…,"pid":…}`, a fresh private session id) and joins the namespace.
     pub fn accept(&mut self, nsp: &Namespace, now: Instant) -> Result<SocketId, CommandError> {
+        let sid = SocketId(ByteString::from(self.rng.socket_id()));
+        let pid = self.config.recovery.then(|| self.rng.socket_id());
+        self.connect(nsp, sid, pid, &[], false, now)
+    }
+
+    /// Accepts a [`Event::ConnectRequest`] that recovers a session
+    /// ([`crate::recovery::SessionStore::restore`]): sends the events the client missed
+    /// (`[event, ...args, offset]` each), then CONNECT `{"sid":…,"pid":…}` with the
+    /// session's ids, and joins the namespace ([`Event::Connected`] with `recovered`).
+    pub fn accept_recovered(
+        &mut self,
+        nsp: &Namespace,
+        restored: &crate::recovery::RestoredSession,
+        now: Instant,
+    ) -> Result<SocketId, CommandError> {
+        let sid = SocketId(ByteString::from(restored.session.sid.as_str()));
+        let pid = Some(restored.session.pid.clone());
+        self.connect(nsp, sid, pid, &restored.missed, true, now)
+    }
+
+    fn connect(
+        &mut self,
+        nsp: &Namespace,
+        sid: SocketId,
+        pid: Option<String>,
+        missed: &[Payload],
+        recovered: bool,
+        now: Instant,
+    ) -> Result<SocketId, CommandError> {
         let _ = now;
         self.check_open()?;
         match self.namespaces.get_mut(nsp) {
             Some(state @ NsState::Pending) => *state = NsState::Connected { next_ack: 0 },
             _ => return Err(CommandError::NotConnected),
         }
-        let sid = SocketId(ByteString::from(self.rng.socket_id()));
+        for data in missed {
+            self.send(&Packet::event(nsp.clone(), data.clone(), None))?;
+        }
         #[derive(Serialize)]
         struct Reply<'a> {
             sid: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pid: Option<&'a str>,
         }
-        let data = Payload::new(self.config.parser, &Reply { sid: sid.as_str() })?;
+        let reply = Reply {
+            sid: sid.as_str(),
+            pid: pid.as_deref(),
+        };
+        let data = Payload::new(self.config.parser, &reply)?;
         self.send(&Packet::connect(nsp.clone(), Some(data)))?;
         self.events.push_back(Event::Connected {
             nsp: nsp.clone(),
             sid: sid.clone(),
+            pid,
+            recovered,
         });
         Ok(sid)
     }

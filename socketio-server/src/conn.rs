@@ -12,6 +12,9 @@ use std::time::Instant;
 use socketio_proto::endpoint::server::{
     AckDeadline, CloseReason, DisconnectReason, Event, ServerEndpoint,
 };
+use socketio_proto::recovery::{
+    PersistedSession, RestoredSession, is_recoverable, recovery_request,
+};
 use socketio_proto::server::CommandError;
 use socketio_proto::{AckId, Namespace, Payload};
 
@@ -34,9 +37,13 @@ enum Work {
     /// An event whose handler is looked up when it reaches the head of the queue, so that
     /// handlers registered by earlier work see the events after it.
     Event(Message),
-    /// The namespace middlewares, then the decision on the CONNECT.
-    Connect(std::pin::Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>),
+    /// The session restore (connection state recovery) and the namespace middlewares, then
+    /// the decision on the CONNECT.
+    Connect(std::pin::Pin<Box<dyn Future<Output = ConnectDecision> + Send>>),
 }
+
+/// Accept (recovering this session, if any) or refuse a CONNECT.
+type ConnectDecision = Result<Option<RestoredSession>, ConnectError>;
 
 /// A small map from namespace to slot.
 #[derive(Default)]
@@ -70,6 +77,8 @@ impl Slots {
 struct Slot {
     socket: Socket,
     ns: Arc<NamespaceInner>,
+    /// The recovered session whose rooms and data the socket gets back once connected.
+    restored: Option<PersistedSession>,
     queue: VecDeque<Work>,
     /// Payload bytes of the events in `queue`.
     queued_bytes: usize,
@@ -159,13 +168,35 @@ impl SioConnection {
     fn on_event(&mut self, ep: &mut ServerEndpoint, event: Event) {
         match event {
             Event::ConnectRequest { nsp, auth } => self.on_connect_request(ep, nsp, auth),
-            Event::Connected { nsp, sid } => {
-                tracing::debug!(nsp = nsp.as_str(), socket = %sid.as_str(), "namespace connected");
+            Event::Connected {
+                nsp,
+                sid,
+                pid,
+                recovered,
+            } => {
+                tracing::debug!(nsp = nsp.as_str(), socket = %sid.as_str(), recovered, "namespace connected");
                 if let Some(slot) = self.slots.get_mut(&nsp) {
                     // Set once: a namespace is connected once per socket.
                     let _ = slot.socket.inner.id.set(sid);
+                    if let Some(pid) = pid {
+                        let _ = slot.socket.inner.pid.set(pid);
+                    }
+                    slot.socket
+                        .inner
+                        .recovered
+                        .store(recovered, Ordering::Release);
                     slot.socket.inner.connected.store(true, Ordering::Release);
                     slot.ns.add_socket(&slot.socket);
+                    if let Some(session) = slot.restored.take() {
+                        // Its rooms (its own id is implicit) and data, back.
+                        slot.socket.join(session.rooms);
+                        *slot
+                            .socket
+                            .inner
+                            .data
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner()) = session.data;
+                    }
                     if let Some(handler) = slot.ns.on_connection() {
                         slot.queue
                             .push_back(Work::Future(handler(slot.socket.clone())));
@@ -249,6 +280,8 @@ impl SioConnection {
                 handlers: Mutex::new(Handlers::default()),
                 extensions: Mutex::new(http::Extensions::new()),
                 data: Mutex::new(Value::Null),
+                pid: OnceLock::new(),
+                recovered: std::sync::atomic::AtomicBool::new(false),
                 connected: std::sync::atomic::AtomicBool::new(false),
                 rooms: Mutex::new(Vec::new()),
                 left: std::sync::atomic::AtomicBool::new(false),
@@ -257,30 +290,46 @@ impl SioConnection {
         };
         let mut queue = VecDeque::new();
         let middlewares = ns.middlewares();
-        if middlewares.is_empty() {
+        // With recovery on, a CONNECT with `{pid, offset}` first asks the adapter for the
+        // session (the reference's `restoreSession`).
+        let recover = ns.recovery.as_ref().and_then(|config| {
+            let (pid, offset) = recovery_request(&socket.inner.handshake.auth)?;
+            Some((pid.to_owned(), offset.to_owned(), config.skip_middlewares))
+        });
+        if middlewares.is_empty() && recover.is_none() {
             self.slots.insert(
                 nsp.clone(),
                 Slot {
                     socket,
                     ns,
+                    restored: None,
                     queue,
                     queued_bytes: 0,
                 },
             );
-            return self.accept(ep, &nsp);
+            return self.accept(ep, &nsp, None);
         }
         let s = socket.clone();
+        let adapter = ns.adapter.clone();
         queue.push_back(Work::Connect(Box::pin(async move {
-            for middleware in middlewares {
-                middleware(s.clone()).await?;
+            let restored = match &recover {
+                Some((pid, offset, _)) => adapter.restore_session(pid, offset).await,
+                None => None,
+            };
+            let skip = restored.is_some() && recover.is_some_and(|(_, _, skip)| skip);
+            if !skip {
+                for middleware in middlewares {
+                    middleware(s.clone()).await?;
+                }
             }
-            Ok(())
+            Ok(restored)
         })));
         self.slots.insert(
             nsp,
             Slot {
                 socket,
                 ns,
+                restored: None,
                 queue,
                 queued_bytes: 0,
             },
@@ -306,6 +355,18 @@ impl SioConnection {
             (handlers.disconnecting.clone(), handlers.disconnect.clone())
         };
         let ns = slot.ns;
+        // With recovery on, the session is kept for a recoverable reason, rooms included
+        // (before it leaves them), as the reference's `persistSession`.
+        if let (Some(_), Some(pid)) = (&ns.recovery, socket.inner.pid.get()) {
+            if is_recoverable(reason) {
+                ns.adapter.persist_session(PersistedSession::new(
+                    socket.id().to_owned(),
+                    pid.clone(),
+                    socket.rooms(),
+                    socket.data_value(),
+                ));
+            }
+        }
         // The handlers take the reference's string (`"transport close"`, …).
         let reason = reason.as_str().to_owned();
         self.finishing.push(Box::pin(async move {
@@ -355,9 +416,24 @@ impl SioConnection {
         handler.map(|h| h(socket.clone(), message))
     }
 
-    /// Accepts a CONNECT whose socket is ready (its middlewares passed).
-    fn accept(&mut self, ep: &mut ServerEndpoint, nsp: &Namespace) {
-        if ep.accept(nsp, now()).is_err() {
+    /// Accepts a CONNECT whose socket is ready (its middlewares passed), recovering
+    /// `restored` if given: its missed events go first, then the CONNECT reply.
+    fn accept(
+        &mut self,
+        ep: &mut ServerEndpoint,
+        nsp: &Namespace,
+        restored: Option<RestoredSession>,
+    ) {
+        let accepted = match &restored {
+            Some(restored) => {
+                if let Some(slot) = self.slots.get_mut(nsp) {
+                    slot.restored = Some(restored.session.clone());
+                }
+                ep.accept_recovered(nsp, restored, now())
+            }
+            None => ep.accept(nsp, now()),
+        };
+        if accepted.is_err() {
             // The connection closed meanwhile: the socket never joined.
             self.slots.remove(nsp);
         }
@@ -403,7 +479,7 @@ impl SioConnection {
         }
         for (nsp, result) in decisions {
             match result {
-                Ok(()) => self.accept(ep, &nsp),
+                Ok(restored) => self.accept(ep, &nsp, restored),
                 Err(e) => {
                     self.slots.remove(&nsp);
                     reject(ep, &nsp, &e.message, e.data.as_ref());

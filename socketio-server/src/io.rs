@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use socketio_proto::recovery::RecoveryConfig;
 use socketio_proto::{Namespace, ParserKind};
 use tokio::net::TcpListener;
 
@@ -46,6 +47,8 @@ pub struct AdapterContext {
     pub max_buffered: usize,
     /// What happens to a client that would make the server hold more.
     pub slow_client: SlowClientPolicy,
+    /// Connection state recovery, when on: the adapter keeps sessions and packets.
+    pub recovery: Option<RecoveryConfig>,
 }
 
 /// Server options, with the reference's names and defaults.
@@ -60,6 +63,8 @@ pub struct Config {
     pub(crate) max_pending_events: usize,
     /// The same, in bytes of payload.
     pub(crate) max_pending_bytes: usize,
+    /// Connection state recovery (off by default, as the reference).
+    pub(crate) recovery: Option<RecoveryConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,8 +85,12 @@ impl Default for Config {
             proto: socketio_proto::server::ServerConfig::default(),
             max_pending_events: 1024,
             max_pending_bytes: 1 << 20,
+            recovery: None,
             adapter: Arc::new(|cx: &AdapterContext| {
-                Arc::new(InMemoryAdapter::new(cx.max_buffered, cx.slow_client))
+                Arc::new(
+                    InMemoryAdapter::new(cx.max_buffered, cx.slow_client)
+                        .with_recovery(cx.recovery.clone()),
+                )
             }),
             slow_client: SlowClientPolicy::Disconnect,
         }
@@ -151,6 +160,30 @@ impl Config {
         F: Fn(&http::request::Parts) -> Result<(), Option<String>> + Send + Sync + 'static,
     {
         self.engine.allow_request(check);
+        self
+    }
+
+    /// Turns connection state recovery on (`connectionStateRecovery`; off by default): a
+    /// client that lost its connection for a moment comes back with the same socket id,
+    /// rooms and data, and receives the events it missed, in order, before `connect`
+    /// (`socket.recovered()` is then true). Every event sent without ack and not volatile
+    /// carries an offset as its last argument, as the reference. The in-memory adapter keeps
+    /// the sessions and packets for `max_disconnection_duration`, within
+    /// `max_stored_bytes`; the Redis adapters keep none (as Node's): a client recovers only
+    /// on the node it left.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socketio_server::{Config, RecoveryConfig};
+    ///
+    /// let mut config = Config::default();
+    /// config.connection_state_recovery(
+    ///     RecoveryConfig::default().max_disconnection_duration(Duration::from_secs(60)),
+    /// );
+    /// ```
+    pub fn connection_state_recovery(&mut self, recovery: RecoveryConfig) -> &mut Self {
+        self.proto.recovery = true;
+        self.recovery = Some(recovery);
         self
     }
 
@@ -361,6 +394,8 @@ pub(crate) struct NamespaceInner {
     pub(crate) parser: ParserKind,
     pub(crate) max_buffered: usize,
     pub(crate) slow_client: SlowClientPolicy,
+    /// Connection state recovery, when on.
+    pub(crate) recovery: Option<RecoveryConfig>,
 }
 
 /// The listeners of events other nodes send (`io.on(event)` on the server side).
@@ -375,6 +410,7 @@ impl NamespaceInner {
             parser: config.proto.parser,
             max_buffered,
             slow_client: config.slow_client,
+            recovery: config.recovery.clone(),
         });
         let server_side = handlers
             .read()
@@ -391,6 +427,7 @@ impl NamespaceInner {
             parser: config.proto.parser,
             max_buffered,
             slow_client: config.slow_client,
+            recovery: config.recovery.clone(),
         }
     }
 
@@ -406,6 +443,7 @@ impl NamespaceInner {
             parser,
             max_buffered: usize::MAX,
             slow_client: SlowClientPolicy::Disconnect,
+            recovery: None,
         }
     }
 

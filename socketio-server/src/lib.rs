@@ -47,3 +47,4 @@ pub use socket::{AckResponse, AckSender, Handshake, Message, Socket, TimeoutSock
 pub use socketio_proto::ParserKind;
 pub use socketio_proto::Spread;
 pub use socketio_proto::Value;
+pub use socketio_proto::recovery::RecoveryConfig;

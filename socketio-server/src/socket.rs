@@ -347,6 +347,10 @@ pub(crate) struct SocketInner {
     pub(crate) extensions: Mutex<http::Extensions>,
     /// `socket.data`: serializable, so that other nodes of a cluster can read it.
     pub(crate) data: Mutex<Value>,
+    /// The private session id (connection state recovery).
+    pub(crate) pid: OnceLock<String>,
+    /// True when this socket recovered a previous session.
+    pub(crate) recovered: AtomicBool,
     pub(crate) connected: AtomicBool,
     /// The rooms of this socket (kept by the adapter), its own room aside.
     pub(crate) rooms: Mutex<Vec<String>>,
@@ -400,6 +404,17 @@ impl SocketInner {
             .map_or((usize::MAX, SlowClientPolicy::Disconnect), |ns| {
                 (ns.max_buffered, ns.slow_client)
             })
+    }
+}
+
+/// The result of an emit to one socket made as a broadcast to its id.
+fn report_result(report: crate::adapter::BroadcastReport) -> Result<(), EmitError> {
+    if report.full > 0 {
+        Err(EmitError::Full)
+    } else if report.closed > 0 {
+        Err(EmitError::Closed)
+    } else {
+        Ok(())
     }
 }
 
@@ -457,6 +472,13 @@ impl Socket {
     /// The handshake (headers, query, auth, address, time…).
     pub fn handshake(&self) -> &Handshake {
         &self.inner.handshake
+    }
+
+    /// True when the socket recovered the session of a previous connection (connection
+    /// state recovery): same id, rooms and data, the missed events sent before the CONNECT
+    /// reply (`socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered.load(Ordering::Acquire)
     }
 
     /// True until the socket is disconnected.
@@ -590,8 +612,23 @@ impl Socket {
     /// Emits `event` with `args`: one argument, or a tuple spread into several
     /// (`&("a", 1)`), or `&()` for none. Binary (`Bytes`, `serde_bytes`) goes as binary.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        if let Some(ns) = self.recovering_ns() {
+            // Stored for replay, with its offset, as the reference routes it through the
+            // adapter when recovery is on.
+            let packet = crate::broadcast::event_packet(&ns, event, args)?;
+            return report_result(ns.adapter.broadcast(&packet, &self.only_me()));
+        }
         let frames = self.inner.event_frames(event, args)?;
         self.inner.send_frames(&frames, false)
+    }
+
+    /// The namespace, when connection state recovery is on.
+    fn recovering_ns(&self) -> Option<Arc<crate::io::NamespaceInner>> {
+        self.inner.ns.upgrade().filter(|ns| ns.recovery.is_some())
+    }
+
+    fn only_me(&self) -> crate::adapter::BroadcastOptions {
+        crate::adapter::BroadcastOptions::new(vec![self.id().to_owned()], Vec::new())
     }
 
     /// Emits `event` like [`Socket::emit`], but when the client does not read fast enough
@@ -602,6 +639,10 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
+        if let Some(ns) = self.recovering_ns() {
+            let packet = crate::broadcast::event_packet(&ns, event, args)?;
+            return report_result(ns.adapter.broadcast_wait(&packet, &self.only_me()).await);
+        }
         let frames = self.inner.event_frames(event, args)?;
         self.inner.send_frames_wait(&frames).await
     }

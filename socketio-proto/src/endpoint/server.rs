@@ -335,6 +335,19 @@ impl ServerEndpoint {
         sid
     }
 
+    /// Accepts an [`Event::ConnectRequest`] that recovers a session: the missed events, then
+    /// CONNECT with the session's ids ([`ServerConnection::accept_recovered`]).
+    pub fn accept_recovered(
+        &mut self,
+        nsp: &Namespace,
+        restored: &crate::recovery::RestoredSession,
+        now: Instant,
+    ) -> Result<SocketId, CommandError> {
+        let sid = self.conn.accept_recovered(nsp, restored, now);
+        self.pump(now);
+        sid
+    }
+
     /// Refuses an [`Event::ConnectRequest`] with CONNECT_ERROR `{message, data?}`
     /// ([`ServerConnection::reject`]).
     pub fn reject<T: Serialize + ?Sized>(

@@ -19,13 +19,15 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use socketio_proto::cluster::Handshake as SocketHandshake;
 use socketio_proto::endpoint::server::{SharedFrames, event_payload_frames};
+use socketio_proto::recovery::SessionStore;
+pub use socketio_proto::recovery::{PersistedSession, RecoveryConfig, RestoredSession};
 use socketio_proto::{Namespace, ParserKind, Payload, PayloadError, Value};
 
 use crate::engine::{Sent, SlowClientPolicy};
@@ -147,6 +149,17 @@ impl EventPacket {
     /// namespace's format when it is JSON.
     pub fn msgpack_payload(&self) -> Result<Payload, PayloadError> {
         convert_payload(self.payload.clone(), ParserKind::MsgPack)
+    }
+
+    /// The same event with `offset` appended as its last argument (connection state
+    /// recovery).
+    pub fn with_offset(&self, offset: &str) -> Option<Self> {
+        Some(Self {
+            nsp: self.nsp.clone(),
+            parser: self.parser,
+            payload: self.payload.with_last_string(offset).ok()?,
+            frames: Arc::default(),
+        })
     }
 
     /// The frames, encoded on first use (`None` if the payload cannot be framed).
@@ -285,6 +298,23 @@ pub trait Adapter: Send + Sync + 'static {
     fn on_server_side_emit(&self, listener: ServerSideListener);
     /// The number of nodes, this one included.
     fn server_count(&self) -> AdapterFuture<'_, usize>;
+
+    /// Keeps the session of a socket that disconnected for a recoverable reason (connection
+    /// state recovery; the default keeps nothing).
+    fn persist_session(&self, session: PersistedSession) {
+        let _ = session;
+    }
+
+    /// The session `pid` whose client saw `offset` last, with the events it missed; `None`
+    /// gives the client a fresh session (the default).
+    fn restore_session<'a>(
+        &'a self,
+        pid: &'a str,
+        offset: &'a str,
+    ) -> AdapterFuture<'a, Option<RestoredSession>> {
+        let _ = (pid, offset);
+        Box::pin(async { None })
+    }
 }
 
 /// How a broadcast went on this node, socket by socket.
@@ -332,6 +362,8 @@ pub struct InMemoryAdapter {
     /// The most bytes a session may hold for a slow client.
     max_buffered: usize,
     policy: SlowClientPolicy,
+    /// Connection state recovery: the sessions and packets kept for replay.
+    recovery: Option<Mutex<SessionStore>>,
 }
 
 impl std::fmt::Debug for InMemoryAdapter {
@@ -350,7 +382,51 @@ impl InMemoryAdapter {
             listener: RwLock::new(None),
             max_buffered,
             policy,
+            recovery: None,
         }
+    }
+
+    /// Keeps sessions and packets for connection state recovery when `recovery` is set
+    /// ([`Config::connection_state_recovery`](crate::Config::connection_state_recovery)).
+    #[must_use]
+    pub fn with_recovery(mut self, recovery: Option<RecoveryConfig>) -> Self {
+        self.recovery = recovery.map(|config| {
+            let mut seed = [0u8; 32];
+            // Offsets must not be guessable across restarts: fresh randomness.
+            let _ = getrandom::fill(&mut seed);
+            Mutex::new(SessionStore::new(config, seed))
+        });
+        self
+    }
+
+    /// With recovery on, records an event without ack and not volatile and returns it with
+    /// its offset appended (the reference's `SessionAwareAdapter.broadcast`).
+    fn recorded(&self, packet: &EventPacket, opts: &BroadcastOptions) -> Option<EventPacket> {
+        let store = self.recovery.as_ref()?;
+        if opts.flags.volatile {
+            return None;
+        }
+        let offset = store.lock().unwrap_or_else(|e| e.into_inner()).record(
+            &opts.rooms,
+            &opts.except,
+            packet.payload().clone(),
+            std::time::Instant::now(),
+        );
+        packet.with_offset(&offset)
+    }
+
+    /// The store's counters: `(stored packets, stored bytes, kept sessions)` (zeros without
+    /// recovery).
+    pub fn recovery_stats(&self) -> (usize, usize, usize) {
+        self.recovery.as_ref().map_or((0, 0, 0), |store| {
+            let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+            store.evict(std::time::Instant::now());
+            (
+                store.stored_packets(),
+                store.stored_bytes(),
+                store.sessions(),
+            )
+        })
     }
 
     fn shard(&self, room: &str) -> &RoomShard {
@@ -614,6 +690,8 @@ impl Adapter for InMemoryAdapter {
 
     fn broadcast(&self, packet: &EventPacket, opts: &BroadcastOptions) -> BroadcastReport {
         let mut report = BroadcastReport::default();
+        let recorded = self.recorded(packet, opts);
+        let packet = recorded.as_ref().unwrap_or(packet);
         let Some((targets, frames)) = self.targets_and_frames(packet, opts, &mut report) else {
             return report;
         };
@@ -717,5 +795,36 @@ impl Adapter for InMemoryAdapter {
 
     fn server_count(&self) -> AdapterFuture<'_, usize> {
         Box::pin(async { 1 })
+    }
+
+    fn persist_session(&self, session: PersistedSession) {
+        if let Some(store) = &self.recovery {
+            store
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .persist(session, std::time::Instant::now());
+        }
+    }
+
+    fn restore_session<'a>(
+        &'a self,
+        pid: &'a str,
+        offset: &'a str,
+    ) -> AdapterFuture<'a, Option<RestoredSession>> {
+        let restored = self.recovery.as_ref().and_then(|store| {
+            let result = store.lock().unwrap_or_else(|e| e.into_inner()).restore(
+                pid,
+                offset,
+                std::time::Instant::now(),
+            );
+            match result {
+                Ok(restored) => Some(restored),
+                Err(e) => {
+                    tracing::debug!(reason = %e, "connection state not recovered");
+                    None
+                }
+            }
+        });
+        Box::pin(async move { restored })
     }
 }
