@@ -241,3 +241,96 @@ async fn unknown_namespace_is_a_connect_error_from_the_server() {
         e => panic!("{e}"),
     }
 }
+
+/// Our server with connection state recovery on: `hello` on connection (the client's first
+/// offset: without one, there is nothing to recover from, as with Node), and
+/// `drop-transport` (n) closes the client's connection, then emits `missed` 1..=n to its id
+/// while it is away.
+async fn start_recovery_server(parser: ParserKind) -> String {
+    let mut config = Config::default();
+    config
+        .parser(parser)
+        .connection_state_recovery(socketio_server::RecoveryConfig::default());
+    let io = SocketIo::new(config);
+    let server = io.clone();
+    io.of("/").on_connection(move |socket| {
+        let io = server.clone();
+        async move {
+            let _ = socket.emit("hello", &());
+            socket.on("drop-transport", move |socket, msg| {
+                let io = io.clone();
+                async move {
+                    let (n,): (u32,) = msg.args().unwrap_or((0,));
+                    let id = socket.id().to_owned();
+                    socket.close_transport();
+                    // Its own task: the handlers of a socket end with it.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        for k in 1..=n {
+                            let _ = io.to(id.as_str()).emit("missed", &k);
+                        }
+                    });
+                }
+            });
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn our_server_recovers_the_session_and_replays_the_missed_events_before_connect() {
+    for parser in [ParserKind::Default, ParserKind::MsgPack] {
+        let url = start_recovery_server(parser).await;
+        let mut options = Options::default();
+        options
+            .parser(parser)
+            // Reconnect after the server emitted the missed events.
+            .reconnection_delay(Duration::from_millis(500))
+            .randomization_factor(0.0);
+        let manager = Manager::new(&url, options).unwrap();
+        let socket = manager.socket("/").unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let t = tx.clone();
+        socket.on("missed", move |_s, msg| {
+            let t = t.clone();
+            async move {
+                // The server appended its offset: [n, offset].
+                let (n, offset): (u32, String) = msg.args().unwrap();
+                assert!(!offset.is_empty());
+                let _ = t.send(format!("missed {n}"));
+            }
+        });
+        let t = tx.clone();
+        socket.on_connect(move |s| {
+            let t = t.clone();
+            async move {
+                let _ = t.send(format!("connect recovered={}", s.recovered()));
+            }
+        });
+        socket.connect().await.unwrap();
+        assert_eq!(
+            timeout(T, rx.recv()).await.unwrap().unwrap(),
+            "connect recovered=false"
+        );
+        let sid = socket.id().unwrap();
+        socket.emit("drop-transport", &3).await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            match timeout(T, rx.recv()).await {
+                Ok(Some(event)) => got.push(event),
+                _ => panic!("{parser:?}: only {got:?}"),
+            }
+        }
+        assert_eq!(
+            got,
+            ["missed 1", "missed 2", "missed 3", "connect recovered=true"],
+            "{parser:?}"
+        );
+        assert!(socket.recovered());
+        assert_eq!(socket.id().as_deref(), Some(sid.as_str()));
+        manager.close().await;
+    }
+}

@@ -616,6 +616,7 @@ impl Connection for SioConnection {
                 let _ = ep.disconnect(&nsp, now);
             }
             Command::Close => ep.close(now),
+            Command::CloseTransport => ep.close_session(now),
             Command::Shutdown => ep.shutdown(now),
         }
     }

@@ -323,6 +323,8 @@ pub(crate) enum Command {
         nsp: Namespace,
     },
     Close,
+    /// Closes the Engine.IO connection only, without DISCONNECT (`socket.conn.close()`).
+    CloseTransport,
     /// The server shuts down: every socket disconnects with "server shutting down".
     Shutdown,
 }
@@ -762,6 +764,16 @@ impl Socket {
         self.inner
             .handle
             .send(Input::Custom(Box::new(Command::Close)));
+    }
+
+    /// Closes the underlying Engine.IO connection without a DISCONNECT, as the reference's
+    /// `socket.conn.close()`: the client sees its transport close and reconnects (with
+    /// connection state recovery, into the same session); every socket of the connection
+    /// disconnects with "forced close".
+    pub fn close_transport(&self) {
+        self.inner
+            .handle
+            .send(Input::Custom(Box::new(Command::CloseTransport)));
     }
 
     pub(crate) fn ack_sender(&self, id: AckId) -> AckSender {
