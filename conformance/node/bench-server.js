@@ -4,6 +4,7 @@
 // path `/socket.io/`, namespace `/`, default options, loopback only.
 //
 //   node bench-server.js [--port N]        (prints "listening on PORT")
+//   node bench-server.js [--port N] --recovery   (connectionStateRecovery: {}, the defaults)
 //   node bench-server.js --port N --redis URL [--adapter redis|redis-sharded] [--key PREFIX]
 //       a node of a cluster: @socket.io/redis-adapter 8.3.0 (classic, or sharded with
 //       subscriptionMode "dynamic") on node-redis 5, as the Rust bench-server's --redis
@@ -18,13 +19,16 @@
 const http = require("node:http");
 const { Server } = require("socket.io");
 
-const USAGE = "usage: node bench-server.js [--port N] [--redis URL [--adapter redis|redis-sharded] [--key PREFIX]]";
+const USAGE = "usage: node bench-server.js [--port N] [--recovery] [--redis URL [--adapter redis|redis-sharded] [--key PREFIX]]";
 
 function parseArgs(argv) {
-  const opts = { port: Number(process.env.PORT || 3000), redis: null, adapter: "redis", key: "socket.io" };
+  const opts = { port: Number(process.env.PORT || 3000), redis: null, adapter: "redis", key: "socket.io", recovery: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === "--port" && value !== undefined && /^\d+$/.test(value) && Number(value) < 65536) {
+    if (flag === "--recovery") {
+      opts.recovery = true;
+      i -= 1;
+    } else if (flag === "--port" && value !== undefined && /^\d+$/.test(value) && Number(value) < 65536) {
       opts.port = Number(value);
     } else if (flag === "--redis" && value !== undefined) {
       opts.redis = value;
@@ -51,7 +55,7 @@ function split(args) {
 const opts = parseArgs(process.argv.slice(2));
 const port = opts.port;
 const httpServer = http.createServer();
-const io = new Server(httpServer);
+const io = new Server(httpServer, opts.recovery ? { connectionStateRecovery: {} } : {});
 
 io.of("/").on("connection", (socket) => {
   socket.on("echo", (...all) => {

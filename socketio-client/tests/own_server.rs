@@ -331,6 +331,6 @@ async fn our_server_recovers_the_session_and_replays_the_missed_events_before_co
         );
         assert!(socket.recovered());
         assert_eq!(socket.id().as_deref(), Some(sid.as_str()));
-        manager.close().await;
+        let _ = manager.close().await;
     }
 }

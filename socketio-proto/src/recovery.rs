@@ -153,6 +153,9 @@ pub struct RestoredSession {
     pub session: PersistedSession,
     /// `[event, ...args, offset]` of every missed event.
     pub missed: Vec<Payload>,
+    /// The offset of the last of `missed` (the client's own when none): where
+    /// [`SessionStore::after`] goes on from when the socket is back in its rooms.
+    pub last_offset: String,
 }
 
 /// Why a session was not restored (the client then gets a fresh one).
@@ -304,12 +307,30 @@ impl SessionStore {
             self.sessions.remove(pid);
             return Err(RestoreError::Expired);
         }
-        let index = self.index_of(offset).ok_or(RestoreError::UnknownOffset)?;
+        if self.index_of(offset).is_none() {
+            return Err(RestoreError::UnknownOffset);
+        }
         let stored = self
             .sessions
             .remove(pid)
             .ok_or(RestoreError::UnknownSession)?;
-        let rooms = &stored.session.rooms;
+        let (missed, last_offset) = self
+            .after(offset, &stored.session.rooms)
+            .ok_or(RestoreError::UnknownOffset)?;
+        Ok(RestoredSession {
+            session: stored.session,
+            missed,
+            last_offset,
+        })
+    }
+
+    /// The stored events after `offset` for a socket in `rooms` (each with its offset
+    /// appended), and the offset of the last stored packet (`offset` when none); `None` when
+    /// `offset` is not stored. A driver calls it again, under the same lock as
+    /// [`SessionStore::record`], once the recovered socket is back in its rooms, so that an
+    /// event recorded meanwhile is neither lost nor sent twice.
+    pub fn after(&self, offset: &str, rooms: &[String]) -> Option<(Vec<Payload>, String)> {
+        let index = self.index_of(offset)?;
         let missed = self
             .packets
             .iter()
@@ -320,10 +341,11 @@ impl SessionStore {
             })
             .filter_map(|p| p.data.with_last_string(&p.offset).ok())
             .collect();
-        Ok(RestoredSession {
-            session: stored.session,
-            missed,
-        })
+        let last = self
+            .packets
+            .back()
+            .map_or_else(|| offset.to_owned(), |p| p.offset.clone());
+        Some((missed, last))
     }
 
     /// Drops expired sessions and packets older than the window.

@@ -93,6 +93,13 @@ impl ServerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SocketId(ByteString);
 
+impl From<&str> for SocketId {
+    /// The id of a session being recovered (connection state recovery).
+    fn from(id: &str) -> Self {
+        Self(ByteString::from(id))
+    }
+}
+
 impl SocketId {
     /// The id.
     pub fn as_str(&self) -> &str {

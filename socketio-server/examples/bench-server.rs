@@ -9,6 +9,8 @@
 //! ```
 //!
 //! The port comes from `--port`, else from the `PORT` environment variable, else 3000.
+//! `--recovery` turns connection state recovery on (default options), and prints what the
+//! adapter of `/` stores for it (packets, bytes, sessions) every 5 s on stderr.
 //!
 //! Events on `/` (the contract any server can implement, so that load tools compare them):
 //! - `echo`: emits `echo` back to the sender with the same arguments;
@@ -18,10 +20,11 @@
 
 use std::process::ExitCode;
 
+use socketio_server::adapter::InMemoryAdapter;
 use socketio_server::{Config, SocketIo, Spread, Value};
 
-const USAGE: &str = "usage: bench-server [--port N] [--redis URL [--adapter redis|redis-sharded] \
-[--key PREFIX]]";
+const USAGE: &str = "usage: bench-server [--port N] [--recovery] [--redis URL \
+[--adapter redis|redis-sharded] [--key PREFIX]]";
 
 /// Where the cluster is, when the server is one of its nodes.
 struct Cluster {
@@ -38,7 +41,12 @@ fn main() -> ExitCode {
         .unwrap_or(3000u16);
     let mut cluster: Option<Cluster> = None;
     let (mut sharded, mut key) = (false, "socket.io".to_owned());
+    let mut recovery = false;
     while let Some(arg) = args.next() {
+        if arg == "--recovery" {
+            recovery = true;
+            continue;
+        }
         let value = args.next();
         match (arg.as_str(), value) {
             ("--port", Some(p)) if p.parse::<u16>().is_ok() => port = p.parse().unwrap_or(port),
@@ -69,6 +77,31 @@ fn main() -> ExitCode {
         .expect("a tokio runtime");
     let result = runtime.block_on(async move {
         let mut config = Config::default();
+        if recovery {
+            config.connection_state_recovery(socketio_server::RecoveryConfig::default());
+            // The default adapter, kept at hand to report what recovery stores.
+            let main = std::sync::Arc::new(std::sync::OnceLock::new());
+            let seen = main.clone();
+            config.adapter(move |cx: &socketio_server::AdapterContext| {
+                let adapter = std::sync::Arc::new(
+                    InMemoryAdapter::new(cx.max_buffered, cx.slow_client)
+                        .with_recovery(cx.recovery.clone()),
+                );
+                if cx.nsp == "/" {
+                    let _ = seen.set(adapter.clone());
+                }
+                adapter
+            });
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    if let Some(adapter) = main.get() {
+                        let (packets, bytes, sessions) = adapter.recovery_stats();
+                        eprintln!("recovery: packets={packets} bytes={bytes} sessions={sessions}");
+                    }
+                }
+            });
+        }
         if let Some(cluster) = cluster {
             adapter(&mut config, &cluster).await?;
         }

@@ -77,8 +77,8 @@ impl Slots {
 struct Slot {
     socket: Socket,
     ns: Arc<NamespaceInner>,
-    /// The recovered session whose rooms and data the socket gets back once connected.
-    restored: Option<PersistedSession>,
+    /// The socket recovered a session: it is in the namespace and its rooms already.
+    restored: bool,
     queue: VecDeque<Work>,
     /// Payload bytes of the events in `queue`.
     queued_bytes: usize,
@@ -186,16 +186,9 @@ impl SioConnection {
                         .recovered
                         .store(recovered, Ordering::Release);
                     slot.socket.inner.connected.store(true, Ordering::Release);
-                    slot.ns.add_socket(&slot.socket);
-                    if let Some(session) = slot.restored.take() {
-                        // Its rooms (its own id is implicit) and data, back.
-                        slot.socket.join(session.rooms);
-                        *slot
-                            .socket
-                            .inner
-                            .data
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner()) = session.data;
+                    // A recovered socket is back in the namespace and its rooms already.
+                    if !slot.restored {
+                        slot.ns.add_socket(&slot.socket);
                     }
                     if let Some(handler) = slot.ns.on_connection() {
                         slot.queue
@@ -302,7 +295,7 @@ impl SioConnection {
                 Slot {
                     socket,
                     ns,
-                    restored: None,
+                    restored: false,
                     queue,
                     queued_bytes: 0,
                 },
@@ -329,7 +322,7 @@ impl SioConnection {
             Slot {
                 socket,
                 ns,
-                restored: None,
+                restored: false,
                 queue,
                 queued_bytes: 0,
             },
@@ -417,25 +410,42 @@ impl SioConnection {
     }
 
     /// Accepts a CONNECT whose socket is ready (its middlewares passed), recovering
-    /// `restored` if given: its missed events go first, then the CONNECT reply.
+    /// `restored` if given: the socket is back in the namespace and its rooms with its id
+    /// and data first (atomically with the broadcasts: what they recorded since the restore
+    /// is added to the missed events), then the missed events go out, then the CONNECT reply.
     fn accept(
         &mut self,
         ep: &mut ServerEndpoint,
         nsp: &Namespace,
         restored: Option<RestoredSession>,
     ) {
-        let accepted = match &restored {
-            Some(restored) => {
+        let accepted = match restored {
+            Some(mut restored) => {
                 if let Some(slot) = self.slots.get_mut(nsp) {
-                    slot.restored = Some(restored.session.clone());
+                    let socket = &slot.socket;
+                    let session = &restored.session;
+                    let _ = socket
+                        .inner
+                        .id
+                        .set(socketio_proto::server::SocketId::from(session.sid.as_str()));
+                    let _ = socket.inner.pid.set(session.pid.clone());
+                    *socket.inner.data.lock().unwrap_or_else(|e| e.into_inner()) =
+                        session.data.clone();
+                    let since = slot.ns.adapter.add_recovered_socket(socket, &restored);
+                    restored.missed.extend(since);
+                    slot.restored = true;
                 }
-                ep.accept_recovered(nsp, restored, now())
+                ep.accept_recovered(nsp, &restored, now())
             }
             None => ep.accept(nsp, now()),
         };
         if accepted.is_err() {
             // The connection closed meanwhile: the socket never joined.
-            self.slots.remove(nsp);
+            if let Some(slot) = self.slots.remove(nsp) {
+                if slot.restored {
+                    slot.ns.remove_socket(&slot.socket);
+                }
+            }
         }
     }
 

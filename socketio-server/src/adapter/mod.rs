@@ -305,6 +305,16 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = session;
     }
 
+    /// Puts a recovered socket back in the namespace and its rooms, and returns the events
+    /// recorded since `restored` was read (they go after `restored.missed`): atomically with
+    /// the broadcasts, so that none is lost or sent twice. The default adds it and its rooms
+    /// and returns none.
+    fn add_recovered_socket(&self, socket: &Socket, restored: &RestoredSession) -> Vec<Payload> {
+        self.add_socket(socket);
+        self.add_all(socket.id(), &restored.session.rooms);
+        Vec::new()
+    }
+
     /// The session `pid` whose client saw `offset` last, with the events it missed; `None`
     /// gives the client a fresh session (the default).
     fn restore_session<'a>(
@@ -399,20 +409,27 @@ impl InMemoryAdapter {
         self
     }
 
-    /// With recovery on, records an event without ack and not volatile and returns it with
-    /// its offset appended (the reference's `SessionAwareAdapter.broadcast`).
-    fn recorded(&self, packet: &EventPacket, opts: &BroadcastOptions) -> Option<EventPacket> {
-        let store = self.recovery.as_ref()?;
-        if opts.flags.volatile {
-            return None;
-        }
-        let offset = store.lock().unwrap_or_else(|e| e.into_inner()).record(
+    /// The recipients of a broadcast; with recovery on, an event without ack and not
+    /// volatile is also recorded and returned with its offset appended (the reference's
+    /// `SessionAwareAdapter.broadcast`), under the store's lock, the recipients taken with
+    /// it: a recovering socket is either among them or gets the event replayed
+    /// ([`Adapter::add_recovered_socket`]), never both, never neither.
+    fn recipients(
+        &self,
+        packet: &EventPacket,
+        opts: &BroadcastOptions,
+    ) -> (Vec<Socket>, Option<EventPacket>) {
+        let Some(store) = self.recovery.as_ref().filter(|_| !opts.flags.volatile) else {
+            return (self.targets(opts), None);
+        };
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        let offset = store.record(
             &opts.rooms,
             &opts.except,
             packet.payload().clone(),
             std::time::Instant::now(),
         );
-        packet.with_offset(&offset)
+        (self.targets(opts), packet.with_offset(&offset))
     }
 
     /// The store's counters: `(stored packets, stored bytes, kept sessions)` (zeros without
@@ -514,12 +531,10 @@ impl InMemoryAdapter {
     /// (encoded on first use); `None` when there is nothing to send, or the packet cannot be
     /// framed (then `report.unpublished`).
     fn targets_and_frames<'p>(
-        &self,
+        targets: Vec<Socket>,
         packet: &'p EventPacket,
-        opts: &BroadcastOptions,
         report: &mut BroadcastReport,
     ) -> Option<(Vec<Socket>, &'p SharedFrames)> {
-        let targets = self.targets(opts);
         if targets.is_empty() {
             return None;
         }
@@ -690,9 +705,9 @@ impl Adapter for InMemoryAdapter {
 
     fn broadcast(&self, packet: &EventPacket, opts: &BroadcastOptions) -> BroadcastReport {
         let mut report = BroadcastReport::default();
-        let recorded = self.recorded(packet, opts);
+        let (targets, recorded) = self.recipients(packet, opts);
         let packet = recorded.as_ref().unwrap_or(packet);
-        let Some((targets, frames)) = self.targets_and_frames(packet, opts, &mut report) else {
+        let Some((targets, frames)) = Self::targets_and_frames(targets, packet, &mut report) else {
             return report;
         };
         for socket in targets {
@@ -713,7 +728,10 @@ impl Adapter for InMemoryAdapter {
     ) -> AdapterFuture<'a, BroadcastReport> {
         Box::pin(async move {
             let mut report = BroadcastReport::default();
-            let Some((targets, frames)) = self.targets_and_frames(packet, opts, &mut report) else {
+            let (targets, recorded) = self.recipients(packet, opts);
+            let packet = recorded.as_ref().unwrap_or(packet);
+            let Some((targets, frames)) = Self::targets_and_frames(targets, packet, &mut report)
+            else {
                 return report;
             };
             for socket in targets {
@@ -795,6 +813,21 @@ impl Adapter for InMemoryAdapter {
 
     fn server_count(&self) -> AdapterFuture<'_, usize> {
         Box::pin(async { 1 })
+    }
+
+    fn add_recovered_socket(&self, socket: &Socket, restored: &RestoredSession) -> Vec<Payload> {
+        let Some(store) = &self.recovery else {
+            self.add_socket(socket);
+            self.add_all(socket.id(), &restored.session.rooms);
+            return Vec::new();
+        };
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        self.add_socket(socket);
+        self.add_all(socket.id(), &restored.session.rooms);
+        store
+            .after(&restored.last_offset, &restored.session.rooms)
+            .map(|(since, _)| since)
+            .unwrap_or_default()
     }
 
     fn persist_session(&self, session: PersistedSession) {
