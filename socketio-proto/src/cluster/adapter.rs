@@ -206,7 +206,7 @@ impl MessageBody {
         }
     }
 
-    fn decode(ty: f64, data: Option<Node<'_>>) -> DecodeResult<Self> {
+    pub(super) fn decode(ty: f64, data: Option<Node<'_>>) -> DecodeResult<Self> {
         let no_data = match ty {
             1.0 => Some(Self::InitialHeartbeat),
             2.0 => Some(Self::Heartbeat),
@@ -283,7 +283,7 @@ impl MessageBody {
     }
 
     /// Writes `data`, or nothing for the types without data.
-    fn write(&self, w: &mut Writer) -> EncodeResult<()> {
+    pub(super) fn write(&self, w: &mut Writer) -> EncodeResult<()> {
         let request = |w: &mut Writer, id: &str| {
             w.key("requestId");
             w.str(id);

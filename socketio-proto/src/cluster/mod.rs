@@ -12,6 +12,8 @@
 //! - [`adapter`]: the `ClusterAdapter` messages of `socket.io-adapter` 2.5.8 (§4,
 //!   `MessageType` 1–13), as the sharded Redis adapter puts them on the wire (§3.3): JSON, or
 //!   the whole message in notepack when its data has binary.
+//! - [`streams`]: the Redis Streams adapter 0.3.1 (§5): a namespace's stream, the fields of
+//!   a stream entry, the session value of connection state recovery, the offset rules.
 //! - The shared pieces (§1): the [`BroadcastPacket`] (§1.2), the broadcast options with their
 //!   [`BroadcastFlags`] (§1.3) and the [`SocketDetails`] a `fetchSockets` answer carries
 //!   (§1.5). §9 (notepack and JSON encodings) is the rule for every encoder here.
@@ -56,6 +58,7 @@
 pub mod adapter;
 pub mod classic;
 mod node;
+pub mod streams;
 mod writer;
 
 use crate::{PacketKind, Payload};
