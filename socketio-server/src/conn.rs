@@ -179,7 +179,7 @@ impl SioConnection {
                     // Set once: a namespace is connected once per socket.
                     let _ = slot.socket.inner.id.set(sid);
                     if let Some(pid) = pid {
-                        let _ = slot.socket.inner.pid.set(pid);
+                        let _ = slot.socket.inner.pid.set(pid.into_boxed_str());
                     }
                     slot.socket
                         .inner
@@ -272,7 +272,7 @@ impl SioConnection {
                 handshake: Arc::new(handshake),
                 handlers: Mutex::new(Handlers::default()),
                 extensions: Mutex::new(http::Extensions::new()),
-                data: Mutex::new(Value::Null),
+                data: Mutex::new(None),
                 pid: OnceLock::new(),
                 recovered: std::sync::atomic::AtomicBool::new(false),
                 connected: std::sync::atomic::AtomicBool::new(false),
@@ -354,7 +354,7 @@ impl SioConnection {
             if is_recoverable(reason) {
                 ns.adapter.persist_session(PersistedSession::new(
                     socket.id().to_owned(),
-                    pid.clone(),
+                    pid.to_string(),
                     socket.rooms(),
                     socket.data_value(),
                 ));
@@ -428,9 +428,8 @@ impl SioConnection {
                         .inner
                         .id
                         .set(socketio_proto::server::SocketId::from(session.sid.as_str()));
-                    let _ = socket.inner.pid.set(session.pid.clone());
-                    *socket.inner.data.lock().unwrap_or_else(|e| e.into_inner()) =
-                        session.data.clone();
+                    let _ = socket.inner.pid.set(session.pid.as_str().into());
+                    socket.set_data_value(session.data.clone());
                     let since = slot.ns.adapter.add_recovered_socket(socket, &restored);
                     restored.missed.extend(since);
                     slot.restored = true;
