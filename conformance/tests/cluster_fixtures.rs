@@ -15,6 +15,7 @@ use socketio_proto::cluster::adapter::{
     ClusterMessage, MessageBody, ShardedChannels, SubscriptionMode,
 };
 use socketio_proto::cluster::classic::{Broadcast, ChannelKind, Channels, Request, Response};
+use socketio_proto::cluster::streams;
 use socketio_proto::cluster::{
     BroadcastFlags, BroadcastOptions, BroadcastPacket, ClusterDecodeError, Flag, SocketDetails,
 };
@@ -316,11 +317,12 @@ fn json_only_messages_refuse_binary() {
 
 #[test]
 fn regenerating_with_node_and_redis_reproduces_the_fixtures() {
-    let what = "cluster fixture regeneration (node/gen-cluster.js)";
+    let what = "cluster fixture regeneration (node/gen-cluster.js, node/gen-streams.js)";
     if !node::ready(
         what,
         &[
             "@socket.io/redis-adapter",
+            "@socket.io/redis-streams-adapter",
             "redis",
             "socket.io",
             "socket.io-client",
@@ -338,7 +340,13 @@ fn regenerating_with_node_and_redis_reproduces_the_fixtures() {
         .status()
         .expect("run node");
     assert!(status.success(), "gen-cluster.js failed");
-    for file in ["classic.json", "sharded.json"] {
+    let status = Command::new("node")
+        .arg(node::dir().join("gen-streams.js"))
+        .arg(&out)
+        .status()
+        .expect("run node");
+    assert!(status.success(), "gen-streams.js failed");
+    for file in ["classic.json", "sharded.json", "streams.json"] {
         let ours = std::fs::read(out.join(file)).expect("generated file");
         let committed = std::fs::read(fixtures_dir().join(file)).expect("committed file");
         assert!(
@@ -468,4 +476,65 @@ fn sharded_fixtures_decode_and_encode_like_the_reference() {
          {channels} channel sets"
     );
     assert!(messages >= 15 && responses >= 10 && binary >= 3 && channels == 4);
+}
+
+/// `streams.json`, recorded from `@socket.io/redis-streams-adapter` 0.3.1 by
+/// `node/gen-streams.js`.
+fn streams_fixture() -> Value {
+    let text = std::fs::read_to_string(fixtures_dir().join("streams.json")).expect("streams.json");
+    serde_json::from_str(&text).expect("streams.json is JSON")
+}
+
+#[test]
+fn every_recorded_stream_entry_decodes_and_encodes_back_to_the_same_fields() {
+    let fixture = streams_fixture();
+    let entries = fixture["entries"].as_array().expect("entries");
+    assert!(entries.len() >= 9);
+    for entry in entries {
+        let name = entry["name"].as_str().expect("name");
+        let fields: Vec<(String, String)> = entry["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| {
+                (
+                    f[0].as_str().expect("key").to_owned(),
+                    f[1].as_str().expect("value").to_owned(),
+                )
+            })
+            .collect();
+        let message = streams::decode_entry(fields.iter().map(|(k, v)| (k.as_str(), v.as_bytes())))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .unwrap_or_else(|| panic!("{name}: skipped"));
+        let again: Vec<(String, String)> = streams::encode_entry(&message, false)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        assert_eq!(again, fields, "{name}");
+    }
+}
+
+#[test]
+fn a_recorded_recovery_session_decodes_and_encodes_back_to_the_same_value() {
+    let fixture = streams_fixture();
+    for case in fixture["sessions"].as_array().expect("sessions") {
+        let value = case["value"].as_str().expect("value");
+        let session = streams::decode_session(value.as_bytes()).expect("decodes");
+        let expected = &case["session"];
+        assert_eq!(session.sid, expected["sid"].as_str().expect("sid"));
+        assert_eq!(session.pid, expected["pid"].as_str().expect("pid"));
+        let rooms: Vec<&str> = expected["rooms"]
+            .as_array()
+            .expect("rooms")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(session.rooms, rooms);
+        assert_eq!(
+            serde_json::to_value(&session.data).expect("data"),
+            expected["data"]
+        );
+        assert_eq!(streams::encode_session(&session).expect("encodes"), value);
+    }
 }
