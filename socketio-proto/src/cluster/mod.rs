@@ -870,7 +870,10 @@ mod tests {
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                proptest::collection::vec(("[a-z]{1,6}", inner), 0..4).prop_map(Value::Object),
+                // Distinct keys: a JavaScript object has no duplicates (a map keeps them in
+                // insertion order, as the encoders do).
+                proptest::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }
