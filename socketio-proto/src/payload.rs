@@ -141,6 +141,17 @@ impl Payload {
         }
     }
 
+    /// The bytes the payload holds on the wire: its JSON text or msgpack bytes, plus its
+    /// binary attachments (what the bounds on queued and stored events count).
+    pub fn wire_len(&self) -> usize {
+        match &self.repr {
+            Repr::Json { text, attachments } => {
+                text.len() + attachments.iter().map(Bytes::len).sum::<usize>()
+            }
+            Repr::MsgPack(bytes) => bytes.len(),
+        }
+    }
+
     /// The parser this payload belongs to.
     pub fn format(&self) -> ParserKind {
         match self.repr {

@@ -264,7 +264,7 @@ impl SessionStore {
         self.evict(now);
         let seq = self.first_seq + self.packets.len() as u64;
         let offset = format!("{}{seq:x}", self.prefix);
-        let bytes = payload_bytes(&data) + offset.len() + 64;
+        let bytes = data.wire_len() + offset.len() + 64;
         self.packets.push_back(StoredPacket {
             offset: offset.clone(),
             rooms: rooms.to_vec(),
@@ -385,15 +385,6 @@ impl SessionStore {
         let index = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
         (self.packets.get(index)?.offset == offset).then_some(index)
     }
-}
-
-fn payload_bytes(payload: &Payload) -> usize {
-    payload
-        .json_text()
-        .map(|t| t.len())
-        .or_else(|| payload.msgpack_bytes().map(|b| b.len()))
-        .unwrap_or(0)
-        + payload.attachments().iter().map(|a| a.len()).sum::<usize>()
 }
 
 impl Payload {

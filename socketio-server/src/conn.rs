@@ -84,16 +84,6 @@ struct Slot {
     queued_bytes: usize,
 }
 
-/// The size of an event's payload, for the bound on events not handled yet.
-fn payload_size(payload: &Payload) -> usize {
-    let body = payload
-        .json_text()
-        .map(|t| t.len())
-        .or_else(|| payload.msgpack_bytes().map(|b| b.len()))
-        .unwrap_or(0);
-    body + payload.attachments().iter().map(|a| a.len()).sum::<usize>()
-}
-
 pub(crate) struct SioConnection {
     io: Arc<IoInner>,
     handle: SessionHandle,
@@ -208,7 +198,7 @@ impl SioConnection {
                     Err(_) => return,
                 };
                 let ack = ack.map(|id| slot.socket.ack_sender(id));
-                slot.queued_bytes += payload_size(&data);
+                slot.queued_bytes += data.wire_len();
                 slot.queue.push_back(Work::Event(Message {
                     event,
                     payload: data,
@@ -275,6 +265,7 @@ impl SioConnection {
                 data: Mutex::new(None),
                 pid: OnceLock::new(),
                 recovered: std::sync::atomic::AtomicBool::new(false),
+                recovery: ns.recovery.is_some(),
                 connected: std::sync::atomic::AtomicBool::new(false),
                 rooms: Mutex::new(Vec::new()),
                 left: std::sync::atomic::AtomicBool::new(false),
@@ -459,9 +450,8 @@ impl SioConnection {
                         let Some(Work::Event(message)) = slot.queue.pop_front() else {
                             unreachable!("the head is an event");
                         };
-                        slot.queued_bytes = slot
-                            .queued_bytes
-                            .saturating_sub(payload_size(&message.payload));
+                        slot.queued_bytes =
+                            slot.queued_bytes.saturating_sub(message.payload.wire_len());
                         progressed = true;
                         if let Some(fut) = Self::dispatch(&slot.socket, message) {
                             slot.queue.push_front(Work::Future(fut));

@@ -354,6 +354,9 @@ pub(crate) struct SocketInner {
     pub(crate) pid: OnceLock<Box<str>>,
     /// True when this socket recovered a previous session.
     pub(crate) recovered: AtomicBool,
+    /// Connection state recovery is on in its namespace: emits go through the adapter (read
+    /// here, so that an emit without recovery does not touch the namespace).
+    pub(crate) recovery: bool,
     pub(crate) connected: AtomicBool,
     /// The rooms of this socket (kept by the adapter), its own room aside.
     pub(crate) rooms: Mutex<Vec<String>>,
@@ -634,7 +637,10 @@ impl Socket {
 
     /// The namespace, when connection state recovery is on.
     fn recovering_ns(&self) -> Option<Arc<crate::io::NamespaceInner>> {
-        self.inner.ns.upgrade().filter(|ns| ns.recovery.is_some())
+        if !self.inner.recovery {
+            return None;
+        }
+        self.inner.ns.upgrade()
     }
 
     fn only_me(&self) -> crate::adapter::BroadcastOptions {

@@ -1331,8 +1331,7 @@ impl Adapter for RedisAdapter {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(request_id.clone());
-                    let mut bp = cluster::BroadcastPacket::event(data, Some(self.nsp.clone()));
-                    bp.nsp = Some(self.nsp.clone());
+                    let bp = cluster::BroadcastPacket::event(data, Some(self.nsp.clone()));
                     self.publish_request(&classic::Request::Broadcast {
                         uid: Some(self.uid.clone()),
                         request_id: request_id.clone(),
@@ -1410,21 +1409,23 @@ impl Adapter for RedisAdapter {
             let (request_id, mut replies) = self.pending();
             let wire =
                 cluster::BroadcastOptions::new(opts.rooms.clone(), opts.except.clone(), None);
-            let (timeout, message) = match self.proto {
+            // The classic adapter times out after requestsTimeout with its own message; the
+            // ClusterAdapter (sharded) after the operation's timeout, counting answers.
+            let (timeout, classic) = match self.proto {
                 Proto::Classic(_) => {
                     self.publish_request(&classic::Request::RemoteFetch {
                         uid: Some(self.uid.clone()),
                         request_id: request_id.clone(),
                         opts: wire,
                     });
-                    (self.shared.config.requests_timeout, None)
+                    (self.shared.config.requests_timeout, true)
                 }
                 Proto::Sharded(..) => {
                     self.publish_sharded(MessageBody::FetchSockets {
                         opts: wire_options(opts),
                         request_id: request_id.clone(),
                     });
-                    (opts.flags.timeout.unwrap_or(CLUSTER_TIMEOUT), Some(()))
+                    (opts.flags.timeout.unwrap_or(CLUSTER_TIMEOUT), false)
                 }
             };
             let expected = servers - 1;
@@ -1446,13 +1447,12 @@ impl Adapter for RedisAdapter {
             match result {
                 Ok(()) => Ok(sockets),
                 Err(_) => Err(AdapterError::Timeout {
-                    message: match message {
-                        None => {
-                            "timeout reached while waiting for fetchSockets response".to_owned()
-                        }
-                        Some(()) => format!(
+                    message: if classic {
+                        "timeout reached while waiting for fetchSockets response".to_owned()
+                    } else {
+                        format!(
                             "timeout reached: only {answered} responses received out of {expected}"
-                        ),
+                        )
                     },
                     responses: Vec::new(),
                 }),
