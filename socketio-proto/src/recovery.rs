@@ -158,6 +158,27 @@ pub struct RestoredSession {
     pub last_offset: String,
 }
 
+impl RestoredSession {
+    /// A restored session: `missed` holds `[event, ...args, offset]` of every missed event,
+    /// in order, and `last_offset` is the offset of the last one read (the client's own
+    /// when none).
+    pub fn new(session: PersistedSession, missed: Vec<Payload>, last_offset: String) -> Self {
+        Self {
+            session,
+            missed,
+            last_offset,
+        }
+    }
+}
+
+/// Whether an event sent to `rooms` (every socket when empty) except `except` reached a
+/// socket in `session_rooms` (its own id among them): the reference's
+/// `shouldIncludePacket`, used to pick the events a recovered socket missed.
+pub fn reaches_session(rooms: &[String], except: &[String], session_rooms: &[String]) -> bool {
+    (rooms.is_empty() || rooms.iter().any(|r| session_rooms.contains(r)))
+        && !session_rooms.iter().any(|r| except.contains(r))
+}
+
 /// Why a session was not restored (the client then gets a fresh one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -335,10 +356,7 @@ impl SessionStore {
             .packets
             .iter()
             .skip(index + 1)
-            .filter(|p| {
-                (p.rooms.is_empty() || p.rooms.iter().any(|r| rooms.contains(r)))
-                    && !rooms.iter().any(|r| p.except.contains(r))
-            })
+            .filter(|p| reaches_session(&p.rooms, &p.except, rooms))
             .filter_map(|p| p.data.with_last_string(&p.offset).ok())
             .collect();
         let last = self

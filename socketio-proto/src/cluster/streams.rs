@@ -16,14 +16,16 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 use super::adapter::{ClusterMessage, MessageBody, MessageType};
 use super::node::Doc;
 use super::writer::{Format, Writer};
 use super::{ClusterDecodeError, DecodeResult, EncodeResult};
-use crate::Value;
 use crate::recovery::PersistedSession;
+use crate::{Payload, Value};
 
 /// The stream of namespace `nsp`: `stream_name` itself when `stream_count` is 1, else
 /// `stream_name + "-" + (hashCode(nsp) % stream_count)` with JavaScript's 32-bit wrapping
@@ -167,20 +169,35 @@ pub fn session_key(prefix: &str, pid: &str) -> String {
     format!("{prefix}{pid}")
 }
 
-/// The value kept under [`session_key`]: `base64(msgpack({sid, pid, rooms, data}))`.
+/// The value kept under [`session_key`]: `base64(msgpack({sid, pid, rooms, data}))`, as a
+/// Node node writes it.
 pub fn encode_session(session: &PersistedSession) -> EncodeResult<String> {
+    write_session(session, None)
+}
+
+/// [`encode_session`] with the session's namespace as a fifth key, `nsp`, which a Node node
+/// ignores: a restore in another namespace ([`restorable_in`]) then refuses it, so that a
+/// pid obtained in one namespace cannot skip the middlewares of another.
+pub fn encode_session_in(session: &PersistedSession, nsp: &str) -> EncodeResult<String> {
+    write_session(session, Some(nsp))
+}
+
+fn write_session(session: &PersistedSession, nsp: Option<&str>) -> EncodeResult<String> {
     #[derive(serde::Serialize)]
     struct Session<'a> {
         sid: &'a str,
         pid: &'a str,
         rooms: &'a [String],
         data: &'a Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nsp: Option<&'a str>,
     }
-    let payload = crate::Payload::msgpack(&Session {
+    let payload = Payload::msgpack(&Session {
         sid: &session.sid,
         pid: &session.pid,
         rooms: &session.rooms,
         data: &session.data,
+        nsp,
     })
     .map_err(|e| super::ClusterEncodeError::Payload(e.to_string()))?;
     Ok(STANDARD.encode(payload.msgpack_bytes().map_or(&[][..], |b| b.as_ref())))
@@ -188,6 +205,20 @@ pub fn encode_session(session: &PersistedSession) -> EncodeResult<String> {
 
 /// Reads a value written by [`encode_session`] (or by a Node node).
 pub fn decode_session(value: &[u8]) -> DecodeResult<PersistedSession> {
+    read_session(value).map(|(session, _)| session)
+}
+
+/// Reads a session for a restore in namespace `nsp`: `None` when it was written in another
+/// one ([`encode_session_in`]); a session without namespace (written by a Node node) is
+/// restorable anywhere, as the reference does.
+pub fn restorable_in(value: &[u8], nsp: &str) -> DecodeResult<Option<PersistedSession>> {
+    let (session, written_in) = read_session(value)?;
+    Ok(written_in
+        .is_none_or(|written_in| written_in == nsp)
+        .then_some(session))
+}
+
+fn read_session(value: &[u8]) -> DecodeResult<(PersistedSession, Option<String>)> {
     #[derive(serde::Deserialize)]
     struct Session {
         sid: String,
@@ -195,6 +226,8 @@ pub fn decode_session(value: &[u8]) -> DecodeResult<PersistedSession> {
         rooms: Vec<String>,
         #[serde(default)]
         data: Value,
+        #[serde(default)]
+        nsp: Option<String>,
     }
     let raw = STANDARD
         .decode(value)
@@ -204,13 +237,186 @@ pub fn decode_session(value: &[u8]) -> DecodeResult<PersistedSession> {
     let s: Session = payload
         .deserialize()
         .map_err(|e| ClusterDecodeError::MalformedJson(e.to_string()))?;
-    Ok(PersistedSession::new(s.sid, s.pid, s.rooms, s.data))
+    Ok((PersistedSession::new(s.sid, s.pid, s.rooms, s.data), s.nsp))
+}
+
+/// A stream entry id as its two numbers, for ordering (`None` for something else).
+pub fn parse_offset(offset: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = offset.split_once('-')?;
+    if !is_offset(offset) {
+        return None;
+    }
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// The event a socket of namespace `nsp` in `session_rooms` missed with stream entry `id`
+/// (§5.5, step 4): `[event, ...args, id]` when the entry is a BROADCAST without ack of this
+/// namespace that reached those rooms, else `None`. Unlike the reference, a volatile
+/// broadcast is not replayed: it never carries an offset when it is sent live either.
+pub fn missed_event(
+    id: &str,
+    message: &ClusterMessage,
+    nsp: &str,
+    session_rooms: &[String],
+) -> Option<Payload> {
+    let MessageBody::Broadcast {
+        packet,
+        request_id: None,
+        opts,
+    } = &message.body
+    else {
+        return None;
+    };
+    if message.nsp != nsp
+        || opts.flags().volatile()
+        || !crate::recovery::reaches_session(&opts.rooms, &opts.except, session_rooms)
+    {
+        return None;
+    }
+    packet.data.with_last_string(id).ok()
+}
+
+/// Stream entries kept by a [`DeliveryLog`] at most, and their bytes.
+const LOG_ENTRIES: usize = 1_024;
+const LOG_BYTES: usize = 1 << 20;
+
+struct Logged {
+    id: (u64, u64),
+    offset: String,
+    rooms: Vec<String>,
+    except: Vec<String>,
+    data: Payload,
+    bytes: usize,
+}
+
+/// What a node delivered to its own sockets from a stream, in stream order, kept briefly so
+/// that a socket recovered across nodes neither misses an event nor gets one twice.
+///
+/// A restore reads the missed events from the stream up to some entry `X`; the node's own
+/// delivery has reached some entry `L` when the socket is back in its rooms. When `L > X`,
+/// the entries in `(X, L]` went out before the socket was back: [`DeliveryLog::recovered`]
+/// returns them. When `L < X`, the entries in `(L, X]` are among the missed events and are
+/// still to be delivered here: [`DeliveryLog::deliver`] leaves the socket out of them. The
+/// driver calls both under one lock, with the delivery itself.
+///
+/// ```
+/// use socketio_proto::cluster::streams::DeliveryLog;
+/// use socketio_proto::Payload;
+///
+/// let mut log = DeliveryLog::default();
+/// let rooms = vec!["sid1".to_owned(), "news".to_owned()];
+/// log.deliver("5-0", &["news".to_owned()], &[], &Payload::json(&("a", 1)).unwrap());
+/// // The restore read up to 4-0: 5-0 went out before the socket was back.
+/// let (since, complete) = log.recovered("sid1", &rooms, "4-0");
+/// assert!(complete);
+/// assert_eq!(since.len(), 1);
+/// // Another restore read up to 7-0: 6-0 and 7-0 are among its missed events.
+/// log.recovered("sid2", &["sid2".to_owned()], "7-0");
+/// let skip = log.deliver("6-0", &[], &[], &Payload::json(&("b",)).unwrap());
+/// assert_eq!(skip, ["sid2"]);
+/// ```
+#[derive(Default)]
+pub struct DeliveryLog {
+    entries: VecDeque<Logged>,
+    bytes: usize,
+    /// The last entry delivered.
+    last: Option<(u64, u64)>,
+    /// The last entry dropped from the log: a restore that read less than it may have lost
+    /// events.
+    dropped: Option<(u64, u64)>,
+    /// Recovered sockets and the last entry of their missed events, still to be delivered.
+    ahead: Vec<(String, (u64, u64))>,
+}
+
+impl std::fmt::Debug for DeliveryLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryLog")
+            .field("entries", &self.entries.len())
+            .field("bytes", &self.bytes)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryLog {
+    /// Records that entry `offset`, `data` for `rooms` except `except`, is delivered now, and
+    /// returns the recovered sockets to leave out: they got it among their missed events.
+    /// An entry not after the last one is not recorded (the stream is read in order).
+    pub fn deliver(
+        &mut self,
+        offset: &str,
+        rooms: &[String],
+        except: &[String],
+        data: &Payload,
+    ) -> Vec<String> {
+        let Some(id) = parse_offset(offset) else {
+            return Vec::new();
+        };
+        let skip = self
+            .ahead
+            .iter()
+            .filter(|(_, until)| *until >= id)
+            .map(|(sid, _)| sid.clone())
+            .collect();
+        self.ahead.retain(|(_, until)| *until > id);
+        if self.last.is_some_and(|last| id <= last) {
+            return skip;
+        }
+        self.last = Some(id);
+        let bytes = data.wire_len() + offset.len();
+        self.entries.push_back(Logged {
+            id,
+            offset: offset.to_owned(),
+            rooms: rooms.to_vec(),
+            except: except.to_vec(),
+            data: data.clone(),
+            bytes,
+        });
+        self.bytes += bytes;
+        while self.entries.len() > LOG_ENTRIES || self.bytes > LOG_BYTES {
+            let Some(old) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= old.bytes;
+            self.dropped = Some(old.id);
+        }
+        skip
+    }
+
+    /// A socket `sid` back in `rooms` whose missed events were read up to `last_offset`:
+    /// the events delivered here after it that reached those rooms (each with its offset
+    /// appended), and whether the log reached back far enough to hold them all.
+    pub fn recovered(
+        &mut self,
+        sid: &str,
+        rooms: &[String],
+        last_offset: &str,
+    ) -> (Vec<Payload>, bool) {
+        let Some(x) = parse_offset(last_offset) else {
+            return (Vec::new(), true);
+        };
+        if self.last.is_none_or(|last| last < x) {
+            self.ahead.push((sid.to_owned(), x));
+        }
+        let complete = self.dropped.is_none_or(|dropped| dropped <= x);
+        let since = self
+            .entries
+            .iter()
+            .filter(|e| e.id > x && crate::recovery::reaches_session(&e.rooms, &e.except, rooms))
+            .filter_map(|e| e.data.with_last_string(&e.offset).ok())
+            .collect();
+        (since, complete)
+    }
+
+    /// Entries and bytes held.
+    pub fn held(&self) -> (usize, usize) {
+        (self.entries.len(), self.bytes)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Payload;
     use crate::cluster::{BroadcastOptions, BroadcastPacket};
 
     #[test]
@@ -246,6 +452,109 @@ mod tests {
                 opts: BroadcastOptions::to_rooms(Vec::<String>::new()),
             },
         )
+    }
+
+    fn to(rooms: &[&str], except: &[&str], volatile: bool) -> ClusterMessage {
+        let mut message = broadcast(Payload::json(&("ev", 1)).unwrap());
+        if let MessageBody::Broadcast { opts, .. } = &mut message.body {
+            let mut flags = crate::cluster::BroadcastFlags::new();
+            if volatile {
+                flags.set(crate::cluster::Flag::Volatile(true));
+            }
+            *opts = BroadcastOptions::new(
+                rooms.iter().map(|r| (*r).to_owned()).collect(),
+                except.iter().map(|r| (*r).to_owned()).collect(),
+                Some(flags),
+            );
+        }
+        message
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_missed_event_is_a_broadcast_of_the_namespace_to_the_sessions_rooms_with_its_id_appended() {
+        let rooms = strings(&["sid1", "news"]);
+        let all = missed_event("7-1", &to(&[], &[], false), "/", &rooms).unwrap();
+        assert_eq!(all.json_text().map(|t| &**t), Some(r#"["ev",1,"7-1"]"#));
+        assert!(missed_event("7-1", &to(&["news"], &[], false), "/", &rooms).is_some());
+        assert!(missed_event("7-1", &to(&["sport"], &[], false), "/", &rooms).is_none());
+        assert!(missed_event("7-1", &to(&[], &["sid1"], false), "/", &rooms).is_none());
+        assert!(missed_event("7-1", &to(&[], &[], false), "/chat", &rooms).is_none());
+        // Not replayed, unlike the reference: a volatile event and one with an ack.
+        assert!(missed_event("7-1", &to(&[], &[], true), "/", &rooms).is_none());
+        let mut with_ack = to(&[], &[], false);
+        if let MessageBody::Broadcast { request_id, .. } = &mut with_ack.body {
+            *request_id = Some("r1".to_owned());
+        }
+        assert!(missed_event("7-1", &with_ack, "/", &rooms).is_none());
+    }
+
+    #[test]
+    fn the_delivery_log_hands_a_recovered_socket_what_went_out_after_its_restore_and_only_that() {
+        let mut log = DeliveryLog::default();
+        let data = Payload::json(&("ev",)).unwrap();
+        let rooms = strings(&["s1", "news"]);
+        assert!(log.deliver("1-0", &[], &[], &data).is_empty());
+        log.deliver("2-0", &strings(&["sport"]), &[], &data);
+        log.deliver("3-0", &strings(&["news"]), &[], &data);
+        log.deliver("3-1", &[], &strings(&["s1"]), &data);
+        // The restore read up to 1-0; 2-0 is not for it, 3-1 excludes it.
+        let (since, complete) = log.recovered("s1", &rooms, "1-0");
+        assert!(complete);
+        let texts: Vec<_> = since
+            .iter()
+            .map(|p| p.json_text().unwrap().to_string())
+            .collect();
+        assert_eq!(texts, [r#"["ev","3-0"]"#]);
+        // Read up to 5-0 while this node delivered 3-1: 4-0 and 5-0 skip it, 6-0 does not.
+        let (since, _) = log.recovered("s2", &strings(&["s2"]), "5-0");
+        assert!(since.is_empty());
+        assert_eq!(log.deliver("4-0", &[], &[], &data), ["s2"]);
+        assert_eq!(log.deliver("5-0", &[], &[], &data), ["s2"]);
+        assert!(log.deliver("6-0", &[], &[], &data).is_empty());
+        // A malformed offset gives nothing, and no panic.
+        assert_eq!(log.recovered("s3", &rooms, "x"), (Vec::new(), true));
+    }
+
+    #[test]
+    fn the_delivery_log_is_bounded_and_says_when_it_no_longer_reaches_back() {
+        let mut log = DeliveryLog::default();
+        let data = Payload::json(&("ev", "x".repeat(100))).unwrap();
+        for i in 0..5_000u32 {
+            log.deliver(&format!("{i}-0"), &[], &[], &data);
+        }
+        let (entries, bytes) = log.held();
+        assert!(entries <= LOG_ENTRIES && bytes <= LOG_BYTES);
+        let (since, complete) = log.recovered("s", &strings(&["s"]), "10-0");
+        assert!(!complete);
+        assert_eq!(since.len(), entries);
+        assert!(log.recovered("s", &strings(&["s"]), "4998-0").1);
+    }
+
+    #[test]
+    fn a_session_written_in_one_namespace_is_not_restorable_in_another() {
+        let session = PersistedSession::new(
+            "sid1".into(),
+            "pid1".into(),
+            strings(&["sid1", "r"]),
+            Value::Null,
+        );
+        let ours = encode_session_in(&session, "/").unwrap();
+        assert_eq!(
+            restorable_in(ours.as_bytes(), "/").unwrap(),
+            Some(session.clone())
+        );
+        assert_eq!(restorable_in(ours.as_bytes(), "/admin").unwrap(), None);
+        // Node's value has no namespace: restorable anywhere, as the reference.
+        let nodes = encode_session(&session).unwrap();
+        assert_eq!(
+            restorable_in(nodes.as_bytes(), "/admin").unwrap(),
+            Some(session)
+        );
+        assert!(restorable_in(b"not base64!", "/").is_err());
     }
 
     #[test]
