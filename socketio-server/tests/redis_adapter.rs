@@ -1,6 +1,7 @@
 //! The Redis adapter in-process, on a real Redis: what the cluster scenario suite
 //! (`conformance/tests/cluster_interop.rs`, with Node nodes) cannot drive from outside —
-//! Redis going away and coming back, garbage on the channels, and our emitter.
+//! Redis going away and coming back, garbage on the channels and in the stream, forged
+//! recovery sessions, and our emitter.
 //!
 //! Redis comes from `REDIS_URL` (default `redis://127.0.0.1:6379`); the restart test starts
 //! a private `redis-server` on a free port. Without them the tests are skipped with a
@@ -15,9 +16,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{Client, WAIT, capture_logs, config, start};
 use socketio_server::adapter::redis::{
-    Emitter, RedisAdapterConfig, RedisAdapterFactory, SubscriptionMode,
+    Emitter, RedisAdapterConfig, RedisAdapterFactory, StreamsConfig, SubscriptionMode,
 };
-use socketio_server::{Socket, SocketIo};
+use socketio_server::{RecoveryConfig, Socket, SocketIo};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, timeout};
 
@@ -453,4 +454,157 @@ async fn with_publish_on_specific_response_channel_answers_go_to_the_requesters_
         uid.is_some_and(|u| u.len() == 6),
         "the answer went to {channel}, not to a requester's own channel"
     );
+}
+
+/// A node with the streams adapter and connection state recovery; its sockets of `/` join
+/// room "r", and it also serves `/other`.
+async fn streams_node(url: &str, key: &str) -> (SocketIo, RedisAdapterFactory, SocketAddr) {
+    let redis_config = RedisAdapterConfig::default().key(key).streams(
+        StreamsConfig::default()
+            .stream_name(key)
+            .session_key_prefix(format!("{key}:session:"))
+            .block_time(Duration::from_millis(500)),
+    );
+    let redis = RedisAdapterFactory::connect(url, redis_config)
+        .await
+        .unwrap();
+    let mut config = config();
+    config.adapter(redis.factory());
+    config.connection_state_recovery(RecoveryConfig::default());
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|socket: Socket| async move {
+        socket.join("r");
+    });
+    io.of("/other")
+        .on_connection(|_socket: Socket| async move {});
+    let addr = start(&io).await;
+    (io, redis, addr)
+}
+
+/// The `sid` and `pid` of a CONNECT reply.
+fn sid_pid(reply: &str) -> (String, String) {
+    let body = reply
+        .split_once('{')
+        .map(|(_, b)| format!("{{{b}"))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    (
+        v["sid"].as_str().unwrap_or_default().to_owned(),
+        v["pid"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn with_the_streams_adapter_garbage_in_the_stream_is_ignored_and_a_forged_or_foreign_pid_gets_a_fresh_session()
+ {
+    let url = redis_url();
+    if !redis_ready(&url, "streams adapter bad input") {
+        return;
+    }
+    let (logs, _guard) = capture_logs();
+    let key = unique_key("streams");
+    let (a, _ra, a_addr) = streams_node(&url, &key).await;
+    let (_b, _rb, b_addr) = streams_node(&url, &key).await;
+    wait_for_nodes(&a, 2).await;
+    let mut client = Client::connect(b_addr).await;
+    client.send("40").await;
+    let reply = client.recv().await;
+    let (sid, pid) = sid_pid(&reply);
+    assert!(
+        !pid.is_empty(),
+        "recovery on: the CONNECT reply carries a pid: {reply}"
+    );
+    // Until the stream readers are in place, a broadcast may precede them: retry.
+    let deadline = Instant::now() + WAIT;
+    let first = loop {
+        a.to("r").emit("first", &1).unwrap();
+        if let Ok(text) = timeout(Duration::from_millis(300), client.recv()).await {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream readers never delivered"
+        );
+    };
+    assert!(first.starts_with(r#"42["first",1,""#), "{first}");
+
+    // Garbage written to the stream, as another program could.
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let garbage: [&[(&str, &[u8])]; 7] = [
+        &[("foo", b"bar")],
+        &[("nsp", b"/")],
+        &[("uid", b"x"), ("nsp", b"/"), ("type", b"3"), ("data", b"{")],
+        &[
+            ("uid", b"x"),
+            ("nsp", b"/"),
+            ("type", b"3"),
+            ("data", b"!!not base64"),
+        ],
+        &[("uid", b"x"), ("nsp", b"/"), ("type", b"99")],
+        &[
+            ("uid", b"x"),
+            ("nsp", b"/"),
+            ("type", b"3"),
+            ("data", br#"{"packet":1}"#),
+        ],
+        &[
+            ("uid", b"x"),
+            ("nsp", b"/"),
+            ("type", b"three"),
+            ("data", b"\xff\xfe"),
+        ],
+    ];
+    for fields in garbage {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&key).arg("*");
+        for (k, v) in fields {
+            cmd.arg(*k).arg(*v);
+        }
+        cmd.exec_async(&mut conn).await.unwrap();
+    }
+    // The nodes go on: the next broadcast arrives, with its offset, once.
+    a.to("r").emit("after", &2).unwrap();
+    let after = client.recv().await;
+    assert!(after.starts_with(r#"42["after",2,""#), "{after}");
+    let offset = after
+        .trim_end_matches("\"]")
+        .rsplit('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        socketio_proto::cluster::streams::is_offset(&offset),
+        "{after}"
+    );
+    logs.wait_for(&["WARN", "malformed stream entry"]).await;
+
+    // A forged pid: a fresh session.
+    let mut forged = Client::connect(a_addr).await;
+    forged.send(r#"40{"pid":"forged","offset":"1-0"}"#).await;
+    let (forged_sid, forged_pid) = sid_pid(&forged.recv().await);
+    assert!(forged_sid != sid && forged_pid != "forged");
+
+    // The real pid presented in another namespace: a fresh session there, never this
+    // socket's id (its middlewares are not skipped with another namespace's pid).
+    drop(client);
+    sleep(Duration::from_millis(300)).await;
+    let mut foreign = Client::connect(a_addr).await;
+    foreign
+        .send(&format!(
+            r#"40/other,{{"pid":"{pid}","offset":"{offset}"}}"#
+        ))
+        .await;
+    let reply = foreign.recv().await;
+    let (foreign_sid, _) = sid_pid(&reply);
+    assert!(reply.starts_with("40/other,"), "{reply}");
+    assert_ne!(
+        foreign_sid, sid,
+        "another namespace's session was restored: {reply}"
+    );
+
+    let _ = redis::cmd("DEL").arg(&key).exec_async(&mut conn).await;
 }

@@ -10,7 +10,11 @@
 //!   `@socket.io/redis-emitter` (and [`Emitter`]) publish;
 //! - **sharded** (`createShardedAdapter`, [`RedisAdapterConfig::sharded`]): Redis 7 sharded
 //!   pub/sub (`SPUBLISH`/`SSUBSCRIBE`) with the `ClusterAdapter` messages, in the
-//!   `static`, `dynamic` or `dynamic-private` subscription mode.
+//!   `static`, `dynamic` or `dynamic-private` subscription mode;
+//! - **streams** ([`RedisAdapterConfig::streams`], `@socket.io/redis-streams-adapter`
+//!   0.3.1): broadcasts and room operations written to a Redis stream and read back by every
+//!   node, the requests on pub/sub; with connection state recovery on, sessions kept in Redis
+//!   and the missed events read back from the stream, so that a client recovers on any node.
 //!
 //! The messages are encoded and decoded by [`socketio_proto::cluster`]; this module is the
 //! driver: Redis connections, the queue that publishes in order, pending requests and their
@@ -49,11 +53,16 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{PushInfo, PushKind};
 use socketio_proto::cluster::adapter::{ClusterMessage, MessageBody, ShardedChannels};
+use socketio_proto::cluster::streams::{self as stream_format, DeliveryLog};
 use socketio_proto::cluster::{self, classic};
+use socketio_proto::recovery::{PersistedSession, RecoveryConfig, RestoredSession};
 use socketio_proto::{Payload, Value};
 use tokio::sync::{mpsc, oneshot};
 
 pub use socketio_proto::cluster::adapter::SubscriptionMode;
+pub use streams::StreamsConfig;
+
+mod streams;
 
 use super::{
     AckCollection, Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastReport,
@@ -91,6 +100,9 @@ pub struct RedisAdapterConfig {
     /// `Some(mode)` for the sharded adapter (`createShardedAdapter`), `None` (the default)
     /// for the classic one.
     pub sharded: Option<SubscriptionMode>,
+    /// `Some(options)` for the streams adapter (`@socket.io/redis-streams-adapter`); it
+    /// takes precedence over `sharded`.
+    pub streams: Option<StreamsConfig>,
 }
 
 impl Default for RedisAdapterConfig {
@@ -100,6 +112,7 @@ impl Default for RedisAdapterConfig {
             requests_timeout: CLUSTER_TIMEOUT,
             publish_on_specific_response_channel: false,
             sharded: None,
+            streams: None,
         }
     }
 }
@@ -132,18 +145,60 @@ impl RedisAdapterConfig {
         self.sharded = Some(mode);
         self
     }
+
+    /// Uses the streams adapter with these options.
+    #[must_use]
+    pub fn streams(mut self, options: StreamsConfig) -> Self {
+        self.streams = Some(options);
+        self
+    }
+
+    /// The pub/sub publish command: `SPUBLISH` for the sharded adapter and the streams
+    /// adapter on sharded pub/sub, else `PUBLISH`.
+    fn publish_command(&self) -> &'static str {
+        match &self.streams {
+            Some(s) if s.use_sharded_pubsub => "SPUBLISH",
+            Some(_) => "PUBLISH",
+            None if self.sharded.is_some() => "SPUBLISH",
+            None => "PUBLISH",
+        }
+    }
 }
 
-/// One message to publish, in order.
-struct Publish {
-    channel: String,
-    bytes: Bytes,
+/// One write to Redis, in order.
+enum Publish {
+    /// `PUBLISH` (or `SPUBLISH`).
+    Message { channel: String, bytes: Bytes },
+    /// `XADD` to a stream; `fallback` is delivered locally if it cannot be written.
+    Entry {
+        stream: Arc<str>,
+        fields: Vec<(&'static str, String)>,
+        fallback: Option<Fallback>,
+    },
+    /// `SET key value PX ttl`: a session kept for connection state recovery.
+    Session {
+        key: String,
+        value: String,
+        ttl: Duration,
+    },
+}
+
+/// A broadcast this node leaves to the stream reader to deliver locally (with its offset):
+/// delivered here without offset if the stream cannot be written.
+struct Fallback {
+    adapter: Weak<RedisAdapter>,
+    packet: EventPacket,
+    opts: BroadcastOptions,
 }
 
 /// What every namespace's adapter of one server shares: the two Redis connections and the
 /// publishing queue.
 struct Shared {
     config: RedisAdapterConfig,
+    /// For the stream readers' own connections.
+    client: redis::Client,
+    /// The streams being read (one reader task each).
+    readers: Mutex<HashSet<String>>,
     /// Commands and `PUBLISH`: never subscribed, so it is not counted by `NUMSUB`.
     publisher: ConnectionManager,
     /// Subscriptions only (RESP3; messages arrive as pushes); resubscribed after a
@@ -265,11 +320,9 @@ impl RedisAdapterFactory {
     /// inside a tokio runtime.
     pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Self, RedisError> {
         let info = redis::IntoConnectionInfo::into_connection_info(url)?;
-        let publisher = ConnectionManager::new_with_config(
-            redis::Client::open(info.clone())?,
-            manager_config(),
-        )
-        .await?;
+        let client = redis::Client::open(info.clone())?;
+        let publisher =
+            ConnectionManager::new_with_config(client.clone(), manager_config()).await?;
         let resp3 = info.clone().set_redis_settings(
             info.redis_settings()
                 .clone()
@@ -284,6 +337,8 @@ impl RedisAdapterFactory {
         let (queue, queue_rx) = mpsc::channel(PUBLISH_QUEUE);
         let shared = Arc::new(Shared {
             config,
+            client,
+            readers: Mutex::new(HashSet::new()),
             publisher,
             subscriber,
             queue,
@@ -331,17 +386,36 @@ async fn publish_loop(shared: Weak<Shared>, mut queue: mpsc::Receiver<Publish>) 
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let command = if shared.config.sharded.is_some() {
-            "SPUBLISH"
-        } else {
-            "PUBLISH"
-        };
+        let command = shared.config.publish_command();
+        let max_len = shared.config.streams.as_ref().map_or(0, |s| s.max_len);
         let mut pipe = redis::pipe();
         for message in &batch {
-            pipe.cmd(command)
-                .arg(&message.channel)
-                .arg(message.bytes.as_ref())
-                .ignore();
+            match message {
+                Publish::Message { channel, bytes } => {
+                    pipe.cmd(command).arg(channel).arg(bytes.as_ref()).ignore();
+                }
+                Publish::Entry { stream, fields, .. } => {
+                    let cmd = pipe
+                        .cmd("XADD")
+                        .arg(stream.as_ref())
+                        .arg("MAXLEN")
+                        .arg("~")
+                        .arg(max_len)
+                        .arg("*");
+                    for (key, value) in fields {
+                        cmd.arg(*key).arg(value);
+                    }
+                    cmd.ignore();
+                }
+                Publish::Session { key, value, ttl } => {
+                    pipe.cmd("SET")
+                        .arg(key)
+                        .arg(value)
+                        .arg("PX")
+                        .arg(ttl.as_millis() as u64)
+                        .ignore();
+                }
+            }
         }
         let mut conn = shared.publisher.clone();
         if let Err(e) = pipe.exec_async(&mut conn).await {
@@ -353,6 +427,17 @@ async fn publish_loop(shared: Weak<Shared>, mut queue: mpsc::Receiver<Publish>) 
                 messages = batch.len(),
                 "cluster: messages not published to the other nodes (Redis unreachable)"
             );
+            // What this node's own sockets were to get from the stream, they get now.
+            for message in batch.drain(..) {
+                if let Publish::Entry {
+                    fallback: Some(f), ..
+                } = message
+                {
+                    if let Some(adapter) = f.adapter.upgrade() {
+                        adapter.local.broadcast(&f.packet, &f.opts);
+                    }
+                }
+            }
         }
         batch.clear();
     }
@@ -446,6 +531,9 @@ fn bytes_of(value: &redis::Value) -> Option<Bytes> {
 enum Proto {
     Classic(classic::Channels),
     Sharded(ShardedChannels, SubscriptionMode),
+    /// The streams adapter: the pub/sub channels (named as the sharded adapter's) and the
+    /// namespace's stream.
+    Streams(ShardedChannels, Arc<str>),
 }
 
 /// One answer to a pending request.
@@ -474,6 +562,10 @@ pub struct RedisAdapter {
     own_acks: Mutex<HashSet<String>>,
     server_side: RwLock<Option<ServerSideListener>>,
     room_listener: RwLock<Option<RoomListener>>,
+    /// Connection state recovery (streams adapter only: the others keep no session).
+    recovery: Option<RecoveryConfig>,
+    /// Streams adapter with recovery: what the stream reader delivered here lately.
+    log: Mutex<DeliveryLog>,
     this: Weak<Self>,
 }
 
@@ -489,13 +581,20 @@ impl std::fmt::Debug for RedisAdapter {
 impl RedisAdapter {
     fn new(shared: Arc<Shared>, cx: &AdapterContext) -> Arc<Self> {
         let nsp = cx.nsp.as_str();
-        let (uid, proto) = match shared.config.sharded {
-            None => {
+        let (uid, proto) = match (&shared.config.streams, shared.config.sharded) {
+            (Some(streams), _) => {
+                let uid = random_hex(16);
+                let channels = ShardedChannels::new(&shared.config.key, nsp, &uid);
+                let stream =
+                    stream_format::stream_name(&streams.stream_name, streams.stream_count, nsp);
+                (uid, Proto::Streams(channels, stream.into()))
+            }
+            (None, None) => {
                 let uid = random_id(6);
                 let channels = classic::Channels::new(&shared.config.key, nsp, &uid);
                 (uid, Proto::Classic(channels))
             }
-            Some(mode) => {
+            (None, Some(mode)) => {
                 let uid = random_hex(16);
                 let channels = ShardedChannels::new(&shared.config.key, nsp, &uid);
                 (uid, Proto::Sharded(channels, mode))
@@ -512,6 +611,11 @@ impl RedisAdapter {
             own_acks: Mutex::new(HashSet::new()),
             server_side: RwLock::new(None),
             room_listener: RwLock::new(None),
+            recovery: cx
+                .recovery
+                .clone()
+                .filter(|_| shared.config.streams.is_some()),
+            log: Mutex::new(DeliveryLog::default()),
             this: this.clone(),
         });
         let this = Arc::downgrade(&adapter);
@@ -536,6 +640,26 @@ impl RedisAdapter {
                 shared.subscribe("SSUBSCRIBE", c.main().to_owned(), true);
                 shared.subscribe("SSUBSCRIBE", c.response().to_owned(), true);
             }
+            Proto::Streams(c, stream) => {
+                let command = if shared.config.publish_command() == "SPUBLISH" {
+                    "SSUBSCRIBE"
+                } else {
+                    "SUBSCRIBE"
+                };
+                shared.subscribe(command, c.main().to_owned(), true);
+                shared.subscribe(command, c.response().to_owned(), true);
+                let new = shared
+                    .readers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(stream.to_string());
+                if new {
+                    tokio::spawn(streams::stream_reader(
+                        Arc::downgrade(&shared),
+                        stream.to_string(),
+                    ));
+                }
+            }
         }
         adapter
     }
@@ -551,7 +675,12 @@ impl RedisAdapter {
 
     /// Queues a message; false when it could not be (the queue is full).
     fn publish(&self, channel: String, bytes: Bytes) -> bool {
-        match self.shared.queue.try_send(Publish { channel, bytes }) {
+        self.enqueue(Publish::Message { channel, bytes })
+    }
+
+    /// Queues a write; false when it could not be (the queue is full).
+    fn enqueue(&self, publish: Publish) -> bool {
+        match self.shared.queue.try_send(publish) {
             Ok(()) => true,
             Err(_) => {
                 self.shared.unpublished.fetch_add(1, Ordering::Relaxed);
@@ -561,14 +690,24 @@ impl RedisAdapter {
         }
     }
 
-    /// Publishes a `ClusterAdapter` message (sharded protocol) on its channel.
+    /// Sends a `ClusterAdapter` message (sharded and streams protocols): published on its
+    /// channel, or, streams, written to the stream when it is durable.
     fn publish_sharded(&self, body: MessageBody) -> bool {
-        let Proto::Sharded(channels, mode) = &self.proto else {
-            return false;
-        };
         let message = ClusterMessage::new(self.uid.clone(), self.nsp.clone(), body);
-        let channel = channels.publish_channel(&message, *mode);
-        match message.encode_sharded() {
+        let (channel, encoded) = match &self.proto {
+            Proto::Sharded(channels, mode) => (
+                channels.publish_channel(&message, *mode),
+                message.encode_sharded(),
+            ),
+            Proto::Streams(channels, stream) => {
+                if stream_format::is_durable(&message) {
+                    return self.append(stream, &message, None);
+                }
+                (channels.main().to_owned(), message.encode_msgpack())
+            }
+            Proto::Classic(_) => return false,
+        };
+        match encoded {
             Ok(bytes) => self.publish(channel, bytes),
             Err(e) => {
                 tracing::warn!(error = %e, "cluster: message not encodable");
@@ -579,12 +718,41 @@ impl RedisAdapter {
 
     /// Publishes a response (sharded) to `requester`.
     fn respond_sharded(&self, requester: &str, body: MessageBody) {
-        let Proto::Sharded(channels, _) = &self.proto else {
-            return;
-        };
         let message = ClusterMessage::new(self.uid.clone(), self.nsp.clone(), body);
-        if let Ok(bytes) = message.encode_sharded() {
+        let (channels, encoded) = match &self.proto {
+            Proto::Sharded(channels, _) => (channels, message.encode_sharded()),
+            Proto::Streams(channels, _) => (channels, message.encode_msgpack()),
+            Proto::Classic(_) => return,
+        };
+        if let Ok(bytes) = encoded {
             self.publish(channels.response_to(requester), bytes);
+        }
+    }
+
+    /// Writes a message to the stream (`XADD`), with what to deliver locally if it cannot
+    /// be written; false when it could not be queued.
+    fn append(
+        &self,
+        stream: &Arc<str>,
+        message: &ClusterMessage,
+        fallback: Option<Fallback>,
+    ) -> bool {
+        let only_plaintext = self
+            .shared
+            .config
+            .streams
+            .as_ref()
+            .is_some_and(|s| s.only_plaintext);
+        match stream_format::encode_entry(message, only_plaintext) {
+            Ok(fields) => self.enqueue(Publish::Entry {
+                stream: stream.clone(),
+                fields,
+                fallback,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster: message not encodable");
+                false
+            }
         }
     }
 
@@ -624,7 +792,7 @@ impl RedisAdapter {
     fn pending(&self) -> (String, mpsc::Receiver<Reply>) {
         let id = match self.proto {
             Proto::Classic(_) => random_id(6),
-            Proto::Sharded(..) => random_hex(16),
+            Proto::Sharded(..) | Proto::Streams(..) => random_hex(16),
         };
         let (tx, rx) = mpsc::channel(REPLY_BUFFER);
         self.requests
@@ -719,7 +887,7 @@ impl RedisAdapter {
                 }
                 classic::ChannelKind::Other | _ => false,
             },
-            Proto::Sharded(channels, _) => {
+            Proto::Sharded(channels, _) | Proto::Streams(channels, _) => {
                 if !channel.starts_with(channels.main()) {
                     return false;
                 }
@@ -764,6 +932,91 @@ impl RedisAdapter {
             None => {
                 tracing::warn!(nsp = %self.nsp, "cluster: broadcast payload not readable, ignored")
             }
+        }
+    }
+
+    /// A stream entry (streams adapter), in stream order. This node's own broadcasts come
+    /// back here when recovery is on: they are delivered locally now, with their offset, in
+    /// the stream's order; everything else of its own was applied when it was sent.
+    fn on_stream_entry(&self, id: &str, message: ClusterMessage) {
+        if message.nsp != self.nsp {
+            return;
+        }
+        let own = message.uid == self.uid;
+        match message.body {
+            MessageBody::Broadcast {
+                packet,
+                request_id: None,
+                opts,
+            } if !own || (self.recovery.is_some() && !opts.flags().volatile()) => {
+                self.deliver_at(id, packet.data, &opts);
+            }
+            // Applied when it was sent.
+            MessageBody::Broadcast { .. } | _ if own => {}
+            body @ MessageBody::Broadcast { .. } | body => {
+                self.on_cluster_message(ClusterMessage::new(message.uid, message.nsp, body));
+            }
+        }
+    }
+
+    /// Delivers stream entry `id` to the local sockets it targets; with recovery on, with
+    /// `id` as its offset and recorded in the delivery log (a recovered socket that got it
+    /// among its missed events is left out), atomically with
+    /// [`Adapter::add_recovered_socket`].
+    fn deliver_at(&self, id: &str, data: Payload, opts: &cluster::BroadcastOptions) {
+        let mut local = local_options(opts);
+        let Some(packet) = self.local_packet(data) else {
+            tracing::warn!(nsp = %self.nsp, "cluster: broadcast payload not readable, ignored");
+            return;
+        };
+        if self.recovery.is_none() || local.flags.volatile {
+            self.local.broadcast(&packet, &local);
+            return;
+        }
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let skip = log.deliver(id, &opts.rooms, &opts.except, packet.payload());
+        local.except.extend(skip);
+        let packet = packet.with_offset(id).unwrap_or(packet);
+        self.local.broadcast(&packet, &local);
+    }
+
+    /// Streams adapter with recovery: a broadcast is written to the stream and delivered
+    /// here by the stream reader, with its offset (`None`: not such a broadcast).
+    fn broadcast_through_stream(
+        &self,
+        packet: &EventPacket,
+        opts: &BroadcastOptions,
+    ) -> Option<BroadcastReport> {
+        let Proto::Streams(_, stream) = &self.proto else {
+            return None;
+        };
+        if self.recovery.is_none() || opts.flags.volatile || opts.flags.local {
+            return None;
+        }
+        let data = packet.msgpack_payload().ok()?;
+        let message = ClusterMessage::new(
+            self.uid.clone(),
+            self.nsp.clone(),
+            MessageBody::Broadcast {
+                packet: cluster::BroadcastPacket::event(data, None),
+                request_id: None,
+                opts: wire_options(opts),
+            },
+        );
+        let fallback = Fallback {
+            adapter: self.this.clone(),
+            packet: packet.clone(),
+            opts: opts.clone(),
+        };
+        if self.append(stream, &message, Some(fallback)) {
+            Some(BroadcastReport {
+                delivered: self.local.targets(opts).len(),
+                ..BroadcastReport::default()
+            })
+        } else {
+            let mut report = self.local.broadcast(packet, opts);
+            report.unpublished = true;
+            Some(report)
         }
     }
 
@@ -1033,7 +1286,7 @@ impl RedisAdapter {
                     },
                     true,
                 ),
-                Proto::Sharded(..) => {
+                Proto::Sharded(..) | Proto::Streams(..) => {
                     let payload =
                         convert_payload(payload.clone(), socketio_proto::ParserKind::MsgPack)
                             .unwrap_or(payload);
@@ -1076,7 +1329,7 @@ impl RedisAdapter {
                 },
                 false,
             ),
-            Proto::Sharded(..) => {
+            Proto::Sharded(..) | Proto::Streams(..) => {
                 self.respond_sharded(
                     requester.as_deref().unwrap_or_default(),
                     count_body(request_id.clone()),
@@ -1100,7 +1353,7 @@ impl RedisAdapter {
                         },
                         false,
                     ),
-                    Proto::Sharded(..) => self.respond_sharded(
+                    Proto::Sharded(..) | Proto::Streams(..) => self.respond_sharded(
                         requester.as_deref().unwrap_or_default(),
                         MessageBody::BroadcastAck {
                             request_id: request_id.clone(),
@@ -1118,6 +1371,10 @@ impl RedisAdapter {
         let (subcommand, channel) = match &self.proto {
             Proto::Classic(c) => ("NUMSUB", c.request().to_owned()),
             Proto::Sharded(c, _) => ("SHARDNUMSUB", c.main().to_owned()),
+            Proto::Streams(c, _) if self.shared.config.publish_command() == "SPUBLISH" => {
+                ("SHARDNUMSUB", c.main().to_owned())
+            }
+            Proto::Streams(c, _) => ("NUMSUB", c.main().to_owned()),
         };
         let mut conn = self.shared.publisher.clone();
         match redis::cmd("PUBSUB")
@@ -1144,7 +1401,7 @@ impl RedisAdapter {
     ) -> bool {
         match self.proto {
             Proto::Classic(_) => !self.publish_request(&classic_request),
-            Proto::Sharded(..) => {
+            Proto::Sharded(..) | Proto::Streams(..) => {
                 self.publish_sharded(sharded_body);
                 true
             }
@@ -1288,6 +1545,9 @@ impl Adapter for RedisAdapter {
     }
 
     fn broadcast(&self, packet: &EventPacket, opts: &BroadcastOptions) -> BroadcastReport {
+        if let Some(report) = self.broadcast_through_stream(packet, opts) {
+            return report;
+        }
         let published = opts.flags.local || self.publish_broadcast(packet, opts);
         let mut report = self.local.broadcast(packet, opts);
         report.unpublished |= !published;
@@ -1300,6 +1560,9 @@ impl Adapter for RedisAdapter {
         opts: &'a BroadcastOptions,
     ) -> AdapterFuture<'a, BroadcastReport> {
         Box::pin(async move {
+            if let Some(report) = self.broadcast_through_stream(packet, opts) {
+                return report;
+            }
             let published = opts.flags.local || self.publish_broadcast(packet, opts);
             let mut report = self.local.broadcast_wait(packet, opts).await;
             report.unpublished |= !published;
@@ -1339,7 +1602,7 @@ impl Adapter for RedisAdapter {
                         opts: wire,
                     });
                 }
-                Proto::Sharded(..) => {
+                Proto::Sharded(..) | Proto::Streams(..) => {
                     self.publish_sharded(MessageBody::Broadcast {
                         packet: cluster::BroadcastPacket::event(data, None),
                         request_id: Some(request_id.clone()),
@@ -1420,7 +1683,7 @@ impl Adapter for RedisAdapter {
                     });
                     (self.shared.config.requests_timeout, true)
                 }
-                Proto::Sharded(..) => {
+                Proto::Sharded(..) | Proto::Streams(..) => {
                     self.publish_sharded(MessageBody::FetchSockets {
                         opts: wire_options(opts),
                         request_id: request_id.clone(),
@@ -1504,10 +1767,12 @@ impl Adapter for RedisAdapter {
                         request_id: None,
                         data: json,
                     }),
-                    Proto::Sharded(..) => self.publish_sharded(MessageBody::ServerSideEmit {
-                        request_id: None,
-                        packet: sharded_payload(json),
-                    }),
+                    Proto::Sharded(..) | Proto::Streams(..) => {
+                        self.publish_sharded(MessageBody::ServerSideEmit {
+                            request_id: None,
+                            packet: sharded_payload(json),
+                        })
+                    }
                 };
                 return if sent {
                     Ok(Vec::new())
@@ -1526,10 +1791,12 @@ impl Adapter for RedisAdapter {
                     request_id: Some(request_id.clone()),
                     data: json,
                 }),
-                Proto::Sharded(..) => self.publish_sharded(MessageBody::ServerSideEmit {
-                    request_id: Some(request_id.clone()),
-                    packet: sharded_payload(json),
-                }),
+                Proto::Sharded(..) | Proto::Streams(..) => {
+                    self.publish_sharded(MessageBody::ServerSideEmit {
+                        request_id: Some(request_id.clone()),
+                        packet: sharded_payload(json),
+                    })
+                }
             };
             let mut responses = Vec::new();
             let _ = tokio::time::timeout(timeout, async {
@@ -1566,6 +1833,67 @@ impl Adapter for RedisAdapter {
 
     fn server_count(&self) -> AdapterFuture<'_, usize> {
         Box::pin(self.count_servers())
+    }
+
+    fn persist_session(&self, session: PersistedSession) {
+        let (Some(config), Some(recovery)) = (&self.shared.config.streams, &self.recovery) else {
+            return;
+        };
+        match stream_format::encode_session_in(&session, &self.nsp) {
+            Ok(value) => {
+                self.enqueue(Publish::Session {
+                    key: stream_format::session_key(&config.session_key_prefix, &session.pid),
+                    value,
+                    ttl: recovery.max_disconnection_duration,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "connection state not kept: session not encodable")
+            }
+        }
+    }
+
+    fn restore_session<'a>(
+        &'a self,
+        pid: &'a str,
+        offset: &'a str,
+    ) -> AdapterFuture<'a, Option<RestoredSession>> {
+        Box::pin(async move {
+            let (Some(config), Some(_), Proto::Streams(_, stream)) =
+                (&self.shared.config.streams, &self.recovery, &self.proto)
+            else {
+                return None;
+            };
+            let mut conn = self.shared.publisher.clone();
+            let mut restored =
+                streams::restore(&mut conn, config, stream, &self.nsp, pid, offset).await?;
+            let parser = self.parser;
+            restored.missed = std::mem::take(&mut restored.missed)
+                .into_iter()
+                .filter_map(|p| convert_payload(p, parser).ok())
+                .collect();
+            Some(restored)
+        })
+    }
+
+    fn add_recovered_socket(&self, socket: &Socket, restored: &RestoredSession) -> Vec<Payload> {
+        if self.recovery.is_none() {
+            self.add_socket(socket);
+            self.add_all(socket.id(), &restored.session.rooms);
+            return Vec::new();
+        }
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        self.add_socket(socket);
+        self.add_all(socket.id(), &restored.session.rooms);
+        let (since, complete) =
+            log.recovered(socket.id(), &restored.session.rooms, &restored.last_offset);
+        if !complete {
+            tracing::warn!(
+                sid = socket.id(),
+                "connection state recovered, but events delivered during the restore may be missing"
+            );
+        }
+        since
     }
 }
 
@@ -1632,11 +1960,13 @@ impl RedisAdapter {
                     Err(_) => false,
                 }
             }
-            Proto::Sharded(..) => self.publish_sharded(MessageBody::Broadcast {
-                packet: cluster::BroadcastPacket::event(data, None),
-                request_id: None,
-                opts: wire,
-            }),
+            Proto::Sharded(..) | Proto::Streams(..) => {
+                self.publish_sharded(MessageBody::Broadcast {
+                    packet: cluster::BroadcastPacket::event(data, None),
+                    request_id: None,
+                    opts: wire,
+                })
+            }
         }
     }
 }
