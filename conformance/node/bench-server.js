@@ -5,9 +5,11 @@
 //
 //   node bench-server.js [--port N]        (prints "listening on PORT")
 //   node bench-server.js [--port N] --recovery   (connectionStateRecovery: {}, the defaults)
-//   node bench-server.js --port N --redis URL [--adapter redis|redis-sharded] [--key PREFIX]
+//   node bench-server.js --port N --redis URL [--adapter redis|redis-sharded|redis-streams] [--key PREFIX]
 //       a node of a cluster: @socket.io/redis-adapter 8.3.0 (classic, or sharded with
-//       subscriptionMode "dynamic") on node-redis 5, as the Rust bench-server's --redis
+//       subscriptionMode "dynamic") or @socket.io/redis-streams-adapter 0.3.1 (its streamName
+//       and channelPrefix the key, sessionKeyPrefix "<key>:session:") on node-redis 5, as the
+//       Rust bench-server's --redis
 //
 // Events on `/` (the same contract as the Rust bench server):
 // - `echo`: emits `echo` back to the sender with the same arguments;
@@ -19,7 +21,7 @@
 const http = require("node:http");
 const { Server } = require("socket.io");
 
-const USAGE = "usage: node bench-server.js [--port N] [--recovery] [--redis URL [--adapter redis|redis-sharded] [--key PREFIX]]";
+const USAGE = "usage: node bench-server.js [--port N] [--recovery] [--redis URL [--adapter redis|redis-sharded|redis-streams] [--key PREFIX]]";
 
 function parseArgs(argv) {
   const opts = { port: Number(process.env.PORT || 3000), redis: null, adapter: "redis", key: "socket.io", recovery: false };
@@ -32,7 +34,7 @@ function parseArgs(argv) {
       opts.port = Number(value);
     } else if (flag === "--redis" && value !== undefined) {
       opts.redis = value;
-    } else if (flag === "--adapter" && (value === "redis" || value === "redis-sharded")) {
+    } else if (flag === "--adapter" && ["redis", "redis-sharded", "redis-streams"].includes(value)) {
       opts.adapter = value;
     } else if (flag === "--key" && value !== undefined) {
       opts.key = value;
@@ -89,11 +91,22 @@ async function listen() {
     const pub = createClient({ url: opts.redis });
     const sub = pub.duplicate();
     await Promise.all([pub.connect(), sub.connect()]);
-    io.adapter(
-      opts.adapter === "redis-sharded"
-        ? createShardedAdapter(pub, sub, { channelPrefix: opts.key, subscriptionMode: "dynamic" })
-        : createAdapter(pub, sub, { key: opts.key }),
-    );
+    if (opts.adapter === "redis-streams") {
+      const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
+      io.adapter(
+        createStreamsAdapter(pub, {
+          streamName: opts.key,
+          channelPrefix: opts.key,
+          sessionKeyPrefix: `${opts.key}:session:`,
+        }),
+      );
+    } else {
+      io.adapter(
+        opts.adapter === "redis-sharded"
+          ? createShardedAdapter(pub, sub, { channelPrefix: opts.key, subscriptionMode: "dynamic" })
+          : createAdapter(pub, sub, { key: opts.key }),
+      );
+    }
   }
   httpServer.listen(port, "127.0.0.1", () => {
     console.log(`listening on ${httpServer.address().port}`);

@@ -12,6 +12,11 @@
 //   node churn.js --url http://127.0.0.1:3000 [--clients 500] [--seconds 60] [--rate 20]
 //                 [--min-cut 2000] [--max-cut 10000] [--transport websocket|polling|mixed]
 //                 [--pid SERVER_PID]
+//
+// Across nodes: `--url URL1,URL2,...` (nodes of one cluster, with a recovering adapter such
+// as the Redis streams one) spreads the clients over the nodes, and each cut client comes
+// back on the next node; the driver broadcasts from the first. `--pid P1,P2,...`: the RSS
+// reported is their sum.
 "use strict";
 
 const fs = require("node:fs");
@@ -23,7 +28,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i += 2) {
     const key = keys[argv[i]];
     if (!key || argv[i + 1] === undefined) throw new Error(`bad argument ${argv[i]}`);
-    o[key] = ["url", "transport"].includes(key) ? argv[i + 1] : Number(argv[i + 1]);
+    o[key] = ["url", "transport", "pid"].includes(key) ? argv[i + 1] : Number(argv[i + 1]);
   }
   if (!o.url) throw new Error("--url is required");
   return o;
@@ -40,6 +45,14 @@ function rssKib(pid) {
   return m ? Number(m[1]) : null;
 }
 
+function rssOf(pids) {
+  if (!pids) return null;
+  return String(pids)
+    .split(",")
+    .map((p) => rssKib(Number(p)))
+    .reduce((a, b) => a + (b || 0), 0);
+}
+
 function connected(socket) {
   return new Promise((resolve, reject) => {
     if (socket.connected) return resolve();
@@ -52,12 +65,13 @@ function connected(socket) {
 }
 
 async function main() {
-  const rssBefore = rssKib(o.pid);
+  const rssBefore = rssOf(o.pid);
+  const urls = o.url.split(",");
   const clients = [];
   for (let i = 0; i < o.clients; i++) {
     const transport = o.transport === "mixed" ? (i % 2 ? "polling" : "websocket") : o.transport;
-    const socket = io(o.url, { forceNew: true, reconnection: false, transports: [transport], timeout: 10000 });
-    const c = { socket, got: new Set(), duplicates: 0, recovered: 0, fresh: 0, cuts: 0, stopped: false };
+    const socket = io(urls[i % urls.length], { forceNew: true, reconnection: false, transports: [transport], timeout: 10000 });
+    const c = { socket, node: i % urls.length, got: new Set(), duplicates: 0, recovered: 0, fresh: 0, cuts: 0, stopped: false };
     socket.on("broadcast", (data) => {
       if (!data || typeof data.seq !== "number") return;
       if (c.got.has(data.seq)) c.duplicates++;
@@ -74,7 +88,7 @@ async function main() {
       }),
     );
   }
-  const driver = io(o.url, { forceNew: true, transports: ["websocket"] });
+  const driver = io(urls[0], { forceNew: true, transports: ["websocket"] });
   await connected(driver);
 
   // Churn: cut, come back, and after a fresh session (not recovered) join again.
@@ -84,6 +98,9 @@ async function main() {
       if (c.stopped || !c.socket.connected) continue;
       c.cuts++;
       c.socket.io.engine.close();
+      // Across nodes: back on the next one.
+      c.node = (c.node + 1) % urls.length;
+      c.socket.io.uri = urls[c.node];
       await sleep(rand(50, 300));
       c.socket.connect();
       try {
@@ -115,7 +132,7 @@ async function main() {
   // Everyone back, then the last broadcasts drain.
   await Promise.all(clients.map((c) => connected(c.socket).catch(() => {})));
   await sleep(2000);
-  const rssAfter = rssKib(o.pid);
+  const rssAfter = rssOf(o.pid);
 
   const expected = clients.length * seq;
   const delivered = clients.reduce((n, c) => n + c.got.size, 0);

@@ -4,6 +4,10 @@
 //! (`sio-cluster-node`, the Redis adapter of `socketio-server`) or Node's (`socket.io` 4.8.4
 //! with `@socket.io/redis-adapter` 8.3.0, `node/cluster/node-server.js`).
 //!
+//! With the streams adapter (`@socket.io/redis-streams-adapter` 0.3.1 on the Node side),
+//! `node/cluster/recovery-across.js` also checks connection state recovery from one node
+//! to another, ours and Node's, in both directions.
+//!
 //! Every scenario runs once from each node with clients on every node, so a mixed cluster
 //! checks both directions; the silent-node (SIGSTOP) and killed-node (SIGKILL) scenarios
 //! run last. The runs are serialized: their timeouts assume a quiet machine.
@@ -23,6 +27,11 @@ use conformance::{node, redis};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn run_cluster(what: &str, args: &[&str]) {
+    run_cluster_expecting(what, args, 60);
+}
+
+/// Runs `run-node-cluster.sh` with `args`; at least `min_passed` cases must pass.
+fn run_cluster_expecting(what: &str, args: &[&str], min_passed: usize) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !node::ready(
         what,
@@ -31,6 +40,7 @@ fn run_cluster(what: &str, args: &[&str]) {
             "socket.io-client",
             "@socket.io/redis-adapter",
             "@socket.io/redis-emitter",
+            "@socket.io/redis-streams-adapter",
             "redis",
         ],
     ) || !redis::ready(what)
@@ -59,7 +69,7 @@ fn run_cluster(what: &str, args: &[&str]) {
         .filter_map(|l| l.split(" passed,").next()?.trim().parse::<usize>().ok())
         .sum();
     assert!(
-        passed >= 60,
+        passed >= min_passed,
         "{what}: only {passed} scenarios passed\n{stdout}"
     );
     eprintln!("{what}: {passed} scenarios passed");
@@ -99,5 +109,29 @@ fn a_rust_node_among_node_nodes_answers_them_as_one_of_theirs() {
     run_cluster(
         "1 Rust node between 2 Node nodes, classic with the emitter",
         &["--impls", "node,rust,node", "--emitter"],
+    );
+}
+
+#[test]
+fn a_rust_node_among_node_nodes_with_the_streams_adapter_passes_every_scenario() {
+    run_cluster(
+        "1 Rust node between 2 Node nodes, streams",
+        &["--impls", "node,rust,node", "--adapter", "streams"],
+    );
+}
+
+#[test]
+fn a_client_cut_on_one_node_recovers_on_another_ours_or_nodes_in_both_directions() {
+    // rust-0 -> rust-1, rust-1 -> node-2, node-2 -> rust-0; WebSocket and polling each.
+    run_cluster_expecting(
+        "connection state recovery across nodes, streams",
+        &[
+            "--impls",
+            "rust,rust,node",
+            "--adapter",
+            "streams",
+            "--recovery-across",
+        ],
+        6,
     );
 }

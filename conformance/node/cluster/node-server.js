@@ -17,12 +17,16 @@
 //   --requests-timeout   classic `requestsTimeout` (default 1000 ms)
 //   --name               returned by the `info` control event and by `sse-ack` (default node-<pid>)
 //   --silent-sse         never call the callback of a server-side `sse-ack` event
+//   --recovery MS        connection state recovery with this maxDisconnectionDuration (off)
+//   --adapter streams    @socket.io/redis-streams-adapter 0.3.1, its streamName and
+//                        channelPrefix the key, its sessionKeyPrefix "<key>:session:"
 //
 // Namespaces "/" and "/custom" (client-facing):
 //   - on connection: joins `handshake.auth.rooms` (array, optional); `socket.data =
 //     handshake.auth.data` when present;
 //   - client events: `join` (rooms: array | string, ack) -> socket.join, ack();
-//     `leave` (room, ack) -> socket.leave, ack(); `set-data` (value, ack) -> socket.data = value, ack().
+//     `leave` (room, ack) -> socket.leave, ack(); `set-data` (value, ack) -> socket.data = value, ack();
+//     `cut` -> the server closes the client's transport (socket.conn.close()).
 // Server-side (inter-server) events on "/": `sse` (...args) logged as ["sse", ...args];
 //   `sse-ack` (...args, cb) logged as ["sse-ack", ...args], then cb(NAME) unless --silent-sse.
 // Namespace "/ctl": every event has ONE object argument and an ack; the ack gets one object, the
@@ -59,6 +63,7 @@ const http = require("http");
 const { Server } = require("socket.io");
 const { createClient } = require("redis");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
 
 function parseArgs(argv) {
   const opts = {
@@ -70,6 +75,7 @@ function parseArgs(argv) {
     requestsTimeout: 1000,
     name: `node-${process.pid}`,
     silentSse: false,
+    recovery: 0,
   };
   const valued = {
     "--port": (v) => (opts.port = Number(v)),
@@ -79,6 +85,7 @@ function parseArgs(argv) {
     "--subscription-mode": (v) => (opts.subscriptionMode = v),
     "--requests-timeout": (v) => (opts.requestsTimeout = Number(v)),
     "--name": (v) => (opts.name = v),
+    "--recovery": (v) => (opts.recovery = Number(v)),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -86,7 +93,7 @@ function parseArgs(argv) {
     else if (valued[a] && i + 1 < argv.length) valued[a](argv[++i]);
     else throw new Error(`unknown or incomplete argument: ${a}`);
   }
-  if (!["classic", "sharded"].includes(opts.adapter)) throw new Error(`bad --adapter ${opts.adapter}`);
+  if (!["classic", "sharded", "streams"].includes(opts.adapter)) throw new Error(`bad --adapter ${opts.adapter}`);
   if (!["static", "dynamic", "dynamic-private"].includes(opts.subscriptionMode)) {
     throw new Error(`bad --subscription-mode ${opts.subscriptionMode}`);
   }
@@ -250,6 +257,8 @@ function serveClients(nsp) {
       socket.data = args[0];
       ack();
     });
+    // The server closes the client's transport (a recoverable reason).
+    socket.on("cut", () => socket.conn.close());
   });
 }
 
@@ -278,13 +287,24 @@ async function main() {
   sub.on("error", (e) => log("redis sub error:", e.message));
   await Promise.all([pub.connect(), sub.connect()]);
 
+  // The streams adapter: its stream, channels and sessions all under the key.
   const adapter =
-    opts.adapter === "sharded"
-      ? createShardedAdapter(pub, sub, { channelPrefix: opts.key, subscriptionMode: opts.subscriptionMode })
-      : createAdapter(pub, sub, { key: opts.key, requestsTimeout: opts.requestsTimeout });
+    opts.adapter === "streams"
+      ? createStreamsAdapter(pub, {
+          streamName: opts.key,
+          channelPrefix: opts.key,
+          sessionKeyPrefix: `${opts.key}:session:`,
+        })
+      : opts.adapter === "sharded"
+        ? createShardedAdapter(pub, sub, { channelPrefix: opts.key, subscriptionMode: opts.subscriptionMode })
+        : createAdapter(pub, sub, { key: opts.key, requestsTimeout: opts.requestsTimeout });
 
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter });
+  const serverOpts = { adapter };
+  if (opts.recovery > 0) {
+    serverOpts.connectionStateRecovery = { maxDisconnectionDuration: opts.recovery, skipMiddlewares: true };
+  }
+  const io = new Server(httpServer, serverOpts);
 
   io.on("sse", (...args) => {
     sseLog.push(["sse", ...args]);

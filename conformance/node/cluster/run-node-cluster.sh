@@ -3,11 +3,14 @@
 # (t-<random>), runs scenarios.js against them (with --pids, so the silent/killed-node
 # scenarios run too), then stops them.
 #
-#   ./run-node-cluster.sh [--adapter classic|sharded] [--mode static|dynamic|dynamic-private]
+#   ./run-node-cluster.sh [--adapter classic|sharded|streams]
+#                         [--mode static|dynamic|dynamic-private]
 #                         [--emitter] [--only SUBSTRING] [--impls node,node,node]
-#                         [--redis URL] [--matrix]
+#                         [--redis URL] [--matrix] [--recovery-across]
 #
-#   --adapter  classic (default) | sharded           --mode  sharded subscription mode (dynamic)
+#   --adapter  classic (default) | sharded | streams  --mode  sharded subscription mode (dynamic)
+#   --recovery-across  (streams) servers with connection state recovery; instead of the
+#              scenarios, recovery-across.js: a client cut on server i recovers on server i+1
 #   --emitter  adds the Redis emitter scenarios (classic only)
 #   --impls    what runs in each of the 3 slots: "node" (node-server.js) or "rust" (the binary
 #              named by $RUST_CLUSTER_SERVER, which must take the same flags as node-server.js
@@ -27,6 +30,7 @@ ONLY=""
 IMPLS=node,node,node
 REDIS=${REDIS_URL:-redis://127.0.0.1:6379}
 MATRIX=0
+RECOVERY=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,7 +41,8 @@ while [ $# -gt 0 ]; do
     --impls) IMPLS=$2; shift 2 ;;
     --redis) REDIS=$2; shift 2 ;;
     --matrix) MATRIX=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --recovery-across) RECOVERY=1; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -78,8 +83,10 @@ run_one() {
         cmd=("$RUST_CLUSTER_SERVER") ;;
       *) echo "unknown impl ${IMPL[$i]}" >&2; return 2 ;;
     esac
+    local extra=()
+    [ "$RECOVERY" = 1 ] && extra=(--recovery 5000)
     "${cmd[@]}" --port 0 --redis "$REDIS" --key "$key" --adapter "$adapter" \
-      --subscription-mode "$mode" --requests-timeout 1000 --name "${IMPL[$i]}-$i" \
+      --subscription-mode "$mode" --requests-timeout 1000 --name "${IMPL[$i]}-$i" "${extra[@]}" \
       >"$tmp/server$i.out" 2>"$tmp/server$i.err" &
     PIDS+=($!)
     disown $! # no "Killed" job notice when the killed-node scenario SIGKILLs it
@@ -104,9 +111,26 @@ run_one() {
   local args=(--servers "$urls" --pids "$pids" --adapter "$adapter" --key "$key" --redis "$REDIS")
   [ "$emitter" = 1 ] && args+=(--emitter)
   [ -n "$ONLY" ] && args+=(--only "$ONLY")
-  node "$HERE/scenarios.js" "${args[@]}"
+  if [ "$RECOVERY" = 1 ]; then
+    node "$HERE/recovery-across.js" --servers "$urls" --impls "$IMPLS"
+  else
+    node "$HERE/scenarios.js" "${args[@]}"
+  fi
   local rc=$?
   stop_servers
+  if [ "$adapter" = streams ]; then
+    # The stream outlives its servers: removed with the run's other keys.
+    (cd "$HERE" && node -e '
+      const { createClient } = require("redis");
+      const [url, key] = process.argv.slice(1);
+      (async () => {
+        const c = createClient({ url }); await c.connect();
+        const keys = await c.keys(key + "*");
+        if (keys.length) await c.del(keys);
+        await c.close();
+      })().catch((e) => { console.error("cleanup:", e.message); });
+    ' "$REDIS" "$key")
+  fi
   if [ $rc -ne 0 ]; then
     for i in 0 1 2; do
       echo "--- server $i stderr (tail) ---"

@@ -6,12 +6,13 @@
 // clients on all three servers, so in a mixed cluster Node→Rust and Rust→Node are both covered.
 //
 //   node scenarios.js --servers http://127.0.0.1:P1,http://127.0.0.1:P2,http://127.0.0.1:P3
-//                     [--pids pid1,pid2,pid3] [--adapter classic|sharded] [--key PREFIX]
+//                     [--pids pid1,pid2,pid3] [--adapter classic|sharded|streams] [--key PREFIX]
 //                     [--redis URL] [--only SUBSTRING] [--emitter] [--list]
 //
 //   --pids      enables "silent node" (SIGSTOP/SIGCONT of server 2, the third) and "killed node"
 //               (SIGKILL of server 2, runs last); origin server 0; without it they are skipped
-//   --adapter   what the servers run (classic default); sharded changes expected timeout texts
+//   --adapter   what the servers run (classic default); sharded and streams (ClusterAdapter)
+//               change expected timeout texts
 //   --key       the servers' key / channelPrefix (needed by --emitter; default "socket.io")
 //   --emitter   adds the @socket.io/redis-emitter scenarios (classic adapter only)
 //   --only      runs only the scenarios whose full name contains SUBSTRING
@@ -58,7 +59,7 @@ function parseArgs(argv) {
   if (cfg.pids && (cfg.pids.length !== 3 || cfg.pids.some((p) => !Number.isInteger(p) || p <= 0))) {
     throw new Error("--pids needs exactly 3 process ids");
   }
-  if (!["classic", "sharded"].includes(cfg.adapter)) throw new Error(`bad --adapter ${cfg.adapter}`);
+  if (!["classic", "sharded", "streams"].includes(cfg.adapter)) throw new Error(`bad --adapter ${cfg.adapter}`);
   return cfg;
 }
 
@@ -74,7 +75,7 @@ const WAIT = 3000; // for expected events / eventual states
 const QUIET = 150; // after the expected events: wait this long for duplicates / strays
 // After clients connect: lets the servers finish room subscriptions (sharded dynamic modes
 // SSUBSCRIBE per room asynchronously, after the connection is accepted).
-const SETTLE = cfg.adapter === "sharded" ? 150 : 50;
+const SETTLE = cfg.adapter === "classic" ? 50 : 150;
 
 // ---------------------------------------------------------------------------------------------
 // small helpers

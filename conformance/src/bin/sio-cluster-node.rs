@@ -3,10 +3,15 @@
 //! node), so that `node/cluster/scenarios.js` runs against any mix of Rust and Node nodes.
 //!
 //! ```text
-//! sio-cluster-node [--port N] [--redis URL] [--key PREFIX] [--adapter classic|sharded]
+//! sio-cluster-node [--port N] [--redis URL] [--key PREFIX] [--adapter classic|sharded|streams]
 //!                  [--subscription-mode static|dynamic|dynamic-private]
 //!                  [--requests-timeout MS] [--name NAME] [--silent-sse] [--msgpack]
+//!                  [--recovery MS]
 //! ```
+//!
+//! `--adapter streams` uses the streams adapter with the key as its stream name, channel
+//! prefix and session key prefix (`<key>:session:`), as `node-server.js` does; `--recovery`
+//! turns connection state recovery on with that window.
 //!
 //! Prints `listening <port>` once listening. The namespaces, client events, server-side
 //! listeners and control events are those documented at the top of `node-server.js`.
@@ -16,18 +21,24 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use socketio_server::adapter::redis::{RedisAdapterConfig, RedisAdapterFactory, SubscriptionMode};
-use socketio_server::{BroadcastOperator, Config, ParserKind, Socket, SocketIo, Spread, Value};
+use socketio_server::adapter::redis::{
+    RedisAdapterConfig, RedisAdapterFactory, StreamsConfig, SubscriptionMode,
+};
+use socketio_server::{
+    BroadcastOperator, Config, ParserKind, RecoveryConfig, Socket, SocketIo, Spread, Value,
+};
 
 const USAGE: &str = "usage: sio-cluster-node [--port N] [--redis URL] [--key PREFIX] \
-[--adapter classic|sharded] [--subscription-mode static|dynamic|dynamic-private] \
-[--requests-timeout MS] [--name NAME] [--silent-sse] [--msgpack]";
+[--adapter classic|sharded|streams] [--subscription-mode static|dynamic|dynamic-private] \
+[--requests-timeout MS] [--name NAME] [--silent-sse] [--msgpack] [--recovery MS]";
 
 struct Options {
     port: u16,
     redis: String,
     key: String,
     sharded: Option<SubscriptionMode>,
+    streams: bool,
+    recovery: Option<Duration>,
     requests_timeout: Duration,
     name: String,
     silent_sse: bool,
@@ -40,6 +51,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Option<Options> {
         redis: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
         key: "socket.io".into(),
         sharded: None,
+        streams: false,
+        recovery: None,
         requests_timeout: Duration::from_millis(1000),
         name: format!("rust-{}", std::process::id()),
         silent_sse: false,
@@ -67,12 +80,19 @@ fn parse(mut args: impl Iterator<Item = String>) -> Option<Options> {
                 o.requests_timeout = Duration::from_millis(args.next()?.parse().ok()?);
             }
             "--name" => o.name = args.next()?,
+            "--recovery" => {
+                o.recovery = Some(Duration::from_millis(args.next()?.parse().ok()?));
+            }
             _ => return None,
         }
     }
     o.sharded = match adapter.as_str() {
         "classic" => None,
         "sharded" => Some(mode),
+        "streams" => {
+            o.streams = true;
+            None
+        }
         _ => return None,
     };
     Some(o)
@@ -104,8 +124,20 @@ async fn run(o: Options) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(mode) = o.sharded {
         redis_config = redis_config.sharded(mode);
     }
+    if o.streams {
+        redis_config = redis_config.streams(
+            StreamsConfig::default()
+                .stream_name(o.key.clone())
+                .session_key_prefix(format!("{}:session:", o.key)),
+        );
+    }
     let redis = RedisAdapterFactory::connect(&o.redis, redis_config).await?;
     let mut config = Config::default();
+    if let Some(window) = o.recovery {
+        config.connection_state_recovery(
+            RecoveryConfig::default().max_disconnection_duration(window),
+        );
+    }
     config.parser(o.parser);
     config.adapter(redis.factory());
     let io = SocketIo::new(config);
@@ -192,6 +224,10 @@ fn serve_clients(io: &SocketIo, nsp: &str) {
             let (data,): (Value,) = msg.args().unwrap_or((Value::Null,));
             let _ = socket.set_data(&data);
             let _ = msg.ack(&());
+        });
+        // The server closes the client's transport (a recoverable reason).
+        socket.on("cut", |socket, _msg| async move {
+            socket.close_transport();
         });
     });
 }
