@@ -5,12 +5,16 @@
 //! cargo run --release -p socketio-server --example bench-server -- --port 3000
 //! # a node of a cluster (feature `redis`): any number of them on one Redis
 //! cargo run --release -p socketio-server --features redis --example bench-server -- \
-//!     --port 3001 --redis redis://127.0.0.1:6379 [--adapter redis|redis-sharded] [--key PREFIX]
+//!     --port 3001 --redis redis://127.0.0.1:6379 [--adapter redis|redis-sharded|redis-streams] \
+//!     [--key PREFIX]
 //! ```
 //!
 //! The port comes from `--port`, else from the `PORT` environment variable, else 3000.
-//! `--recovery` turns connection state recovery on (default options), and prints what the
-//! adapter of `/` stores for it (packets, bytes, sessions) every 5 s on stderr.
+//! `--recovery` turns connection state recovery on (default options); on one node it prints
+//! what the adapter of `/` stores for it (packets, bytes, sessions) every 5 s on stderr. With
+//! `--adapter redis-streams` (whose stream name, channel prefix and session key prefix
+//! `<key>:session:` come from `--key`), the sessions and events are kept in Redis, and a
+//! client recovers on any node.
 //!
 //! Events on `/` (the contract any server can implement, so that load tools compare them):
 //! - `echo`: emits `echo` back to the sender with the same arguments;
@@ -24,12 +28,13 @@ use socketio_server::adapter::InMemoryAdapter;
 use socketio_server::{Config, SocketIo, Spread, Value};
 
 const USAGE: &str = "usage: bench-server [--port N] [--recovery] [--redis URL \
-[--adapter redis|redis-sharded] [--key PREFIX]]";
+[--adapter redis|redis-sharded|redis-streams] [--key PREFIX]]";
 
 /// Where the cluster is, when the server is one of its nodes.
 struct Cluster {
     url: String,
-    sharded: bool,
+    /// `redis`, `redis-sharded` or `redis-streams`.
+    adapter: String,
     key: String,
 }
 
@@ -40,7 +45,7 @@ fn main() -> ExitCode {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000u16);
     let mut cluster: Option<Cluster> = None;
-    let (mut sharded, mut key) = (false, "socket.io".to_owned());
+    let (mut kind, mut key) = ("redis".to_owned(), "socket.io".to_owned());
     let mut recovery = false;
     while let Some(arg) = args.next() {
         if arg == "--recovery" {
@@ -53,12 +58,14 @@ fn main() -> ExitCode {
             ("--redis", Some(url)) => {
                 cluster = Some(Cluster {
                     url,
-                    sharded: false,
+                    adapter: String::new(),
                     key: String::new(),
                 });
             }
-            ("--adapter", Some(a)) if a == "redis" || a == "redis-sharded" => {
-                sharded = a == "redis-sharded";
+            ("--adapter", Some(a))
+                if ["redis", "redis-sharded", "redis-streams"].contains(&a.as_str()) =>
+            {
+                kind = a;
             }
             ("--key", Some(k)) => key = k,
             _ => {
@@ -68,7 +75,7 @@ fn main() -> ExitCode {
         }
     }
     if let Some(cluster) = &mut cluster {
-        cluster.sharded = sharded;
+        cluster.adapter = kind;
         cluster.key = key;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -79,6 +86,8 @@ fn main() -> ExitCode {
         let mut config = Config::default();
         if recovery {
             config.connection_state_recovery(socketio_server::RecoveryConfig::default());
+        }
+        if recovery && cluster.is_none() {
             // The default adapter, kept at hand to report what recovery stores.
             let main = std::sync::Arc::new(std::sync::OnceLock::new());
             let seen = main.clone();
@@ -150,11 +159,19 @@ fn main() -> ExitCode {
 #[cfg(feature = "redis")]
 async fn adapter(config: &mut Config, cluster: &Cluster) -> std::io::Result<()> {
     use socketio_server::adapter::redis::{
-        RedisAdapterConfig, RedisAdapterFactory, SubscriptionMode,
+        RedisAdapterConfig, RedisAdapterFactory, StreamsConfig, SubscriptionMode,
     };
     let mut redis_config = RedisAdapterConfig::default().key(cluster.key.clone());
-    if cluster.sharded {
-        redis_config = redis_config.sharded(SubscriptionMode::Dynamic);
+    match cluster.adapter.as_str() {
+        "redis-sharded" => redis_config = redis_config.sharded(SubscriptionMode::Dynamic),
+        "redis-streams" => {
+            redis_config = redis_config.streams(
+                StreamsConfig::default()
+                    .stream_name(cluster.key.clone())
+                    .session_key_prefix(format!("{}:session:", cluster.key)),
+            );
+        }
+        _ => {}
     }
     let redis = RedisAdapterFactory::connect(&cluster.url, redis_config)
         .await
@@ -168,12 +185,6 @@ async fn adapter(_config: &mut Config, cluster: &Cluster) -> std::io::Result<()>
     Err(std::io::Error::other(format!(
         "--redis {} (adapter {}, key {}) needs the redis feature: cargo run --features redis \
          --example bench-server",
-        cluster.url,
-        if cluster.sharded {
-            "redis-sharded"
-        } else {
-            "redis"
-        },
-        cluster.key
+        cluster.url, cluster.adapter, cluster.key
     )))
 }
