@@ -14,6 +14,8 @@
 //!   the whole message in notepack when its data has binary.
 //! - [`streams`]: the Redis Streams adapter 0.3.1 (§5): a namespace's stream, the fields of
 //!   a stream entry, the session value of connection state recovery, the offset rules.
+//! - [`request`]: when a request to the other nodes is complete (answers counted, §1.4,
+//!   §2.6, §4.4) and the reference's error when the timeout comes first.
 //! - The shared pieces (§1): the [`BroadcastPacket`] (§1.2), the broadcast options with their
 //!   [`BroadcastFlags`] (§1.3) and the [`SocketDetails`] a `fetchSockets` answer carries
 //!   (§1.5). §9 (notepack and JSON encodings) is the rule for every encoder here.
@@ -58,6 +60,7 @@
 pub mod adapter;
 pub mod classic;
 mod node;
+pub mod request;
 pub mod streams;
 mod writer;
 

@@ -53,6 +53,7 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{PushInfo, PushKind};
 use socketio_proto::cluster::adapter::{ClusterMessage, MessageBody, ShardedChannels};
+use socketio_proto::cluster::request::{AckCount, Answers, Requester};
 use socketio_proto::cluster::streams::{self as stream_format, DeliveryLog};
 use socketio_proto::cluster::{self, classic};
 use socketio_proto::recovery::{PersistedSession, RecoveryConfig, RestoredSession};
@@ -1611,30 +1612,28 @@ impl Adapter for RedisAdapter {
                 }
             }
             let (local_count, mut local) = self.local.broadcast_with_ack_local(packet, opts);
-            let expected_servers = servers.await;
+            let mut count = AckCount::new(local_count);
+            count.expect_servers(servers.await);
             let mut collection = AckCollection::default();
-            let mut expected_clients = local_count;
-            let mut servers_answered = 1;
             let mut local_done = local_count == 0;
             loop {
-                if servers_answered >= expected_servers
-                    && collection.responses.len() >= expected_clients
-                {
+                if count.is_complete() {
                     collection.complete = true;
                     break;
                 }
                 tokio::select! {
                     result = local.next(), if !local_done => match result {
-                        Some(Ok(response)) => collection.responses.push(response),
+                        Some(Ok(response)) => {
+                            count.answer();
+                            collection.responses.push(response);
+                        }
                         Some(Err(_)) => {}
                         None => local_done = true,
                     },
                     reply = replies.recv() => match reply {
-                        Some(Reply::ClientCount(n)) => {
-                            servers_answered += 1;
-                            expected_clients += n as usize;
-                        }
+                        Some(Reply::ClientCount(n)) => count.client_count(n),
                         Some(Reply::Ack(packet)) => {
+                            count.answer();
                             let args = packet
                                 .and_then(|p| p.deserialize::<Value>().ok())
                                 .unwrap_or(Value::Null);
@@ -1691,13 +1690,12 @@ impl Adapter for RedisAdapter {
                     (opts.flags.timeout.unwrap_or(CLUSTER_TIMEOUT), false)
                 }
             };
-            let expected = servers - 1;
-            let mut answered = 0;
+            let mut answers = Answers::new(servers);
             let result = tokio::time::timeout(timeout, async {
-                while answered < expected {
+                while !answers.is_complete() {
                     match replies.recv().await {
                         Some(Reply::Sockets(found)) => {
-                            answered += 1;
+                            answers.answer();
                             sockets.extend(found.into_iter().map(info_of));
                         }
                         Some(_) => {}
@@ -1710,13 +1708,11 @@ impl Adapter for RedisAdapter {
             match result {
                 Ok(()) => Ok(sockets),
                 Err(_) => Err(AdapterError::Timeout {
-                    message: if classic {
-                        "timeout reached while waiting for fetchSockets response".to_owned()
+                    message: answers.timeout_message(if classic {
+                        Requester::ClassicFetch
                     } else {
-                        format!(
-                            "timeout reached: only {answered} responses received out of {expected}"
-                        )
-                    },
+                        Requester::ClusterAdapter
+                    }),
                     responses: Vec::new(),
                 }),
             }
@@ -1780,8 +1776,8 @@ impl Adapter for RedisAdapter {
                     Err(AdapterError::Unavailable("publish queue full".to_owned()))
                 };
             };
-            let expected = self.count_servers().await.saturating_sub(1);
-            if expected == 0 {
+            let mut answers = Answers::new(self.count_servers().await);
+            if answers.is_complete() {
                 return Ok(Vec::new());
             }
             let (request_id, mut replies) = self.pending();
@@ -1800,13 +1796,16 @@ impl Adapter for RedisAdapter {
             };
             let mut responses = Vec::new();
             let _ = tokio::time::timeout(timeout, async {
-                while responses.len() < expected {
+                while !answers.is_complete() {
                     match replies.recv().await {
-                        Some(Reply::ServerSide(answer)) => responses.push(
-                            answer
-                                .and_then(|p| p.deserialize::<Value>().ok())
-                                .unwrap_or(Value::Null),
-                        ),
+                        Some(Reply::ServerSide(answer)) => {
+                            answers.answer();
+                            responses.push(
+                                answer
+                                    .and_then(|p| p.deserialize::<Value>().ok())
+                                    .unwrap_or(Value::Null),
+                            );
+                        }
                         Some(_) => {}
                         None => break,
                     }
@@ -1814,12 +1813,9 @@ impl Adapter for RedisAdapter {
             })
             .await;
             self.forget(&request_id);
-            if responses.len() < expected {
+            if !answers.is_complete() {
                 return Err(AdapterError::Timeout {
-                    message: format!(
-                        "timeout reached: only {} responses received out of {expected}",
-                        responses.len()
-                    ),
+                    message: answers.timeout_message(Requester::ClusterAdapter),
                     responses,
                 });
             }
