@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! sio-load idle --url ws://127.0.0.1:3000 --connections 10000 --pid SERVER_PID \
-//!               [--steps 0,1000,5000,10000] [--hold SECONDS]
+//!               [--steps 0,1000,5000,10000] [--hold SECONDS] [--sources N]
 //! sio-load echo --url ws://127.0.0.1:3000 --count 10000 [--size 16] [--pid SERVER_PID]
 //! sio-load broadcast --url ws://127.0.0.1:3000[,ws://…] [--connections 1000] [--count 200] \
 //!                    [--size 16] [--rate EMITS_PER_S] [--timeout SECONDS] [--pid PID[,PID…]]
@@ -12,8 +12,10 @@
 //!   answered) up to each step, waits for the server to settle, reads the server's `VmRSS`
 //!   from `/proc/PID/status`, and prints a table and the least-squares slope in bytes per
 //!   connection. Needs about one file descriptor per connection (raise `ulimit -n`).
-//!   `--hold` keeps the connections open that long after the last step (to profile the
-//!   server meanwhile).
+//!   `--hold` keeps the connections open that long after the last step, with their
+//!   heartbeats, and reports the server's CPU meanwhile and the connections lost.
+//!   `--sources N` spreads the connections over the source addresses 127.0.0.1 to
+//!   127.0.0.N (one address pair runs out of ports near 28,000 connections).
 //! - `echo`: one connection, `count` sequential `42["echo",…]` round trips (the server
 //!   emits `echo` back), then `count` `42<id>["echo_ack",…]` round trips answered by an ack;
 //!   prints p50/p99/mean latency in µs and round trips per second for each, and with
@@ -52,7 +54,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
 const USAGE: &str = "usage:
-  sio-load idle --url ws://HOST:PORT --connections N --pid SERVER_PID [--steps 0,1000,5000,10000] [--hold SECONDS]
+  sio-load idle --url ws://HOST:PORT --connections N --pid SERVER_PID [--steps 0,1000,5000,10000] [--hold SECONDS] [--sources N]
   sio-load echo --url ws://HOST:PORT --count N [--size BYTES] [--pid SERVER_PID]
   sio-load broadcast --url ws://HOST:PORT[,ws://HOST:PORT…] [--connections 1000] [--count 200]
                      [--size BYTES] [--rate EMITS_PER_S] [--timeout SECONDS] [--pid PID[,PID…]]";
@@ -122,6 +124,8 @@ struct Options {
     pids: Vec<u32>,
     steps: Option<Vec<usize>>,
     hold: Duration,
+    /// Source addresses 127.0.0.1..=127.0.0.N for `idle`.
+    sources: u8,
     count: Option<usize>,
     size: usize,
     rate: f64,
@@ -137,6 +141,7 @@ impl Options {
             pids: Vec::new(),
             steps: None,
             hold: Duration::ZERO,
+            sources: 1,
             count: None,
             size: 16,
             rate: 0.0,
@@ -163,6 +168,7 @@ impl Options {
                     options.steps = Some(steps);
                 }
                 "--hold" => options.hold = Duration::from_secs_f64(value.parse()?),
+                "--sources" => options.sources = value.parse::<u8>()?.max(1),
                 "--count" => options.count = Some(value.parse()?),
                 "--size" => options.size = value.parse()?,
                 "--rate" => {
@@ -209,7 +215,27 @@ fn client_config() -> WebSocketConfig {
 
 /// TCP, WebSocket and Socket.IO handshakes: the open packet, then CONNECT to `/`.
 async fn connect(authority: &str, url: &str) -> Result<Ws, Error> {
-    let stream = TcpStream::connect(authority).await?;
+    connect_from(authority, url, None).await
+}
+
+/// [`connect`] from the loopback source address `source` when given.
+async fn connect_from(
+    authority: &str,
+    url: &str,
+    source: Option<std::net::Ipv4Addr>,
+) -> Result<Ws, Error> {
+    let stream = match source {
+        None => TcpStream::connect(authority).await?,
+        Some(ip) => {
+            let target = tokio::net::lookup_host(authority)
+                .await?
+                .find(std::net::SocketAddr::is_ipv4)
+                .ok_or("--sources needs an IPv4 target")?;
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind((ip, 0).into())?;
+            socket.connect(target).await?
+        }
+    };
     stream.set_nodelay(true)?;
     let (mut ws, _) = client_async_with_config(url, stream, Some(client_config())).await?;
     let open = next_text(&mut ws).await?;
@@ -310,11 +336,16 @@ async fn idle(options: Options) -> Result<(), Error> {
     for &step in &steps {
         let started = Instant::now();
         let mut pending = tokio::task::JoinSet::new();
-        for _ in open..step {
+        for n in open..step {
             let permit = gate.clone().acquire_owned().await?;
             let (url, authority) = (url.clone(), authority.clone());
+            let source = (options.sources > 1).then(|| {
+                std::net::Ipv4Addr::new(127, 0, 0, 1 + (n % options.sources as usize) as u8)
+            });
             pending.spawn(async move {
-                let ws = tokio::time::timeout(CONNECT_TIMEOUT, connect(&authority, &url)).await;
+                let ws =
+                    tokio::time::timeout(CONNECT_TIMEOUT, connect_from(&authority, &url, source))
+                        .await;
                 drop(permit);
                 match ws {
                     Ok(Ok(ws)) => Ok(ws),
@@ -353,7 +384,8 @@ async fn idle(options: Options) -> Result<(), Error> {
         );
         rows.push((live, rss));
     }
-    let lost = lost.load(Ordering::Relaxed);
+    let lost_counter = lost;
+    let lost = lost_counter.load(Ordering::Relaxed);
     if failed > 0 || lost > 0 {
         println!("failed handshakes: {failed}, connections lost: {lost}");
     }
@@ -370,8 +402,21 @@ async fn idle(options: Options) -> Result<(), Error> {
         first.0, last.0
     );
     if !options.hold.is_zero() {
-        println!("holding the connections for {:?}", options.hold);
+        let live = open - lost;
+        println!("holding {live} connections for {:?}", options.hold);
+        let (cpu0, _) = server_cpu(pid)?;
+        let started = Instant::now();
         tokio::time::sleep(options.hold).await;
+        let (cpu1, _) = server_cpu(pid)?;
+        let held = started.elapsed();
+        let lost_now = lost_counter.load(Ordering::Relaxed) - lost;
+        println!(
+            "server CPU while holding: {:.1} ms in {:.1} s ({:.2}% of a core); connections lost meanwhile: {lost_now}",
+            (cpu1 - cpu0) as f64 / 1e6,
+            held.as_secs_f64(),
+            (cpu1 - cpu0) as f64 / held.as_nanos() as f64 * 100.0
+        );
+        println!("server VmRSS after the hold: {} KiB", rss_kib(pid)?);
     }
     let _ = stop_tx.send(true);
     Ok(())
