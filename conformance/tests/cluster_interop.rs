@@ -41,6 +41,7 @@ fn run_cluster_expecting(what: &str, args: &[&str], min_passed: usize) {
             "@socket.io/redis-adapter",
             "@socket.io/redis-emitter",
             "@socket.io/redis-streams-adapter",
+            "socket.io-msgpack-parser",
             "redis",
         ],
     ) || !redis::ready(what)
@@ -131,6 +132,22 @@ fn a_client_cut_on_one_node_recovers_on_another_ours_or_nodes_in_both_directions
             "--adapter",
             "streams",
             "--recovery-across",
+        ],
+        6,
+    );
+}
+
+#[test]
+fn a_client_cut_on_one_node_recovers_on_another_with_the_msgpack_parser_too() {
+    run_cluster_expecting(
+        "connection state recovery across nodes, streams, msgpack parser",
+        &[
+            "--impls",
+            "rust,rust,node",
+            "--adapter",
+            "streams",
+            "--recovery-across",
+            "--msgpack",
         ],
         6,
     );

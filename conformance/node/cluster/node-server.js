@@ -18,6 +18,7 @@
 //   --name               returned by the `info` control event and by `sse-ack` (default node-<pid>)
 //   --silent-sse         never call the callback of a server-side `sse-ack` event
 //   --recovery MS        connection state recovery with this maxDisconnectionDuration (off)
+//   --msgpack            the socket.io-msgpack-parser parser
 //   --adapter streams    @socket.io/redis-streams-adapter 0.3.1, its streamName and
 //                        channelPrefix the key, its sessionKeyPrefix "<key>:session:"
 //
@@ -76,6 +77,7 @@ function parseArgs(argv) {
     name: `node-${process.pid}`,
     silentSse: false,
     recovery: 0,
+    msgpack: false,
   };
   const valued = {
     "--port": (v) => (opts.port = Number(v)),
@@ -90,6 +92,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--silent-sse") opts.silentSse = true;
+    else if (a === "--msgpack") opts.msgpack = true;
     else if (valued[a] && i + 1 < argv.length) valued[a](argv[++i]);
     else throw new Error(`unknown or incomplete argument: ${a}`);
   }
@@ -301,6 +304,7 @@ async function main() {
 
   const httpServer = http.createServer();
   const serverOpts = { adapter };
+  if (opts.msgpack) serverOpts.parser = require("socket.io-msgpack-parser");
   if (opts.recovery > 0) {
     serverOpts.connectionStateRecovery = { maxDisconnectionDuration: opts.recovery, skipMiddlewares: true };
   }

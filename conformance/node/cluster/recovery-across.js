@@ -5,7 +5,7 @@
 // come back with the same id, `recovered`, its rooms and data, and the missed events once, in
 // order, before `connect` (nothing for other rooms; no volatile event when ours restores).
 //
-//   node recovery-across.js --servers URL0,URL1,URL2 [--impls a,b,c]
+//   node recovery-across.js --servers URL0,URL1,URL2 [--impls a,b,c] [--msgpack]
 //
 // The servers are node-server.js or sio-cluster-node with `--adapter streams --recovery MS`
 // (see run-node-cluster.sh --recovery-across). Output: `ok` / `FAIL` per case; exit 1 if any
@@ -15,10 +15,11 @@ const assert = require("node:assert/strict");
 const { io } = require("socket.io-client");
 
 function parseArgs(argv) {
-  const cfg = { servers: [], impls: null };
+  const cfg = { servers: [], impls: null, msgpack: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--servers") cfg.servers = argv[++i].split(",");
     else if (argv[i] === "--impls") cfg.impls = argv[++i].split(",");
+    else if (argv[i] === "--msgpack") cfg.msgpack = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (cfg.servers.length !== 3) throw new Error("--servers needs 3 URLs");
@@ -29,6 +30,8 @@ function parseArgs(argv) {
 const cfg = parseArgs(process.argv.slice(2));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MISSED = 5;
+// The clients' parser: the servers' (--msgpack: socket.io-msgpack-parser).
+const parser = cfg.msgpack ? { parser: require("socket.io-msgpack-parser") } : {};
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -41,7 +44,7 @@ function withTimeout(promise, ms, what) {
 }
 
 function control(url) {
-  const socket = io(`${url}/ctl`, { transports: ["websocket"], forceNew: true });
+  const socket = io(`${url}/ctl`, { transports: ["websocket"], forceNew: true, ...parser });
   const call = (event, request) =>
     withTimeout(socket.emitWithAck(event, request), 8000, `control ${event}`).then((r) => {
       if (r && r.error) throw new Error(`control ${event}: ${r.error}`);
@@ -59,6 +62,7 @@ async function oneCase(from, to, transport) {
     reconnectionDelayMax: 500,
     randomizationFactor: 0,
     auth: { rooms: [room] },
+    ...parser,
   });
   const ctl = control(cfg.servers[to]);
   const events = [];

@@ -11,6 +11,7 @@
 #   --adapter  classic (default) | sharded | streams  --mode  sharded subscription mode (dynamic)
 #   --recovery-across  (streams) servers with connection state recovery; instead of the
 #              scenarios, recovery-across.js: a client cut on server i recovers on server i+1
+#   --msgpack  (with --recovery-across) servers and clients on the msgpack parser
 #   --emitter  adds the Redis emitter scenarios (classic only)
 #   --impls    what runs in each of the 3 slots: "node" (node-server.js) or "rust" (the binary
 #              named by $RUST_CLUSTER_SERVER, which must take the same flags as node-server.js
@@ -31,6 +32,7 @@ IMPLS=node,node,node
 REDIS=${REDIS_URL:-redis://127.0.0.1:6379}
 MATRIX=0
 RECOVERY=0
+MSGPACK=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,7 +44,8 @@ while [ $# -gt 0 ]; do
     --redis) REDIS=$2; shift 2 ;;
     --matrix) MATRIX=1; shift ;;
     --recovery-across) RECOVERY=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --msgpack) MSGPACK=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -85,6 +88,7 @@ run_one() {
     esac
     local extra=()
     [ "$RECOVERY" = 1 ] && extra=(--recovery 5000)
+    [ "$MSGPACK" = 1 ] && extra+=(--msgpack)
     "${cmd[@]}" --port 0 --redis "$REDIS" --key "$key" --adapter "$adapter" \
       --subscription-mode "$mode" --requests-timeout 1000 --name "${IMPL[$i]}-$i" "${extra[@]}" \
       >"$tmp/server$i.out" 2>"$tmp/server$i.err" &
@@ -112,7 +116,9 @@ run_one() {
   [ "$emitter" = 1 ] && args+=(--emitter)
   [ -n "$ONLY" ] && args+=(--only "$ONLY")
   if [ "$RECOVERY" = 1 ]; then
-    node "$HERE/recovery-across.js" --servers "$urls" --impls "$IMPLS"
+    local flags=()
+    [ "$MSGPACK" = 1 ] && flags=(--msgpack)
+    node "$HERE/recovery-across.js" --servers "$urls" --impls "$IMPLS" "${flags[@]}"
   else
     node "$HERE/scenarios.js" "${args[@]}"
   fi
