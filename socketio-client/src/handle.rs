@@ -526,7 +526,8 @@ impl Socket {
             .await?;
         // No answer at all: the driver ended (the Manager is gone).
         let payload = rx.await.map_err(|_| AckError::Disconnected)??;
-        Ok(payload.deserialize::<R>()?)
+        // A lone surrogate or a number beyond f64 in the answer: U+FFFD and null.
+        Ok(payload.deserialize_lossy::<R>()?)
     }
 
     async fn emit_inner<T: Serialize + ?Sized>(

@@ -6,7 +6,7 @@ use std::fmt;
 use bytes::Bytes;
 use bytestring::ByteString;
 use serde::Serialize;
-use serde::de::{self, Deserialize, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
 
 use crate::ParserKind;
 use crate::error::{DecodeError, EncodeError, PayloadError};
@@ -204,6 +204,41 @@ impl Payload {
         self.with_deserializer(SkipFirstReader(std::marker::PhantomData))
     }
 
+    /// [`Payload::deserialize`] into an owned type, accepting what JavaScript's `JSON.parse`
+    /// accepts and Rust cannot hold: when the payload does not deserialize because of a lone
+    /// UTF-16 surrogate escape or a number beyond `f64`, it is read again with U+FFFD for the
+    /// surrogate and `null` for the number (what the reference writes when it sends such a
+    /// number on). The first try is the plain one: a payload without either costs nothing
+    /// more.
+    ///
+    /// ```
+    /// use socketio_proto::Payload;
+    ///
+    /// let p = Payload::from_json_text(r#"["message","\ud800",1e400]"#.into()).unwrap();
+    /// let args: (String, Option<f64>) = p.event_args_lossy().unwrap();
+    /// assert_eq!(args, ("\u{fffd}".to_owned(), None));
+    /// ```
+    pub fn deserialize_lossy<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        self.deserialize()
+            .or_else(|e| self.repaired().ok_or(e)?.deserialize())
+    }
+
+    /// [`Payload::event_args`] with the leniency of [`Payload::deserialize_lossy`].
+    pub fn event_args_lossy<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        self.event_args()
+            .or_else(|e| self.repaired().ok_or(e)?.event_args())
+    }
+
+    /// The JSON payload with what Rust cannot hold made representable (`None`: nothing of
+    /// the kind, or not JSON).
+    fn repaired(&self) -> Option<Self> {
+        match &self.repr {
+            Repr::Json { text, attachments } => json::repair(text)
+                .map(|text| Self::from_wire_json(ByteString::from(text), attachments.clone())),
+            Repr::MsgPack(_) => None,
+        }
+    }
+
     fn with_deserializer<'de, R: Reader<'de>>(
         &'de self,
         reader: R,
@@ -328,5 +363,22 @@ impl<'de> Visitor<'de> for NameVisitor {
     }
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
         Ok(NameElem(EventName::Number(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lossy_reading_repairs_a_binary_packet_too_and_leaves_other_errors_alone() {
+        let text = ByteString::from(r#"["m","\ud800",{"_placeholder":true,"num":0},1e400]"#);
+        let payload = Payload::from_wire_json(text, vec![Bytes::from_static(b"\x01\x02")]);
+        assert!(payload.event_args::<(String, Bytes, Option<f64>)>().is_err());
+        let (s, b, n): (String, Bytes, Option<f64>) = payload.event_args_lossy().unwrap();
+        assert_eq!((s.as_str(), &b[..], n), ("\u{fffd}", &[1u8, 2][..], None));
+        // A type mismatch is still an error, with the first reading's message.
+        let plain = Payload::from_json_text(r#"["m","x"]"#.into()).unwrap();
+        assert!(plain.event_args_lossy::<(u32,)>().is_err());
     }
 }

@@ -241,7 +241,7 @@ impl SioConnection {
         };
         // The auth object as the application reads it (`{}` when absent). One that cannot be
         // read is refused with a CONNECT_ERROR naming why, never replaced silently.
-        let auth = match auth.map(|p| p.deserialize::<Value>()) {
+        let auth = match auth.map(|p| p.deserialize_lossy::<Value>()) {
             None => Value::Object(Vec::new()),
             Some(Ok(auth)) => auth,
             Some(Err(e)) => {

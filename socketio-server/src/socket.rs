@@ -243,9 +243,13 @@ impl Message {
 
     /// The arguments, deserialized: a tuple such as `(String, u32)` for two arguments, or
     /// `Vec<Value>` for any number of arguments of any type. Binary arguments go into
-    /// [`Bytes`](bytes::Bytes) fields (or [`Value::Binary`]).
+    /// [`Bytes`](bytes::Bytes) fields (or [`Value::Binary`]). What JavaScript sends and Rust
+    /// cannot hold comes as the nearest value: a lone UTF-16 surrogate as U+FFFD, a number
+    /// beyond `f64` (`Infinity` to JavaScript) as `null`.
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, socketio_proto::PayloadError> {
-        self.payload.event_args()
+        // What JavaScript accepts and Rust cannot hold (a lone surrogate, a number beyond
+        // f64) arrives as U+FFFD and null rather than as an error.
+        self.payload.event_args_lossy()
     }
 
     /// The raw payload `[event, ...args]`.
@@ -299,7 +303,7 @@ impl AckResponse {
     /// The arguments of the acknowledgement, deserialized (see [`Message::args`]).
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, AckError> {
         match &self.payload {
-            Some(p) => p.deserialize().map_err(AckError::Payload),
+            Some(p) => p.deserialize_lossy().map_err(AckError::Payload),
             None => serde_json::from_str("[]").map_err(|_| AckError::Closed),
         }
     }

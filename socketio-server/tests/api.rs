@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use socketio_server::{ConnectError, SocketIo, Value};
+use socketio_server::{ConnectError, Socket, SocketIo, Spread, Value};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -355,4 +355,57 @@ async fn the_tower_layer_serves_socket_io_in_front_of_an_axum_router() {
     io.of("/").on_connection(|_| async {});
     let mut client = Client::connect(addr).await;
     assert!(client.join("/").await.starts_with(r#"40{"sid":"#));
+}
+
+#[tokio::test]
+async fn what_javascript_sends_and_rust_cannot_hold_reaches_the_handler_as_the_nearest_value() {
+    // A lone UTF-16 surrogate (a JavaScript string, not a Rust one) and a number beyond f64
+    // (`Infinity` to JavaScript): U+FFFD and null, never an argument dropped without a word.
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on("message", move |socket, mut msg| {
+                let tx = tx.clone();
+                async move {
+                    let args: Vec<Value> = msg.args().unwrap();
+                    tx.send(args.clone()).unwrap();
+                    let _ = msg.ack(&Spread(&args));
+                    let _ = socket.emit("echo", &Spread(&args));
+                }
+            });
+        }
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    assert!(client.join("/").await.starts_with("40{"));
+    client
+        .send(r#"42["message","\ud800",1e400,-1e999,"\udc00x","\ud83d\ude00",1.5]"#)
+        .await;
+    let args = timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        args,
+        vec![
+            Value::String("\u{fffd}".into()),
+            Value::Null,
+            Value::Null,
+            Value::String("\u{fffd}x".into()),
+            Value::String("😀".into()),
+            Value::Number(serde_json::Number::from_f64(1.5).unwrap()),
+        ]
+    );
+    assert_eq!(
+        client.recv().await,
+        r#"42["echo","�",null,null,"�x","😀",1.5]"#
+    );
+    // With an ack, and the connection goes on.
+    client.send(r#"421["message",1e400]"#).await;
+    assert_eq!(
+        timeout(WAIT, rx.recv()).await.unwrap().unwrap(),
+        vec![Value::Null]
+    );
+    let mut replies = vec![client.recv().await, client.recv().await];
+    replies.sort();
+    assert_eq!(replies, [r#"42["echo",null]"#, r#"431[null]"#]);
 }

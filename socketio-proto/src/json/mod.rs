@@ -53,6 +53,76 @@ pub(crate) fn shape(text: &str) -> Result<Shape, DecodeError> {
     Ok(shape)
 }
 
+/// What JavaScript's `JSON.parse` accepts and Rust cannot hold, made representable, for a
+/// second try when a payload that passed validation does not deserialize: a lone UTF-16
+/// surrogate escape (`"\ud800"`, a JavaScript string but not a Rust one) becomes U+FFFD, as
+/// any lossy UTF-16 conversion does, and a number beyond `f64` (`1e400`, `Infinity` to
+/// JavaScript) becomes `null`, which is what the reference writes when it sends it on
+/// (`JSON.stringify(Infinity)`). `None` when there is nothing of the kind (the error is
+/// another one). Expects text that is valid JSON otherwise; never panics on any text.
+pub(crate) fn repair(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = b.get(at..at + 4)?;
+        digits
+            .iter()
+            .try_fold(0u32, |acc, &d| Some(acc * 16 + char::from(d).to_digit(16)?))
+    };
+    let mut out = String::new();
+    let mut last = 0;
+    let replace = |out: &mut String, start: usize, end: usize, with: &str, last: &mut usize| {
+        out.push_str(&text[*last..start]);
+        out.push_str(with);
+        *last = end;
+    };
+    let (mut i, mut in_string) = (0, false);
+    while i < b.len() {
+        match (in_string, b[i]) {
+            (true, b'\\') if b.get(i + 1) == Some(&b'u') => {
+                let Some(unit) = hex4(i + 2) else {
+                    i += 2;
+                    continue;
+                };
+                let paired = (0xD800..0xDC00).contains(&unit)
+                    && b.get(i + 6..i + 8) == Some(b"\\u")
+                    && hex4(i + 8).is_some_and(|low| (0xDC00..0xE000).contains(&low));
+                if paired {
+                    i += 12;
+                } else {
+                    if (0xD800..0xE000).contains(&unit) {
+                        replace(&mut out, i, i + 6, "\\ufffd", &mut last);
+                    }
+                    i += 6;
+                }
+            }
+            (true, b'\\') => i += 2,
+            (true, b'"') => {
+                in_string = false;
+                i += 1;
+            }
+            (false, b'"') => {
+                in_string = true;
+                i += 1;
+            }
+            (false, b'-' | b'0'..=b'9') => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                if text[start..i].parse::<f64>().is_ok_and(f64::is_infinite) {
+                    replace(&mut out, start, i, "null", &mut last);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    (last > 0).then(|| {
+        out.push_str(&text[last..]);
+        out
+    })
+}
+
 /// The deepest JSON nesting accepted (`serde_json`'s own limit).
 pub(crate) const MAX_DEPTH: usize = 127;
 
@@ -350,5 +420,45 @@ impl<'de> Visitor<'de> for PlaceholderScan<'_> {
             bad,
             atom: Atom::Other,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repair;
+
+    #[test]
+    fn a_lone_surrogate_becomes_u_fffd_and_a_number_beyond_f64_null_and_nothing_else_changes() {
+        assert_eq!(
+            repair(r#"["m","\ud800",1e400,-1E+999,"\udc00x",{"k":[2e308]}]"#).as_deref(),
+            Some(r#"["m","\ufffd",null,null,"\ufffdx",{"k":[null]}]"#)
+        );
+        // A pair is a character; an escaped backslash before `u` is no escape; numbers in
+        // strings are text; finite numbers stay.
+        for unchanged in [
+            r#"["m","\ud83d\ude00"]"#,
+            r#"["m","\\ud800"]"#,
+            r#"["m","1e400"]"#,
+            r#"["m",1e308,-0.5,12]"#,
+        ] {
+            assert_eq!(repair(unchanged), None, "{unchanged}");
+        }
+        // A high surrogate followed by another high one: both replaced.
+        assert_eq!(
+            repair(r#"["\ud800\ud800"]"#).as_deref(),
+            Some(r#"["\ufffd\ufffd"]"#)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn repair_never_panics_on_any_text(text in ".{0,64}") {
+            let _ = repair(&text);
+        }
+
+        #[test]
+        fn repair_never_panics_on_escape_soup(text in r#"[\\u"0-9a-fA-FdD\-e+.\[\],]{0,48}"#) {
+            let _ = repair(&text);
+        }
     }
 }
