@@ -374,7 +374,11 @@ mod tests {
     fn lossy_reading_repairs_a_binary_packet_too_and_leaves_other_errors_alone() {
         let text = ByteString::from(r#"["m","\ud800",{"_placeholder":true,"num":0},1e400]"#);
         let payload = Payload::from_wire_json(text, vec![Bytes::from_static(b"\x01\x02")]);
-        assert!(payload.event_args::<(String, Bytes, Option<f64>)>().is_err());
+        assert!(
+            payload
+                .event_args::<(String, Bytes, Option<f64>)>()
+                .is_err()
+        );
         let (s, b, n): (String, Bytes, Option<f64>) = payload.event_args_lossy().unwrap();
         assert_eq!((s.as_str(), &b[..], n), ("\u{fffd}", &[1u8, 2][..], None));
         // A type mismatch is still an error, with the first reading's message.
