@@ -374,8 +374,10 @@ where
             Ok(Some(body)) => {
                 handle.send(Input::PostBody { req: id, body });
             }
-            // The client went away mid-body: the guard reports it.
-            Ok(None) => return Response::new(Full::new(Bytes::new())),
+            // A body that is not HTTP (a malformed chunk) or a client gone mid-body: 400 and
+            // the connection closes, as Node's parser answers (nobody reads it in the second
+            // case); the guard reports the aborted request to the session.
+            Ok(None) => return bad_request_and_close(),
             // A body that does not come: 408 and the connection closes; the guard reports
             // the aborted request to the session.
             Err(_) => {
@@ -389,6 +391,15 @@ where
     answer(answer_)
 }
 
+/// 400, and the connection closes (as Node's HTTP parser answers a malformed request).
+fn bad_request_and_close() -> Response<ResBody> {
+    Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .header(header::CONNECTION, "close")
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
 /// 408, and the connection closes (as Node answers a request past its `requestTimeout`).
 fn request_timeout() -> Response<ResBody> {
     Response::builder()
@@ -399,7 +410,7 @@ fn request_timeout() -> Response<ResBody> {
 }
 
 /// Reads at most `limit + 1` bytes of a body (more is "too large" already, and is not
-/// buffered). `None` if the body fails (the client went away).
+/// buffered). `None` if the body fails (malformed, or the client went away).
 async fn read_body<B>(body: B, limit: usize) -> Option<Bytes>
 where
     B: Body<Data = Bytes>,
@@ -509,10 +520,20 @@ fn websocket_accept(headers: &HeaderMap) -> Option<HeaderValue> {
         .get(header::SEC_WEBSOCKET_VERSION)
         .is_some_and(|v| v.as_bytes() == b"13");
     let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
-    if !version_ok {
+    if !version_ok || !is_websocket_key(key.as_bytes()) {
         return None;
     }
     HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()
+}
+
+/// RFC 6455 §4.1: the key is 16 random bytes in base64, 24 characters ending in `==` (the
+/// check of Node's `ws`, which answers anything else 400).
+fn is_websocket_key(key: &[u8]) -> bool {
+    key.len() == 24
+        && key.ends_with(b"==")
+        && key[..22]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 fn switching_protocols(accept: &HeaderValue) -> Response<ResBody> {

@@ -587,8 +587,23 @@ impl<C: Connection> SessionTask<C> {
         match msg {
             Some(WsRead::Message(msg)) => self.machine.handle_ws_message(ws, msg, now),
             Some(WsRead::TooLarge) => self.machine.handle_ws_oversized(ws, now),
-            Some(WsRead::Error) => {
-                self.forget_ws(ws);
+            Some(WsRead::Error(code)) => {
+                // The close frame the WebSocket layer owes the peer (tungstenite leaves it to
+                // us), written aside and bounded: the session goes on with the error now.
+                if let Some(i) = self.sockets.iter().position(|s| s.id == ws) {
+                    let mut conn = self.sockets.remove(i);
+                    tokio::spawn(async move {
+                        let frame = CloseFrame {
+                            code: CloseCode::from(code),
+                            reason: "".into(),
+                        };
+                        let _ = tokio::time::timeout(WS_CLOSE_WAIT, async {
+                            let _ = conn.ws.send(Message::Close(Some(frame))).await;
+                            let _ = SinkExt::close(&mut conn.ws).await;
+                        })
+                        .await;
+                    });
+                }
                 self.machine.handle_ws_error(ws, now);
             }
             None => {
@@ -721,6 +736,9 @@ impl<C: Connection> SessionTask<C> {
     }
 }
 
+/// How long a WebSocket that broke the protocol gets to take its close frame.
+const WS_CLOSE_WAIT: Duration = Duration::from_secs(1);
+
 /// What woke the session task.
 enum Wake {
     Input(Input),
@@ -734,7 +752,9 @@ enum WsRead {
     Message(WsMessage),
     /// A message over `maxPayload` (refused by the WebSocket layer before it was buffered).
     TooLarge,
-    Error,
+    /// The peer broke the WebSocket protocol: the close code to answer with, as Node's `ws`
+    /// does (1007 for a text message that is not UTF-8, 1002 for the rest).
+    Error(u16),
 }
 
 /// Polls every WebSocket of the session for its next message.
@@ -764,7 +784,8 @@ fn poll_ws(sockets: &mut [WsConn], cx: &mut Context<'_>) -> Poll<(WsId, Option<W
                     | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
                     | Error::Io(_),
                 )) => None,
-                Some(Err(_)) => Some(WsRead::Error),
+                Some(Err(Error::Utf8(_))) => Some(WsRead::Error(1007)),
+                Some(Err(_)) => Some(WsRead::Error(1002)),
             };
             return Poll::Ready((conn.id, read));
         }
