@@ -16,9 +16,6 @@ pub enum DecodeError {
     /// A `b`-prefixed packet whose data is not valid base64.
     #[error("invalid base64 in binary packet")]
     InvalidBase64,
-    /// A payload body that is not valid UTF-8.
-    #[error("payload is not valid utf-8")]
-    InvalidUtf8,
 }
 
 /// Why an open (handshake) packet could not be used by a client.

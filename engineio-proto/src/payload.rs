@@ -43,14 +43,20 @@ pub fn decode(payload: ByteString) -> Decoder {
     }
 }
 
-/// Decodes a payload received as bytes (a POST body): the body is validated as UTF-8 once,
-/// then decoded as by [`decode`]. Invalid UTF-8 yields one [`DecodeError::InvalidUtf8`].
+/// Decodes a payload received as bytes (a polling body): the body is read as UTF-8 once,
+/// then decoded as by [`decode`]. Bytes that are not UTF-8 read as U+FFFD, as the reference
+/// reads a body (Node's `Buffer` to string; a browser's `responseText`): the packets around
+/// them, and the packet holding them, go on.
 pub fn decode_bytes(body: Bytes) -> Decoder {
-    let state = match ByteString::try_from(body) {
-        Ok(text) => DecoderState::Records(text),
-        Err(_) => DecoderState::Failed(DecodeError::InvalidUtf8),
+    let text = match std::str::from_utf8(&body) {
+        // Valid: the body's bytes are shared, not copied.
+        Ok(_) => ByteString::try_from(body).unwrap_or_default(),
+        // Rare: the copy is only made for a body that is not UTF-8.
+        Err(_) => ByteString::from(String::from_utf8_lossy(&body).into_owned()),
     };
-    Decoder { state }
+    Decoder {
+        state: DecoderState::Records(text),
+    }
 }
 
 /// Iterator over the packets of a payload; see [`decode`].
@@ -64,8 +70,6 @@ pub struct Decoder {
 enum DecoderState {
     /// The records not yet decoded.
     Records(ByteString),
-    /// The payload as a whole was bad; yield this error once.
-    Failed(DecodeError),
     Done,
 }
 
@@ -75,7 +79,6 @@ impl Iterator for Decoder {
     fn next(&mut self) -> Option<Self::Item> {
         let rest = match std::mem::replace(&mut self.state, DecoderState::Done) {
             DecoderState::Records(rest) => rest,
-            DecoderState::Failed(e) => return Some(Err(e)),
             DecoderState::Done => return None,
         };
         let record = match rest.as_bytes().iter().position(|&b| b == SEPARATOR) {
@@ -139,9 +142,15 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_in_a_body_is_an_error() {
-        let got: Vec<_> = decode_bytes(Bytes::from_static(b"4\xff")).collect();
-        assert_eq!(got, vec![Err(DecodeError::InvalidUtf8)]);
+    fn bytes_of_a_body_that_are_not_utf8_read_as_replacement_characters() {
+        let got: Vec<_> = decode_bytes(Bytes::from_static(b"4a\xff\xfeb\x1e4c")).collect();
+        assert_eq!(
+            got,
+            vec![
+                Ok(Packet::message("a\u{fffd}\u{fffd}b")),
+                Ok(Packet::message("c"))
+            ]
+        );
         let got: Vec<_> = decode_bytes(Bytes::from_static(b"6\x1e1")).collect();
         assert_eq!(
             got,
