@@ -106,6 +106,11 @@ impl BinaryAssembler {
         self.pending.is_some()
     }
 
+    /// The bytes of the attachments received for the packet being assembled (0 when idle).
+    pub fn bytes_held(&self) -> usize {
+        self.pending.as_ref().map_or(0, |p| p.bytes)
+    }
+
     /// Starts assembling the packet of `header`.
     fn start(&mut self, header: Header) {
         let received = Vec::with_capacity(header.attachments);
@@ -209,6 +214,12 @@ impl Decoder {
     /// Whether a binary packet is waiting for attachments.
     pub fn is_assembling(&self) -> bool {
         self.assembler.is_assembling()
+    }
+
+    /// The bytes of the attachments held for a binary packet not complete yet: what a server
+    /// counts against a budget shared by all its connections.
+    pub fn attachment_bytes_held(&self) -> usize {
+        self.assembler.bytes_held()
     }
 
     /// Drops any partial packet.

@@ -339,7 +339,26 @@ impl ServerConnection {
         }
     }
 
+    /// The bytes of binary attachments held for a packet whose attachments have not all
+    /// arrived ([`Decoder::attachment_bytes_held`]).
+    pub fn attachment_bytes_held(&self) -> usize {
+        self.decoder.attachment_bytes_held()
+    }
+
     // ---- input ------------------------------------------------------------------------
+
+    /// The attachments this connection holds took the server past `max` bytes of
+    /// attachments in flight, all connections together: the connection is closed as if
+    /// its packet had been over [`DecoderConfig::max_attachment_bytes`]
+    /// ([`DecodeError::AttachmentsTooLarge`]), which frees them.
+    pub fn handle_attachments_over_budget(&mut self, max: usize) {
+        if self.closed.is_none() {
+            self.close_with(
+                CloseReason::Decode(DecodeError::AttachmentsTooLarge { max }),
+                DisconnectReason::ForcedClose,
+            );
+        }
+    }
 
     /// Handles one Engine.IO message from the client.
     pub fn handle_message(&mut self, msg: EngineMessage, now: Instant) {

@@ -597,6 +597,36 @@ fn bounds_the_number_of_namespaces() {
 }
 
 #[test]
+fn counts_the_attachments_held_and_closes_when_the_servers_budget_is_exceeded() {
+    let mut s = Suite::init();
+    s.send(text(
+        r#"52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+    ));
+    assert_eq!(s.conn.attachment_bytes_held(), 0);
+    s.send(bin(&[1; 300]));
+    assert_eq!(s.conn.attachment_bytes_held(), 300);
+    // The driver finds the server over its budget: the connection closes, its bytes freed.
+    s.conn.handle_attachments_over_budget(200);
+    s.run();
+    assert_eq!(s.conn.attachment_bytes_held(), 0);
+    assert_eq!(
+        s.closed,
+        Some(CloseReason::Decode(DecodeError::AttachmentsTooLarge {
+            max: 200
+        }))
+    );
+}
+
+#[test]
+fn frees_the_attachments_held_when_the_packet_completes() {
+    let mut s = Suite::init();
+    s.send(text(r#"51-["e",{"_placeholder":true,"num":0}]"#));
+    s.send(bin(&[1; 300]));
+    assert_eq!(s.conn.attachment_bytes_held(), 0);
+    assert_eq!(s.closed, None);
+}
+
+#[test]
 fn speaks_msgpack_when_configured() {
     let mut s = Suite::with(ServerConfig::default().parser(ParserKind::MsgPack));
     // {"type":0,"nsp":"/"}

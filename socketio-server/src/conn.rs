@@ -97,6 +97,9 @@ pub(crate) struct SioConnection {
     sweep_acks_at: usize,
     /// Disconnect handlers of sockets already gone, run to completion.
     finishing: Vec<BoxFuture>,
+    /// The bytes of attachments this connection holds, counted in
+    /// [`IoInner::attachments_in_flight`].
+    attachments_held: usize,
 }
 
 impl SioConnection {
@@ -109,6 +112,37 @@ impl SioConnection {
             acks: HashMap::new(),
             sweep_acks_at: ACK_SWEEP_MIN,
             finishing: Vec::new(),
+            attachments_held: 0,
+        }
+    }
+
+    /// Counts what the connection holds of attachments in the server's total, and closes
+    /// the connection when its share takes the total past the budget.
+    fn count_attachments(&mut self, ep: &mut ServerEndpoint) {
+        let held = ep.attachment_bytes_held();
+        if held == self.attachments_held {
+            return;
+        }
+        let total = &self.io.attachments_in_flight;
+        if held < self.attachments_held {
+            total.fetch_sub(self.attachments_held - held, Ordering::Relaxed);
+            self.attachments_held = held;
+            return;
+        }
+        let grown = held - self.attachments_held;
+        let max = self.io.config.max_attachments_in_flight;
+        let before = total.fetch_add(grown, Ordering::Relaxed);
+        self.attachments_held = held;
+        if before.saturating_add(grown) > max {
+            tracing::warn!(
+                max,
+                held,
+                "attachments in flight over the server's budget: connection closed"
+            );
+            ep.handle_attachments_over_budget(max, now());
+            // Closed: its partial packet is dropped.
+            total.fetch_sub(self.attachments_held, Ordering::Relaxed);
+            self.attachments_held = 0;
         }
     }
 
@@ -536,6 +570,7 @@ impl Connection for SioConnection {
     }
 
     fn poll_events(&mut self, ep: &mut ServerEndpoint) -> bool {
+        self.count_attachments(ep);
         let mut progressed = false;
         while let Some(event) = ep.poll_event() {
             progressed = true;
@@ -548,6 +583,10 @@ impl Connection for SioConnection {
         // Every ack was resolved by the endpoint's events (the connection closed before
         // the session did); a waiter left here would see the channel close: `Closed`.
         self.acks.clear();
+        self.io.attachments_in_flight.fetch_sub(
+            std::mem::take(&mut self.attachments_held),
+            Ordering::Relaxed,
+        );
         // The session task ends now: finish the disconnect handlers on their own.
         let finishing = std::mem::take(&mut self.finishing);
         if !finishing.is_empty() {

@@ -63,6 +63,9 @@ pub struct Config {
     pub(crate) max_pending_events: usize,
     /// The same, in bytes of payload.
     pub(crate) max_pending_bytes: usize,
+    /// The most bytes of binary attachments all connections may hold together for packets
+    /// not complete yet.
+    pub(crate) max_attachments_in_flight: usize,
     /// Connection state recovery (off by default, as the reference).
     pub(crate) recovery: Option<RecoveryConfig>,
 }
@@ -85,6 +88,7 @@ impl Default for Config {
             proto: socketio_proto::server::ServerConfig::default(),
             max_pending_events: 1024,
             max_pending_bytes: 1 << 20,
+            max_attachments_in_flight: 100_000_000,
             recovery: None,
             adapter: Arc::new(|cx: &AdapterContext| {
                 Arc::new(
@@ -263,6 +267,14 @@ impl Config {
         self
     }
 
+    /// The most bytes of a request's line and headers [`SocketIo::serve`] reads (Node's
+    /// `maxHeaderSize`, default 16 KiB; at least 8 KiB): past it, 431 and the connection
+    /// closes. At most 100 headers (431 past it; Node reads 2,000 and ignores the rest).
+    pub fn max_header_size(&mut self, bytes: usize) -> &mut Self {
+        self.engine.max_header_size(bytes);
+        self
+    }
+
     /// How far a client may run ahead of its handlers: past `events` events (or `bytes`
     /// bytes of their payloads) received on one socket and not handled yet, the connection
     /// stops reading from the client (its WebSocket is not read, its next POST waits), and
@@ -271,6 +283,40 @@ impl Config {
     pub fn max_pending_events(&mut self, events: usize, bytes: usize) -> &mut Self {
         self.max_pending_events = events.max(1);
         self.max_pending_bytes = bytes.max(1);
+        self
+    }
+
+    /// The most attachments one binary packet may announce (`maxAttachments`, default 10, as
+    /// `socket.io-parser` 4.2.6) and the most bytes they may hold together (default 10 MB, ten
+    /// times [`max_http_buffer_size`](Self::max_http_buffer_size)'s default). A packet over
+    /// either closes its connection, as the reference does.
+    pub fn max_attachments(&mut self, count: usize, bytes: usize) -> &mut Self {
+        self.proto.decoder = self
+            .proto
+            .decoder
+            .clone()
+            .max_attachments(count)
+            .max_attachment_bytes(bytes);
+        self
+    }
+
+    /// The most bytes of binary attachments the whole server holds for packets whose
+    /// attachments have not all arrived (default 100 MB). A client that sends the header of a
+    /// binary packet and then its attachments slowly holds them meanwhile; without this
+    /// bound, many such clients could hold [`max_attachments`](Self::max_attachments)' bytes
+    /// each. A connection whose attachment takes the total past it is closed, as for a packet
+    /// over the per-packet limit, and a warning is logged. The reference has no such bound.
+    pub fn max_attachments_in_flight(&mut self, bytes: usize) -> &mut Self {
+        self.max_attachments_in_flight = bytes;
+        self
+    }
+
+    /// The most namespaces one connection may join, or ask to join, at once (default 64; the
+    /// reference has no bound, and each costs memory). A CONNECT past it closes the
+    /// connection. A CONNECT to a namespace that does not exist does not count: it gets its
+    /// CONNECT_ERROR and is forgotten.
+    pub fn max_namespaces(&mut self, max: usize) -> &mut Self {
+        self.proto.max_namespaces = max;
         self
     }
 
@@ -286,6 +332,9 @@ pub(crate) struct IoInner {
     pub(crate) config: Config,
     namespaces: RwLock<HashMap<Namespace, Arc<NamespaceInner>>>,
     dynamic: RwLock<Vec<(NamespaceMatcher, Arc<NamespaceInner>)>>,
+    /// The bytes of attachments all connections hold for packets not complete yet (see
+    /// [`Config::max_attachments_in_flight`]).
+    pub(crate) attachments_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl IoInner {
@@ -695,6 +744,7 @@ impl SocketIo {
             config,
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
+            attachments_in_flight: std::sync::atomic::AtomicUsize::new(0),
         });
         let io = inner.clone();
         let factory = move |new: NewSession<'_>, launch: Launch| {

@@ -242,6 +242,12 @@ impl ServerEndpoint {
         self.session.is_closed()
     }
 
+    /// The bytes of binary attachments held for a packet not complete yet
+    /// ([`ServerConnection::attachment_bytes_held`]).
+    pub fn attachment_bytes_held(&self) -> usize {
+        self.conn.attachment_bytes_held()
+    }
+
     /// Checks that a request routed to this connection may be served
     /// ([`ServerSession::verify`]: the session is live, `EIO=4`, the transport matches).
     pub fn verify(&self, request: SessionRequest, eio4: bool) -> Result<(), Rejection> {
@@ -290,6 +296,14 @@ impl ServerEndpoint {
     /// A WebSocket message ([`ServerSession::handle_ws_message`]).
     pub fn handle_ws_message(&mut self, ws: WsId, msg: WsMessage, now: Instant) {
         self.session.handle_ws_message(ws, msg, now);
+        self.pump(now);
+    }
+
+    /// The server holds more attachments in flight than it allows, this connection's
+    /// included ([`ServerConnection::handle_attachments_over_budget`]): the connection
+    /// closes.
+    pub fn handle_attachments_over_budget(&mut self, max: usize, now: Instant) {
+        self.conn.handle_attachments_over_budget(max);
         self.pump(now);
     }
 

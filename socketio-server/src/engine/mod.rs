@@ -67,6 +67,8 @@ pub struct EngineConfig {
     pub(crate) body_read_timeout: Option<std::time::Duration>,
     /// The most TCP connections the standalone server keeps open (`None`: no cap).
     pub(crate) max_connections: Option<usize>,
+    /// The most bytes of a request's line and headers the standalone server reads.
+    pub(crate) max_header_size: usize,
     /// The browser client served under `path` (Socket.IO's `serveClient`).
     pub(crate) client_bundle: Option<crate::client_bundle::ClientBundle>,
 }
@@ -83,6 +85,11 @@ impl std::fmt::Debug for EngineConfig {
     }
 }
 
+/// Node's default `maxHeaderSize`.
+const MAX_HEADER_SIZE: usize = 16 << 10;
+/// The least hyper takes as its buffer's bound.
+const MIN_HEADER_SIZE: usize = 8 << 10;
+
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
@@ -95,6 +102,7 @@ impl Default for EngineConfig {
             header_read_timeout: Some(std::time::Duration::from_secs(60)),
             body_read_timeout: Some(std::time::Duration::from_secs(60)),
             max_connections: None,
+            max_header_size: MAX_HEADER_SIZE,
             client_bundle: None,
         }
     }
@@ -167,6 +175,15 @@ impl EngineConfig {
     /// open-files limit is then the cap, and reaching it does not stop the server).
     pub fn max_connections(&mut self, max: Option<usize>) -> &mut Self {
         self.max_connections = max;
+        self
+    }
+
+    /// The most bytes of a request's line and headers the standalone server reads (Node's
+    /// `maxHeaderSize`, default 16 KiB; at least 8 KiB): a request over it (a huge query
+    /// string or header) gets 431 and its connection is closed, as in Node. A request may
+    /// also have at most 100 headers (431 past it; Node reads 2,000 and ignores the rest).
+    pub fn max_header_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_header_size = bytes.max(MIN_HEADER_SIZE);
         self
     }
 

@@ -171,6 +171,7 @@ pub(crate) async fn serve(
         let _ = stream.stream.set_nodelay(true);
         let shared = shared.clone();
         let shared_timeout = shared.config.header_read_timeout;
+        let max_header_size = shared.config.max_header_size;
         tokio::spawn(async move {
             let service = service_fn(move |mut req: Request<Incoming>| {
                 let shared = shared.clone();
@@ -186,7 +187,9 @@ pub(crate) async fn serve(
             // like any other: its sessions learn it through their own inputs.
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(shared_timeout);
+                .header_read_timeout(shared_timeout)
+                // Bounds the request line and headers (431 past it); bodies are streamed.
+                .max_buf_size(max_header_size);
             let _ = http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
