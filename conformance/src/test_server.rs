@@ -38,6 +38,12 @@ pub async fn serve_engineio(listener: TcpListener) -> io::Result<()> {
 /// `message-with-ack` is acknowledged with its arguments. connectTimeout 1000 ms, heartbeat
 /// 300/200 ms, maxHttpBufferSize 1e6, CORS for any origin.
 pub fn socketio_server() -> SocketIo {
+    socketio_server_with(|_| {})
+}
+
+/// [`socketio_server()`] with `adjust` applied to its configuration last (the bad-input
+/// tests set limits or the parser with it).
+pub fn socketio_server_with(adjust: impl FnOnce(&mut Config)) -> SocketIo {
     let mut config = Config::default();
     config
         .ping_interval(Duration::from_millis(300))
@@ -45,6 +51,7 @@ pub fn socketio_server() -> SocketIo {
         .max_http_buffer_size(1_000_000)
         .connect_timeout(Duration::from_millis(1000))
         .cors(Cors::any());
+    adjust(&mut config);
     let io = SocketIo::new(config);
     io.of("/").on_connection(|socket| async move {
         let _ = socket.emit("auth", &socket.handshake().auth);

@@ -948,3 +948,314 @@ mod bad_input {
         serves_a_new_client(&server).await;
     }
 }
+
+/// The bad-input matrix (issue 20) over the wire, beyond the suite and [`bad_input`]: each
+/// case gets the reference's reaction (socket.io 4.8.4, measured with the same inputs), or a
+/// stated deviation, and the server serves a normal client afterwards.
+///
+/// Rows covered elsewhere: oversized POST (413, session kept) and WebSocket message (1009)
+/// in `wire_engineio.rs`; malformed Engine.IO packets, two concurrent GETs or POSTs, unknown
+/// sids and wrong `EIO` versions in the suites' cases there and here; malformed Socket.IO
+/// packets of every kind, a reserved event name, a CONNECT twice, attachment count bombs and
+/// placeholders out of range in [`bad_input`]; lone surrogates and numbers beyond f64 in
+/// `socketio-server/tests/api.rs`; broken HTTP (malformed chunked body, a bad
+/// `Sec-WebSocket-Key`) and WebSocket framing (1002, 1007) in
+/// `socketio-server/tests/http_reactions.rs`; slow headers, idle connections and
+/// `max_connections` in `http_limits.rs`; running out of file descriptors in `fd_limit.rs`;
+/// the decoders themselves under `scripts/fuzz`.
+mod bad_input_matrix {
+    use super::*;
+    use socketio_server::{Config, ParserKind};
+    use wire::STEP_TIMEOUT;
+
+    /// The next message, answering the heartbeat meanwhile (these tests outlast a ping).
+    async fn recv_answering_pings(ws: &mut Ws) -> WsEvent {
+        loop {
+            match ws.recv().await {
+                WsEvent::Text(t) if t == "2" => ws.send_text("3").await,
+                other => return other,
+            }
+        }
+    }
+
+    /// `[[[…]]]`, `depth` arrays deep.
+    fn nested(depth: usize) -> String {
+        "[".repeat(depth) + &"]".repeat(depth)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn bytes_of_a_polling_body_that_are_not_utf8_read_as_replacement_characters() {
+        // As Node reads a body (a Buffer to string): the packet goes on, with U+FFFD.
+        let server = TestServer::socketio().await;
+        let sid = server.handshake().await;
+        assert_ok(&server.post(&polling(&sid), "40").await);
+        assert_eq!(poll_packets(&server, &sid, 2).await.len(), 2);
+        let body = b"42[\"message\",\"a\xff\xfeb\"]";
+        let headers = [("Content-Type", "text/plain;charset=UTF-8")];
+        assert_ok(&server.request("POST", &polling(&sid), &headers, body).await);
+        assert_eq!(
+            poll_packets(&server, &sid, 1).await,
+            ["42[\"message-back\",\"a\u{fffd}\u{fffd}b\"]"]
+        );
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_websocket_message_over_the_limit_in_fragments_closes_with_1009() {
+        // Node's `ws` counts the fragments of a message together (Node's engine closes the
+        // transport first, with a close frame without a code).
+        let server = TestServer::socketio().await;
+        let mut ws = server.raw_websocket("EIO=4&transport=websocket").await;
+        let half = vec![b'a'; 600_000];
+        ws.send_frame(false, 1, &half, None).await;
+        ws.send_frame(true, 0, &half, None).await;
+        assert_eq!(ws.closed_within(STEP_TIMEOUT).await, Some(1009));
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_websocket_frame_announcing_more_than_the_limit_closes_with_1009_at_its_header() {
+        // As `ws`: the length field is enough; nothing of the payload is awaited.
+        let server = TestServer::socketio().await;
+        let mut ws = server.raw_websocket("EIO=4&transport=websocket").await;
+        ws.send_frame(true, 1, b"", Some(1 << 40)).await;
+        assert_eq!(ws.closed_within(STEP_TIMEOUT).await, Some(1009));
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_websocket_frame_that_stops_mid_payload_is_closed_by_the_heartbeat() {
+        // The pong cannot come while a frame is half read: the ping timeout closes the
+        // session (pingInterval 300 ms + pingTimeout 200 ms), as in Node.
+        let server = TestServer::socketio().await;
+        let mut ws = server.raw_websocket("EIO=4&transport=websocket").await;
+        ws.send_frame(true, 1, &[b'4'; 1000], Some(500_000)).await;
+        let started = Instant::now();
+        ws.closed_within(PING_INTERVAL + PING_TIMEOUT + 4 * MARGIN)
+            .await;
+        assert!(started.elapsed() >= PING_TIMEOUT, "{:?}", started.elapsed());
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_request_line_or_headers_over_16_kib_get_431() {
+        // Node's maxHeaderSize (16 KiB): 431 for a long query string or header.
+        let server = TestServer::socketio().await;
+        let long = "a".repeat(20_000);
+        let query = format!("{HANDSHAKE_POLLING}&x={long}");
+        assert_eq!(server.get(&query).await.status, 431);
+        let headers = [("X-Long", long.as_str())];
+        let response = server
+            .request("GET", HANDSHAKE_POLLING, &headers, b"")
+            .await;
+        assert_eq!(response.status, 431);
+        // Under it, a handshake as any other.
+        let query = format!("{HANDSHAKE_POLLING}&x={}", "a".repeat(15_000));
+        assert_eq!(server.get(&query).await.status, 200);
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn more_than_100_headers_get_431() {
+        // Deviation: Node reads 2,000 headers and ignores the rest; hyper's bound is 100
+        // (raising it costs every request a larger parse buffer; a browser sends about 20).
+        let server = TestServer::socketio().await;
+        let names: Vec<String> = (0..120).map(|i| format!("X-H{i}")).collect();
+        let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+        let response = server
+            .request("GET", HANDSHAKE_POLLING, &headers, b"")
+            .await;
+        assert_eq!(response.status, 431);
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn json_nested_past_128_levels_closes_the_connection_without_overflowing_the_stack() {
+        // Deviation: Node takes any depth and then overflows its stack while echoing (at
+        // about 10,000 levels, in `hasBinary`): the whole process dies. Here the parser
+        // refuses past 128 levels (serde_json's bound), as a packet that does not decode.
+        let server = TestServer::socketio().await;
+        let (mut ws, _sid) = connect(&server).await;
+        let shallow = format!(r#"["message",{}]"#, nested(100));
+        ws.send_text(&format!("42{shallow}")).await;
+        assert_eq!(
+            recv_answering_pings(&mut ws).await,
+            text(&format!(r#"42["message-back",{}]"#, nested(100)))
+        );
+        let deep = format!(r#"42["message",{}]"#, nested(400_000));
+        ws.send_text(&deep).await;
+        let (_, _code) = ws.closed_within(STEP_TIMEOUT).await;
+
+        // In the CONNECT payload too, and over polling.
+        let sid = server.handshake().await;
+        let connect = format!(r#"40{{"auth":{}}}"#, nested(400_000));
+        assert_ok(&server.post(&polling(&sid), &connect).await);
+        let response = server.get(&polling(&sid)).await;
+        assert!(
+            response.text() == "6\u{1e}1" || response.status == 400,
+            "{response:?}"
+        );
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn msgpack_nested_past_128_levels_closes_the_connection_without_overflowing_the_stack() {
+        let server = TestServer::sio(conformance::test_server::socketio_server_with(|c| {
+            c.parser(ParserKind::MsgPack);
+        }))
+        .await;
+        // {type: 0, nsp: "/"}; {type: 2, nsp: "/", data: ["message", [[[…]]]]}.
+        let connect = b"\x82\xa4type\x00\xa3nsp\xa1/";
+        let event = |depth: usize| {
+            let mut out = b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa7message".to_vec();
+            out.extend(std::iter::repeat_n(0x91, depth));
+            out.push(0xc0);
+            out
+        };
+        let (mut ws, _sid) = open(&server).await;
+        ws.send_binary(connect).await;
+        assert!(matches!(
+            recv_answering_pings(&mut ws).await,
+            WsEvent::Binary(_)
+        ));
+        ws.send_binary(&event(100)).await;
+        // `auth` (emitted on connection), then the echo.
+        assert!(matches!(
+            recv_answering_pings(&mut ws).await,
+            WsEvent::Binary(_)
+        ));
+        assert!(matches!(
+            recv_answering_pings(&mut ws).await,
+            WsEvent::Binary(_)
+        ));
+        ws.send_binary(&event(900_000)).await;
+        let (_, _code) = ws.closed_within(STEP_TIMEOUT).await;
+        // A new msgpack client is served.
+        let (mut ws, _sid) = open(&server).await;
+        ws.send_binary(connect).await;
+        assert!(matches!(
+            recv_answering_pings(&mut ws).await,
+            WsEvent::Binary(_)
+        ));
+        ws.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ack_ids_are_answered_exactly_up_to_u64_max_and_larger_ones_close_the_connection() {
+        // Node reads an ack id as a JavaScript number and answers a rounded one
+        // (2^53 + 1 as 9007199254740992, 2^64 as 18446744073709552000, 400 digits as
+        // `Infinity`), which no client can match. Here every id up to 2^64 - 1 is answered
+        // exactly, and a larger one is a packet that does not decode (deviation).
+        let server = TestServer::socketio().await;
+        let (mut ws, _sid) = connect(&server).await;
+        for id in ["9007199254740993", "18446744073709551615"] {
+            ws.send_text(&format!(r#"42{id}["message-with-ack",1]"#))
+                .await;
+            assert_eq!(
+                recv_answering_pings(&mut ws).await,
+                text(&format!("43{id}[1]"))
+            );
+        }
+        ws.send_text(r#"4218446744073709551616["message-with-ack",1]"#)
+            .await;
+        let (_, _code) = ws.closed_within(STEP_TIMEOUT).await;
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_thousand_connects_to_a_namespace_that_does_not_exist_are_each_refused() {
+        // As Node: each gets its CONNECT_ERROR, and the connection lives on.
+        let server = TestServer::socketio().await;
+        let (mut ws, _sid) = connect(&server).await;
+        for _ in 0..20 {
+            for _ in 0..50 {
+                ws.send_text("40/nope,").await;
+            }
+            for _ in 0..50 {
+                assert_eq!(
+                    recv_answering_pings(&mut ws).await,
+                    text(r#"44/nope,{"message":"Invalid namespace"}"#)
+                );
+            }
+        }
+        ws.send_text(r#"42["message","x"]"#).await;
+        assert_eq!(
+            recv_answering_pings(&mut ws).await,
+            text(r#"42["message-back","x"]"#)
+        );
+        ws.close().await;
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_connection_joining_more_than_max_namespaces_is_closed() {
+        // Deviation: Node joins any number (each costs memory); the bound is
+        // `Config::max_namespaces` (64 by default, 8 here).
+        let io = conformance::test_server::socketio_server_with(|c: &mut Config| {
+            c.max_namespaces(8);
+        });
+        io.of_dynamic(|name| name.starts_with("/dyn-"))
+            .on_connection(|_| async {});
+        let server = TestServer::sio(io).await;
+        let (mut ws, _sid) = connect(&server).await;
+        // `/` and seven more.
+        for i in 0..7 {
+            ws.send_text(&format!("40/dyn-{i},")).await;
+            let reply = recv_answering_pings(&mut ws).await;
+            let WsEvent::Text(reply) = reply else {
+                panic!("{reply:?}");
+            };
+            assert!(reply.starts_with(&format!("40/dyn-{i},{{")), "{reply}");
+        }
+        ws.send_text("40/dyn-7,").await;
+        let (messages, _code) = ws.closed_within(STEP_TIMEOUT).await;
+        assert!(messages.iter().all(|m| *m == text("2")), "{messages:?}");
+        serves_a_new_client(&server).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn attachments_held_past_the_servers_budget_close_the_connection_that_goes_over() {
+        // Beyond the reference (which has no such bound): all connections together hold at
+        // most `Config::max_attachments_in_flight` bytes of attachments of packets not
+        // complete yet (3,000 here). The one whose attachment goes over is closed; the
+        // others complete their packets, and the bytes are counted free again.
+        let server = TestServer::sio(conformance::test_server::socketio_server_with(|c| {
+            c.max_attachments_in_flight(3_000);
+        }))
+        .await;
+        let header = format!(r#"452-["message",{}]"#, placeholders(2));
+        let (mut first, _) = connect(&server).await;
+        first.send_text(&header).await;
+        first.send_binary(&[1; 2_000]).await;
+        let (mut second, _) = connect(&server).await;
+        second.send_text(&header).await;
+        second.send_binary(&[2; 2_000]).await;
+        let (_, _code) = second.closed_within(STEP_TIMEOUT).await;
+
+        first.send_binary(&[3; 10]).await;
+        assert_eq!(
+            recv_answering_pings(&mut first).await,
+            text(&format!(r#"452-["message-back",{}]"#, placeholders(2)))
+        );
+        assert_eq!(
+            recv_answering_pings(&mut first).await,
+            WsEvent::Binary(vec![1; 2_000])
+        );
+        assert_eq!(
+            recv_answering_pings(&mut first).await,
+            WsEvent::Binary(vec![3; 10])
+        );
+        // Free again: a third client holds as much, and completes.
+        let (mut third, _) = connect(&server).await;
+        third.send_text(&header).await;
+        third.send_binary(&[4; 2_000]).await;
+        third.send_binary(&[5; 10]).await;
+        assert_eq!(
+            recv_answering_pings(&mut third).await,
+            text(&format!(r#"452-["message-back",{}]"#, placeholders(2)))
+        );
+        first.close().await;
+        third.close().await;
+        serves_a_new_client(&server).await;
+    }
+}

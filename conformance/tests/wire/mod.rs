@@ -210,6 +210,137 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// A WebSocket handshake over raw TCP, for frames no client library sends (fragments
+    /// over the limit, a header announcing more than follows).
+    pub(crate) async fn raw_websocket(&self, query: &str) -> RawWs {
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            self.target(query),
+            self.addr
+        );
+        let handshake = async {
+            let mut stream = TcpStream::connect(self.addr).await?;
+            stream.write_all(request.as_bytes()).await?;
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let end = loop {
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+            io::Result::Ok(RawWs {
+                stream,
+                buf: buf.split_off(end),
+            })
+        };
+        timeout(STEP_TIMEOUT, handshake)
+            .await
+            .expect("the WebSocket handshake timed out")
+            .expect("WebSocket handshake")
+    }
+}
+
+/// A WebSocket client over raw TCP: frames are written as given.
+pub(crate) struct RawWs {
+    stream: TcpStream,
+    /// Bytes read and not parsed yet.
+    buf: Vec<u8>,
+}
+
+impl RawWs {
+    /// Writes one masked frame: `opcode` (1 text, 2 binary, 0 continuation), the FIN bit,
+    /// and a length field of `announced` (the payload's length when `None`) followed by
+    /// `payload`.
+    pub(crate) async fn send_frame(
+        &mut self,
+        fin: bool,
+        opcode: u8,
+        payload: &[u8],
+        announced: Option<u64>,
+    ) {
+        let len = announced.unwrap_or(payload.len() as u64);
+        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+        match len {
+            0..=125 => out.push(0x80 | len as u8),
+            126..=0xffff => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&len.to_be_bytes());
+            }
+        }
+        let mask = [0x5a, 0x17, 0xc3, 0x81];
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        // The server may close before it read everything: that is what some tests look for.
+        let _ = timeout(STEP_TIMEOUT, self.stream.write_all(&out)).await;
+    }
+
+    /// Reads frames (unanswered pings included) until the server closes the connection;
+    /// the close frame's code (`None` without one, or without a close frame). Fails the test
+    /// if the connection is still open after `wait`.
+    #[track_caller]
+    pub(crate) fn closed_within(
+        &mut self,
+        wait: Duration,
+    ) -> impl Future<Output = Option<u16>> + '_ {
+        let caller = std::panic::Location::caller();
+        async move {
+            let deadline = tokio::time::Instant::now() + wait;
+            let mut chunk = [0u8; 4096];
+            loop {
+                while let Some((opcode, payload)) = self.parse_frame() {
+                    if opcode == 8 {
+                        return (payload.len() >= 2)
+                            .then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    }
+                }
+                match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                    Ok(Ok(0) | Err(_)) => return None,
+                    Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
+                    Err(_) => panic!("{caller}: the server did not close within {wait:?}"),
+                }
+            }
+        }
+    }
+
+    /// The next whole frame of the server (unmasked) from the buffer.
+    fn parse_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        let b = &self.buf;
+        if b.len() < 2 {
+            return None;
+        }
+        let (len, start) = match b[1] & 0x7f {
+            126 if b.len() >= 4 => (usize::from(u16::from_be_bytes([b[2], b[3]])), 4),
+            127 if b.len() >= 10 => {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(&b[2..10]);
+                (usize::try_from(u64::from_be_bytes(n)).ok()?, 10)
+            }
+            126 | 127 => return None,
+            n => (usize::from(n), 2),
+        };
+        if b.len() < start + len {
+            return None;
+        }
+        let opcode = b[0] & 0x0f;
+        let payload = b[start..start + len].to_vec();
+        self.buf.drain(..start + len);
+        Some((opcode, payload))
+    }
+}
+
 /// Parses an open packet (`0{...}`).
 pub(crate) fn open_packet(text: &str) -> Value {
     let json = text
