@@ -623,6 +623,49 @@ impl NamespaceRef {
         self.broadcast().local()
     }
 
+    /// A broadcast that may be dropped for sockets whose transport is not ready
+    /// (`nsp.volatile`).
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.broadcast().volatile()
+    }
+
+    /// A broadcast whose [`emit_with_ack`](BroadcastOperator::emit_with_ack) waits at most
+    /// `timeout` (`nsp.timeout`).
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.broadcast().timeout(timeout)
+    }
+
+    /// A broadcast with a compression hint (`nsp.compress`).
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.broadcast().compress(compress)
+    }
+
+    /// Emits to every socket of the namespace, on every node, and collects their
+    /// acknowledgements (`nsp.emitWithAck`; see [`BroadcastOperator::emit_with_ack`]).
+    pub async fn emit_with_ack<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<Vec<crate::AckResponse>, crate::BroadcastAckError> {
+        self.broadcast().emit_with_ack(event, args).await
+    }
+
+    /// Every socket of the namespace, on every node, joins `rooms` (`nsp.socketsJoin`).
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        self.broadcast().sockets_join(rooms);
+    }
+
+    /// Every socket of the namespace, on every node, leaves `rooms` (`nsp.socketsLeave`).
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        self.broadcast().sockets_leave(rooms);
+    }
+
+    /// Disconnects every socket of the namespace, on every node (their whole connection
+    /// when `close`; `nsp.disconnectSockets`).
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.broadcast().disconnect_sockets(close);
+    }
+
     /// The sockets of this namespace on every node (`fetchSockets`).
     pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.broadcast().fetch_sockets().await
@@ -803,9 +846,157 @@ impl SocketIo {
         NamespaceRef { inner }
     }
 
+    // ---- the main namespace's shortcuts (`io.to(..)` is `io.of("/").to(..)`) ----------
+
+    /// Sets the connection handler of the main namespace (`io.on("connection")`).
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// io.on_connection(|socket| async move {
+    ///     let _ = socket.emit("hello", &"world");
+    /// });
+    /// # }
+    /// ```
+    pub fn on_connection<F, Fut>(&self, handler: F) -> &Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.of("/").on_connection(handler);
+        self
+    }
+
+    /// Adds a middleware to the main namespace (`io.use`).
+    pub fn use_middleware<F, Fut>(&self, middleware: F) -> &Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.of("/").use_middleware(middleware);
+        self
+    }
+
+    /// A broadcast to every socket of the main namespace.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.of("/").broadcast()
+    }
+
     /// A broadcast to the sockets of the main namespace in `rooms` (`io.to(room)`).
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// let _ = io.to("room1").except("room2").emit("news", &("hello", 1));
+    /// # }
+    /// ```
     pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
         self.of("/").to(rooms)
+    }
+
+    /// Same as [`SocketIo::to`] (`io.in(room)`).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.of("/").to(rooms)
+    }
+
+    /// A broadcast to every socket of the main namespace but those in `rooms`
+    /// (`io.except`).
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.of("/").except(rooms)
+    }
+
+    /// A broadcast of the main namespace that may be dropped for sockets whose transport is
+    /// not ready (`io.volatile`).
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.of("/").volatile()
+    }
+
+    /// A broadcast of the main namespace that stays on this node (`io.local`).
+    pub fn local(&self) -> BroadcastOperator {
+        self.of("/").local()
+    }
+
+    /// A broadcast of the main namespace whose acknowledgements are awaited at most
+    /// `timeout` (`io.timeout`).
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio_server::SocketIo) {
+    /// use std::time::Duration;
+    ///
+    /// match io.timeout(Duration::from_secs(5)).emit_with_ack("ping", &()).await {
+    ///     Ok(answers) => println!("{} answers", answers.len()),
+    ///     Err(e) => println!("not all answered: {e}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.of("/").timeout(timeout)
+    }
+
+    /// A broadcast of the main namespace with a compression hint (`io.compress`).
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.of("/").compress(compress)
+    }
+
+    /// Emits to every socket of the main namespace and collects their acknowledgements
+    /// (`io.emitWithAck`).
+    pub async fn emit_with_ack<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<Vec<crate::AckResponse>, crate::BroadcastAckError> {
+        self.of("/").emit_with_ack(event, args).await
+    }
+
+    /// The sockets of the main namespace on every node (`io.fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        self.of("/").fetch_sockets().await
+    }
+
+    /// Every socket of the main namespace joins `rooms` (`io.socketsJoin`).
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        self.of("/").sockets_join(rooms);
+    }
+
+    /// Every socket of the main namespace leaves `rooms` (`io.socketsLeave`).
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        self.of("/").sockets_leave(rooms);
+    }
+
+    /// Disconnects every socket of the main namespace (`io.disconnectSockets`).
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.of("/").disconnect_sockets(close);
+    }
+
+    /// Sends `event` to the other nodes of a cluster (`io.serverSideEmit`; see
+    /// [`NamespaceRef::server_side_emit`]).
+    pub async fn server_side_emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), AdapterError> {
+        self.of("/").server_side_emit(event, args).await
+    }
+
+    /// Sends `event` to the other nodes and waits for their answers
+    /// (`io.serverSideEmitWithAck`; see [`NamespaceRef::server_side_emit_with_ack`]).
+    pub async fn server_side_emit_with_ack<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, AdapterError> {
+        self.of("/")
+            .server_side_emit_with_ack(event, args, timeout)
+            .await
+    }
+
+    /// Listens to `event` from the other nodes (`io.on(event)` on the server side).
+    pub fn on_server_side<F, Fut>(&self, event: impl Into<String>, handler: F) -> &Self
+    where
+        F: Fn(ServerSideMessage) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.of("/").on_server_side(event, handler);
+        self
     }
 
     /// Emits to every socket of the main namespace (`io.emit`).
@@ -822,8 +1013,29 @@ impl SocketIo {
         self.engine.len()
     }
 
-    /// Closes every connection; every socket disconnects with `"server shutting down"`.
+    /// Closes the server, as the reference's `io.close()`: the [`serve`](Self::serve) loops
+    /// running stop accepting and return (their listeners are dropped, so the port is free
+    /// again), and every connection closes; every socket disconnects with `"server shutting
+    /// down"`. (Under the tower layer, your server owns the listener: stop it yourself.)
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// use socketio_server::{Config, SocketIo};
+    ///
+    /// let io = SocketIo::new(Config::default());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// let server = tokio::spawn({
+    ///     let io = io.clone();
+    ///     async move { io.serve(listener).await }
+    /// });
+    /// // ... later:
+    /// io.close();
+    /// server.await.expect("the server task")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn close(&self) {
+        self.engine.stop_serving();
         self.engine.close_all_with(|| {
             crate::engine::Input::Custom(Box::new(crate::socket::Command::Shutdown))
         });
@@ -833,18 +1045,27 @@ impl SocketIo {
     /// failed accept (the process out of file descriptors, a connection reset before it was
     /// accepted) is logged and serving goes on; a peer that does not send its request
     /// headers within [`Config::header_read_timeout`] is disconnected.
+    /// Returns after [`SocketIo::close`].
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
-        crate::engine::serve(listener, self.engine.clone(), std::future::pending()).await
+        let stopped = self.engine.stopped();
+        crate::engine::serve(listener, self.engine.clone(), stopped).await
     }
 
-    /// Serves until `shutdown` completes, then closes every connection
-    /// ("server shutting down") and returns.
+    /// Serves until `shutdown` completes (or [`SocketIo::close`]), then closes every
+    /// connection ("server shutting down") and returns.
     pub async fn serve_with_shutdown(
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        let result = crate::engine::serve(listener, self.engine.clone(), shutdown).await;
+        let stopped = self.engine.stopped();
+        let either = async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stopped => {}
+            }
+        };
+        let result = crate::engine::serve(listener, self.engine.clone(), either).await;
         self.close();
         result
     }

@@ -409,3 +409,98 @@ async fn what_javascript_sends_and_rust_cannot_hold_reaches_the_handler_as_the_n
     replies.sort();
     assert_eq!(replies, [r#"42["echo",null]"#, r#"431[null]"#]);
 }
+
+#[tokio::test]
+async fn closing_the_server_stops_serve_and_frees_its_port() {
+    let io = SocketIo::new(config());
+    io.on_connection(|_| async {});
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = {
+        let io = io.clone();
+        tokio::spawn(async move { io.serve(listener).await })
+    };
+    let mut client = Client::connect(addr).await;
+    assert!(client.join("/").await.starts_with("40{"));
+
+    io.close();
+    // The socket is told ("server shutting down" is a DISCONNECT, then the close).
+    assert!(client.closed().await);
+    timeout(WAIT, served)
+        .await
+        .expect("serve returns after close")
+        .unwrap()
+        .unwrap();
+    // The port is free: a new server can listen on it, and the same io serve again.
+    let listener = TcpListener::bind(addr).await.expect("the port is free");
+    let served = {
+        let io = io.clone();
+        tokio::spawn(async move { io.serve(listener).await })
+    };
+    let mut client = Client::connect(addr).await;
+    assert!(client.join("/").await.starts_with("40{"));
+    served.abort();
+}
+
+#[tokio::test]
+async fn the_main_namespace_shortcuts_reach_its_sockets() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.use_middleware(|_socket| async { Ok(()) })
+        .on_connection(move |socket| {
+            let tx = tx.clone();
+            async move {
+                tx.send(socket.id().to_owned()).unwrap();
+            }
+        });
+    let addr = start(&io).await;
+    let mut a = Client::connect(addr).await;
+    assert!(a.join("/").await.starts_with("40{"));
+    next(&mut rx).await;
+    let mut b = Client::connect(addr).await;
+    assert!(b.join("/").await.starts_with("40{"));
+    next(&mut rx).await;
+
+    let sockets = io.fetch_sockets().await.unwrap();
+    assert_eq!(sockets.len(), 2);
+    io.sockets_join("all");
+    io.within("all").emit("hello", &1).unwrap();
+    assert_eq!(a.recv().await, r#"42["hello",1]"#);
+    assert_eq!(b.recv().await, r#"42["hello",1]"#);
+    // Both transports are idle, hence writable: a volatile message is not dropped.
+    io.volatile().emit("v", &()).unwrap();
+    assert_eq!(a.recv().await, r#"42["v"]"#);
+    assert_eq!(b.recv().await, r#"42["v"]"#);
+    // One of them joins "red" (which one is not known: the one that gets `red`).
+    sockets[0].join("red");
+    io.except("red").emit("not-red", &()).unwrap();
+    io.to("red").emit("red", &()).unwrap();
+    let mut got = [a.recv().await, b.recv().await];
+    got.sort();
+    assert_eq!(got, [r#"42["not-red"]"#, r#"42["red"]"#]);
+
+    // Acknowledgements of every socket, with a deadline.
+    let asked = tokio::spawn({
+        let io = io.clone();
+        async move {
+            io.timeout(Duration::from_secs(5))
+                .emit_with_ack("ask", &())
+                .await
+        }
+    });
+    for client in [&mut a, &mut b] {
+        let ask = client.recv().await;
+        let id = ask
+            .strip_prefix("42")
+            .and_then(|rest| rest.strip_suffix(r#"["ask"]"#))
+            .unwrap_or_else(|| panic!("{ask}"));
+        client.send(&format!("43{id}[\"ok\"]")).await;
+    }
+    let answers = timeout(WAIT, asked).await.unwrap().unwrap().unwrap();
+    assert_eq!(answers.len(), 2);
+
+    io.sockets_leave("all");
+    io.disconnect_sockets(false);
+    assert_eq!(a.recv().await, "41");
+    assert_eq!(b.recv().await, "41");
+}

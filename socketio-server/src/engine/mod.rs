@@ -361,6 +361,8 @@ pub(crate) struct EngineShared {
     /// TCP connections of the standalone server open now.
     pub(crate) open_connections: Arc<AtomicUsize>,
     pub(crate) factory: Box<ConnectionFactory>,
+    /// Bumped by [`EngineShared::stop_serving`]: the `serve` loops running then return.
+    stops: tokio::sync::watch::Sender<u64>,
 }
 
 impl EngineShared {
@@ -375,7 +377,26 @@ impl EngineShared {
             next_request: AtomicU64::new(1),
             open_connections: Arc::default(),
             factory,
+            stops: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Completes at the next [`EngineShared::stop_serving`] after this call (one that came
+    /// before does not count: a server may serve again after a close).
+    pub(crate) fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stops = self.stops.subscribe();
+        async move {
+            // An error means the sender is gone: nothing can stop this loop any more.
+            if stops.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Makes every `serve` loop running now return (its listener is dropped: the port is
+    /// free again).
+    pub(crate) fn stop_serving(&self) {
+        self.stops.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub(crate) fn generate_id(&self) -> Sid {

@@ -190,10 +190,21 @@ pub(crate) async fn serve(
                 .header_read_timeout(shared_timeout)
                 // Bounds the request line and headers (431 past it); bodies are streamed.
                 .max_buf_size(max_header_size);
-            let _ = http
+            let served = http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
                 .await;
+            // The limits hyper applies for us (head over `max_header_size`: 431; headers not
+            // in time) and broken requests end here; a client that went away too.
+            if let Err(e) = served {
+                if e.is_parse_too_large() {
+                    tracing::debug!(error = %e, "request head over max_header_size: 431");
+                } else if e.is_timeout() {
+                    tracing::debug!(error = %e, "request head not received in time");
+                } else {
+                    tracing::trace!(error = %e, "HTTP connection ended with an error");
+                }
+            }
         });
     }
 }
