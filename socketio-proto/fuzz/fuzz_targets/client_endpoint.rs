@@ -18,38 +18,12 @@ use socketio_proto::endpoint::client::{
 };
 use socketio_proto::{Namespace, ParserKind, Payload};
 
-/// The fuzz bytes as a stream of small decisions; reads past the end give zeros.
-struct Input<'a>(&'a [u8]);
+#[path = "../../../engineio-proto/fuzz/input.rs"]
+mod input;
+
+use input::Input;
 
 impl Input<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn byte(&mut self) -> u8 {
-        let Some((&b, rest)) = self.0.split_first() else {
-            return 0;
-        };
-        self.0 = rest;
-        b
-    }
-
-    fn bit(&mut self) -> bool {
-        self.byte() & 1 == 1
-    }
-
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.byte(), self.byte()])
-    }
-
-    /// Up to 255 bytes: a length byte, then that many bytes (fewer at the end).
-    fn chunk(&mut self) -> &[u8] {
-        let n = usize::from(self.byte()).min(self.0.len());
-        let (chunk, rest) = self.0.split_at(n);
-        self.0 = rest;
-        chunk
-    }
-
     /// An Engine.IO packet a server would send, often well-formed and meaningful to the
     /// Socket.IO layer.
     fn packet(&mut self) -> String {
