@@ -94,12 +94,16 @@ pub(crate) struct SioConnection {
     /// timed out, cancelled).
     acks: HashMap<(Namespace, u64), AckReply>,
     /// The size of `acks` past which waiters that gave up are looked for.
-    sweep_acks_at: usize,
+    sweep_acks_at: u32,
     /// Disconnect handlers of sockets already gone, run to completion.
     finishing: Vec<BoxFuture>,
     /// The bytes of attachments this connection holds, counted in
     /// [`IoInner::attachments_in_flight`].
-    attachments_held: usize,
+    /// (At most [`Config::max_attachments`]' bytes, which are below 4 GiB: a `u32` packs
+    /// with `sweep_acks_at`, and the task stays as large as it was.)
+    ///
+    /// [`Config::max_attachments`]: crate::Config::max_attachments
+    attachments_held: u32,
 }
 
 impl SioConnection {
@@ -110,7 +114,7 @@ impl SioConnection {
             base,
             slots: Slots::default(),
             acks: HashMap::new(),
-            sweep_acks_at: ACK_SWEEP_MIN,
+            sweep_acks_at: ACK_SWEEP_MIN as u32,
             finishing: Vec::new(),
             attachments_held: 0,
         }
@@ -120,19 +124,20 @@ impl SioConnection {
     /// the connection when its share takes the total past the budget.
     fn count_attachments(&mut self, ep: &mut ServerEndpoint) {
         let held = ep.attachment_bytes_held();
-        if held == self.attachments_held {
+        let counted = self.attachments_held as usize;
+        if held == counted {
             return;
         }
         let total = &self.io.attachments_in_flight;
-        if held < self.attachments_held {
-            total.fetch_sub(self.attachments_held - held, Ordering::Relaxed);
-            self.attachments_held = held;
+        if held < counted {
+            total.fetch_sub(counted - held, Ordering::Relaxed);
+            self.attachments_held = held as u32;
             return;
         }
-        let grown = held - self.attachments_held;
+        let grown = held - counted;
         let max = self.io.config.max_attachments_in_flight;
         let before = total.fetch_add(grown, Ordering::Relaxed);
-        self.attachments_held = held;
+        self.attachments_held = u32::try_from(held).unwrap_or(u32::MAX);
         if before.saturating_add(grown) > max {
             tracing::warn!(
                 max,
@@ -141,7 +146,7 @@ impl SioConnection {
             );
             ep.handle_attachments_over_budget(max, now());
             // Closed: its partial packet is dropped.
-            total.fetch_sub(self.attachments_held, Ordering::Relaxed);
+            total.fetch_sub(held, Ordering::Relaxed);
             self.attachments_held = 0;
         }
     }
@@ -175,7 +180,7 @@ impl SioConnection {
     /// deadline would otherwise be kept until its socket disconnects. Amortized: a sweep
     /// runs when the table doubled since the last one.
     fn sweep_acks(&mut self, ep: &mut ServerEndpoint) {
-        if self.acks.len() < self.sweep_acks_at {
+        if self.acks.len() < self.sweep_acks_at as usize {
             return;
         }
         self.acks.retain(|(nsp, id), reply| {
@@ -186,7 +191,8 @@ impl SioConnection {
                 true
             }
         });
-        self.sweep_acks_at = (2 * self.acks.len()).max(ACK_SWEEP_MIN);
+        self.sweep_acks_at =
+            u32::try_from((2 * self.acks.len()).max(ACK_SWEEP_MIN)).unwrap_or(u32::MAX);
     }
 
     fn on_event(&mut self, ep: &mut ServerEndpoint, event: Event) {
@@ -584,7 +590,7 @@ impl Connection for SioConnection {
         // the session did); a waiter left here would see the channel close: `Closed`.
         self.acks.clear();
         self.io.attachments_in_flight.fetch_sub(
-            std::mem::take(&mut self.attachments_held),
+            std::mem::take(&mut self.attachments_held) as usize,
             Ordering::Relaxed,
         );
         // The session task ends now: finish the disconnect handlers on their own.

@@ -288,15 +288,15 @@ impl Config {
 
     /// The most attachments one binary packet may announce (`maxAttachments`, default 10, as
     /// `socket.io-parser` 4.2.6) and the most bytes they may hold together (default 10 MB, ten
-    /// times [`max_http_buffer_size`](Self::max_http_buffer_size)'s default). A packet over
-    /// either closes its connection, as the reference does.
+    /// times [`max_http_buffer_size`](Self::max_http_buffer_size)'s default; at most 4 GiB).
+    /// A packet over either closes its connection, as the reference does.
     pub fn max_attachments(&mut self, count: usize, bytes: usize) -> &mut Self {
         self.proto.decoder = self
             .proto
             .decoder
             .clone()
             .max_attachments(count)
-            .max_attachment_bytes(bytes);
+            .max_attachment_bytes(bytes.min(u32::MAX as usize));
         self
     }
 

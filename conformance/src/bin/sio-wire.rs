@@ -280,7 +280,8 @@ fn read_input(op: EioOp, form: InputForm, line: &[u8]) -> Result<Option<Input>, 
     match form {
         InputForm::Raw => match std::str::from_utf8(line) {
             Ok(text) => Ok(Some(Input::Text(ByteString::from(text)))),
-            // A payload body can be any bytes; the payload decoder reports bad UTF-8.
+            // A payload body can be any bytes; the payload decoder reads bad UTF-8 as U+FFFD,
+            // as Node reads a body.
             Err(_) if op == EioOp::DecodePayload => {
                 Ok(Some(Input::Bytes(Bytes::copy_from_slice(line))))
             }
@@ -526,7 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn a_line_that_is_not_utf8_is_an_input_error_for_a_packet_and_a_parser_error_for_a_payload() {
+    fn a_line_that_is_not_utf8_is_an_input_error_for_a_packet_and_reads_with_u_fffd_in_a_payload() {
         let line = b"4\xff\n";
         let mut out = Vec::new();
         let packet = EioCommand::parse(&["decode-packet"]).unwrap().unwrap();
@@ -538,7 +539,7 @@ mod tests {
             concat!(
                 r#"{"input_error":"line is not valid UTF-8 (write a binary message with --binary)"}"#,
                 "\n",
-                r#"[{"error":"parser error"}]"#,
+                "[{\"type\":\"message\",\"data\":\"\u{fffd}\"}]",
                 "\n",
             )
         );
@@ -562,7 +563,8 @@ mod tests {
             concat!(
                 r#"[{"type":"message","data":"a"},{"type":"ping"}]"#,
                 "\n",
-                r#"[{"error":"parser error"}]"#,
+                // 0x34 0xff: the byte that is not UTF-8 reads as U+FFFD.
+                "[{\"type\":\"message\",\"data\":\"\u{fffd}\"}]",
                 "\n",
                 r#"[{"error":"parser error"}]"#,
                 "\n",

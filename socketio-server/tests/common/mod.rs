@@ -60,10 +60,12 @@ impl Client {
             .unwrap();
     }
 
-    /// The next text message, answering pings on the way.
+    /// The next text message, answering pings on the way (within [`WAIT`] in all: the pings
+    /// do not extend it).
     pub async fn recv(&mut self) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg = timeout(WAIT, self.ws.next())
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("a message in time")
                 .expect("the socket is open")
