@@ -54,6 +54,20 @@ enum Repr {
     MsgPack(Bytes),
 }
 
+/// The name of a JSON event payload read without a parser, when it is a string without
+/// escapes (nearly always): the text was checked to be JSON, so what follows it needs no
+/// look.
+fn plain_json_event_name(text: &str) -> Option<&str> {
+    let rest = text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .strip_prefix('[')?;
+    let rest = rest
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .strip_prefix('"')?;
+    let end = rest.find(|c: char| c == '"' || c == '\\' || c < ' ')?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
+}
+
 /// An event name: a string, or a number (the reference accepts both).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -194,6 +208,11 @@ impl Payload {
 
     /// The event name: the first element of an EVENT payload.
     pub fn event_name(&self) -> Result<EventName<'_>, PayloadError> {
+        if let Repr::Json { text, .. } = &self.repr {
+            if let Some(name) = plain_json_event_name(text) {
+                return Ok(EventName::Str(Cow::Borrowed(name)));
+            }
+        }
         self.with_deserializer(EventNameReader)
     }
 
@@ -384,5 +403,35 @@ mod tests {
         // A type mismatch is still an error, with the first reading's message.
         let plain = Payload::from_json_text(r#"["m","x"]"#.into()).unwrap();
         assert!(plain.event_args_lossy::<(u32,)>().is_err());
+    }
+    /// The name read without a parser is the one the parser reads, and every name it
+    /// cannot read plainly (escapes, numbers, not a string) is left to the parser.
+    #[test]
+    fn the_event_name_read_without_a_parser_is_the_parsers() {
+        for text in [
+            r#"["chat",1]"#,
+            r#" [ "chat" , {"a":"b"}]"#,
+            "[\n\"chat\"]",
+            r#"["é ☃"]"#,
+            r#"[""]"#,
+            r#"["a\"b"]"#,
+            r#"["a\u0041"]"#,
+            r#"["\\"]"#,
+            r#"[1.5]"#,
+            r#"[null]"#,
+            r#"[]"#,
+            r#"{"a":1}"#,
+            r#""chat""#,
+        ] {
+            let payload = Payload::from_json_text(text.into()).unwrap();
+            let parsed = payload.with_deserializer(EventNameReader);
+            match payload.event_name() {
+                Ok(name) => assert_eq!(name, parsed.unwrap(), "{text}"),
+                Err(_) => assert!(parsed.is_err(), "{text}"),
+            }
+            if let Some(plain) = plain_json_event_name(text) {
+                assert!(!plain.contains('\\'), "{text}");
+            }
+        }
     }
 }

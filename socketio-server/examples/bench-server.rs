@@ -143,7 +143,13 @@ fn main() -> ExitCode {
                 });
             }
         });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        // A backlog of 1,024 (the bench contract's, and the peers'): `TcpListener::bind`'s
+        // 128 overflows under hundreds of handshakes at once, and each overflow costs the
+        // client a one-second SYN retransmit.
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+        let listener = socket.listen(1024)?;
         println!("listening on {}", listener.local_addr()?.port());
         io.serve(listener).await
     });

@@ -335,8 +335,13 @@ impl SessionHandle {
 
     /// Runs a write to the client unless the client is found too slow meanwhile (then
     /// `None`: the write is abandoned, the connection is to be dropped).
+    /// The client was found too slow: its writes are to be abandoned.
+    pub(crate) fn is_slow(&self) -> bool {
+        self.flow.slow.load(Ordering::Acquire)
+    }
+
     pub(crate) async fn unless_slow<T>(&self, write: impl Future<Output = T>) -> Option<T> {
-        if self.flow.slow.load(Ordering::Acquire) {
+        if self.is_slow() {
             return None;
         }
         tokio::select! {

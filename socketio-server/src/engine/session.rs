@@ -4,7 +4,6 @@
 //! writes the WebSockets, and sleeps until the machine's one deadline. One task per
 //! session, no other.
 
-use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use engineio_proto::{
     Frame, HttpResponse, PostAction, RequestId, ServerSession, Sid, Transmit, TransportKind, WsId,
     WsMessage,
 };
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use socketio_proto::endpoint::server::{Delivery, ServerEndpoint};
@@ -319,6 +318,23 @@ impl Launch {
     }
 }
 
+/// The HTTP requests of the session waiting for their answer: a GET and a POST at most,
+/// bar requests refused at once (a vector: no hash table for so few).
+#[derive(Default)]
+struct Replies(Vec<(RequestId, oneshot::Sender<HttpResponse>)>);
+
+impl Replies {
+    fn insert(&mut self, req: RequestId, reply: oneshot::Sender<HttpResponse>) {
+        // (Request ids are never reused: no entry to replace.)
+        self.0.push((req, reply));
+    }
+
+    fn remove(&mut self, req: &RequestId) -> Option<oneshot::Sender<HttpResponse>> {
+        let i = self.0.iter().position(|(r, _)| r == req)?;
+        Some(self.0.swap_remove(i).1)
+    }
+}
+
 /// A WebSocket of the session, read and written by the task (not split: a split stream
 /// costs a shared lock per connection).
 struct WsConn {
@@ -335,19 +351,24 @@ struct SessionTask<C: Connection> {
     conn: C,
     inbox: InboxReceiver,
     shared: Arc<EngineShared>,
-    replies: HashMap<RequestId, oneshot::Sender<HttpResponse>>,
+    replies: Replies,
     /// At most two: the session's WebSocket and a probe during an upgrade.
     sockets: Vec<WsConn>,
-    next_ws: u64,
     /// Which source [`SessionTask::poll_wake`] polls first.
-    turn: usize,
+    turn: u32,
+    next_ws: u32,
     /// On WebSocket (opened so, or upgraded): for the diagnostics of the upgrade.
     on_websocket: bool,
     /// Not reading from the client: the layer above is backlogged.
     paused: bool,
+    /// Woke up since the release of its buffers was last scheduled.
+    woke: bool,
     /// The body of a POST received while paused, handled once the layer above caught up
     /// (its answer waits, so the client's next POST does too).
     deferred_post: Option<Box<(RequestId, Bytes)>>,
+    /// A transmit taken from the machine that [`SessionTask::drain_now`] could not apply
+    /// without waiting: [`SessionTask::drain`] applies it first.
+    held: Option<Box<Transmit>>,
 }
 
 impl<C: Connection> SessionTask<C> {
@@ -365,13 +386,15 @@ impl<C: Connection> SessionTask<C> {
             conn,
             inbox,
             shared,
-            replies: HashMap::new(),
+            replies: Replies::default(),
             sockets: Vec::new(),
             next_ws: 0,
             turn: 0,
             on_websocket: false,
             paused: false,
+            woke: false,
             deferred_post: None,
+            held: None,
         }
     }
 
@@ -380,13 +403,16 @@ impl<C: Connection> SessionTask<C> {
         self.machine.shrink_buffers();
         self.conn.shrink_buffers();
         self.inbox.shrink();
+        if self.replies.0.is_empty() && self.replies.0.capacity() > 0 {
+            self.replies.0 = Vec::new();
+        }
         if self.sockets.capacity() > self.sockets.len() {
             self.sockets.shrink_to_fit();
         }
     }
 
     fn add_ws(&mut self, ws: Ws) -> WsId {
-        let id = WsId(self.next_ws);
+        let id = WsId(u64::from(self.next_ws));
         self.next_ws += 1;
         self.sockets.reserve_exact(1);
         self.sockets.push(WsConn {
@@ -407,9 +433,15 @@ impl<C: Connection> SessionTask<C> {
             // The task's future is what a connection costs while idle: it holds only this, the
             // task's state and the wait below (no select of several futures).
             let mut sleep = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
+            // When the buffers are released if the session stays quiet until then.
+            let mut release_at: Option<Instant> = None;
             loop {
-                // Boxed: the writes' futures are large and only live during a wake-up.
-                Box::pin(self.drain()).await;
+                // Written without waiting when the sockets take it (nearly always); else
+                // waited for, boxed: the writes' futures are large and only live while a
+                // client is slow to read.
+                if !poll_fn(|cx| Poll::Ready(self.drain_now(cx))).await {
+                    Box::pin(self.drain()).await;
+                }
                 if self.machine.is_closed() {
                     break;
                 }
@@ -434,16 +466,31 @@ impl<C: Connection> SessionTask<C> {
                     // (The span keeps the transport it opened with: this event marks the change.)
                     tracing::debug!("transport upgraded to websocket");
                 }
-                // Going idle: release the empty buffers, so that an idle session holds none. (Done
-                // at every wake-up: delaying it to a quiet moment measured no CPU gain on the echo
-                // benchmark and more memory, since the freed blocks are then not reused.)
-                self.shrink_buffers();
-                let deadline = self.machine.poll_timeout();
+                // Going idle. The empty buffers are released once the session has been quiet
+                // for RELEASE_AFTER, so that an idle session holds none while a busy one
+                // keeps reusing them (released at every wake-up, they cost a dozen
+                // allocations per round trip). The release timer is re-armed at most once per
+                // RELEASE_AFTER, not at every wake-up.
+                let machine_deadline = self.machine.poll_timeout();
+                let deadline = match (machine_deadline, release_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 if let Some(deadline) = deadline {
-                    sleep.as_mut().reset(deadline.into());
+                    // (Not reset to the deadline it has: a reset costs a trip to the timer.)
+                    let deadline = tokio::time::Instant::from_std(deadline);
+                    if sleep.deadline() != deadline {
+                        sleep.as_mut().reset(deadline);
+                    }
                 }
                 let armed = deadline.is_some();
                 let wake = poll_fn(|cx| self.poll_wake(sleep.as_mut(), armed, cx)).await;
+                if !matches!(wake, Wake::Timer) {
+                    self.woke = true;
+                    if release_at.is_none() {
+                        release_at = Some(now() + RELEASE_AFTER);
+                    }
+                }
                 match wake {
                     Wake::Input(input) => {
                         // One reading of the clock for the whole batch.
@@ -459,7 +506,20 @@ impl<C: Connection> SessionTask<C> {
                     }
                     Wake::Ws(ws, msg) => self.handle_ws(ws, msg),
                     Wake::Work => {}
-                    Wake::Timer => self.machine.handle_timeout(now()),
+                    Wake::Timer => {
+                        let now = now();
+                        if release_at.is_some_and(|at| at <= now) {
+                            if std::mem::take(&mut self.woke) {
+                                release_at = Some(now + RELEASE_AFTER);
+                            } else {
+                                self.shrink_buffers();
+                                release_at = None;
+                            }
+                        }
+                        if self.machine.poll_timeout().is_some_and(|at| at <= now) {
+                            self.machine.handle_timeout(now);
+                        }
+                    }
                 }
             }
             Box::pin(self.finish()).await;
@@ -477,7 +537,7 @@ impl<C: Connection> SessionTask<C> {
     ) -> Poll<Wake> {
         self.turn = self.turn.wrapping_add(1);
         for i in 0..3 {
-            let ready = match (self.turn + i) % 3 {
+            let ready = match (self.turn as usize + i) % 3 {
                 0 => self.inbox.poll_recv(cx).map(Wake::Input),
                 // While the layer above is behind, the WebSockets are not read: the client
                 // is slowed down by TCP, nothing is dropped.
@@ -514,7 +574,7 @@ impl<C: Connection> SessionTask<C> {
         }
         // Requests still waiting are answered as for an unknown session (a requester that
         // went away needs no answer).
-        for (_, reply) in self.replies.drain() {
+        for (_, reply) in self.replies.0.drain(..) {
             let _ = reply.send(HttpResponse::Reject(engineio_proto::Rejection::UnknownSid));
         }
     }
@@ -627,9 +687,109 @@ impl<C: Connection> SessionTask<C> {
         self.sockets.retain(|s| s.id != ws);
     }
 
+    /// [`SessionTask::drain`] without waiting: `false` when a write would wait for the
+    /// client (what is left, a transmit held included, is for `drain`).
+    fn drain_now(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.handle.is_slow() {
+            // `drain` abandons the writes of a client found too slow.
+            return false;
+        }
+        loop {
+            loop {
+                let mut progressed = false;
+                while let Some(t) = self.machine.poll_transmit() {
+                    progressed = true;
+                    match self.apply_now(t, cx) {
+                        Applied::Done => {}
+                        Applied::Wait => return false,
+                        Applied::Hold(t) => {
+                            self.held = Some(Box::new(t));
+                            return false;
+                        }
+                    }
+                }
+                progressed |= self.conn.poll_events(&mut self.machine);
+                if !progressed {
+                    break;
+                }
+            }
+            let mut failed = None;
+            for conn in &mut self.sockets {
+                if conn.unflushed > 0 {
+                    match Pin::new(&mut conn.ws).poll_flush(cx) {
+                        Poll::Pending => return false,
+                        Poll::Ready(Ok(())) => conn.unflushed = 0,
+                        Poll::Ready(Err(_)) => {
+                            failed = Some(conn.id);
+                            break;
+                        }
+                    }
+                }
+            }
+            match failed {
+                Some(ws) => self.ws_write_failed(ws, false),
+                None => return true,
+            }
+        }
+    }
+
+    /// [`SessionTask::apply`] without waiting.
+    fn apply_now(&mut self, t: Transmit, cx: &mut Context<'_>) -> Applied {
+        match t {
+            Transmit::Http { req, response } => {
+                if let Some(reply) = self.replies.remove(&req) {
+                    // A requester that went away needs no answer.
+                    let _ = reply.send(response);
+                }
+                Applied::Done
+            }
+            Transmit::WebSocket { ws, msg } => {
+                let Some(conn) = self.sockets.iter_mut().find(|s| s.id == ws) else {
+                    return Applied::Done;
+                };
+                let sink = Pin::new(&mut conn.ws);
+                match sink.poll_ready(cx) {
+                    Poll::Pending => return Applied::Hold(Transmit::WebSocket { ws, msg }),
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => {
+                        self.ws_write_failed(ws, false);
+                        return Applied::Done;
+                    }
+                }
+                let msg = ws_message(msg);
+                conn.unflushed += msg.len();
+                // Queued, written with the others at the end of the wake-up.
+                let mut result = Pin::new(&mut conn.ws).start_send(msg);
+                if result.is_ok() && conn.unflushed >= FLUSH_BYTES {
+                    match Pin::new(&mut conn.ws).poll_flush(cx) {
+                        // (`drain` flushes what is left.)
+                        Poll::Pending => return Applied::Wait,
+                        Poll::Ready(r) => {
+                            conn.unflushed = 0;
+                            result = r;
+                        }
+                    }
+                }
+                if result.is_err() {
+                    self.ws_write_failed(ws, false);
+                }
+                Applied::Done
+            }
+            // Closing a WebSocket waits for it: rare, left to `drain`.
+            Transmit::CloseWebSocket { ws, code } => {
+                Applied::Hold(Transmit::CloseWebSocket { ws, code })
+            }
+            // (A kind of transmit this driver does not know: `apply` reports it.)
+            other => Applied::Hold(other),
+        }
+    }
+
     /// Applies every output of the session and of the layer above, until both are quiet,
     /// then flushes the WebSockets written meanwhile (one write for many frames).
     async fn drain(&mut self) {
+        if let Some(t) = self.held.take() {
+            self.apply(*t).await;
+        }
         loop {
             self.drain_queued().await;
             let mut failed = None;
@@ -685,16 +845,7 @@ impl<C: Connection> SessionTask<C> {
                 let Some(conn) = self.sockets.iter_mut().find(|s| s.id == ws) else {
                     return;
                 };
-                let msg = match msg {
-                    // The text is valid UTF-8 already (a ByteString): sent as a raw text
-                    // frame, so the same shared bytes are not validated again per recipient.
-                    WsMessage::Text(t) => Message::Frame(WsFrame::message(
-                        t.into_bytes(),
-                        OpCode::Data(OpData::Text),
-                        true,
-                    )),
-                    WsMessage::Binary(b) => Message::Binary(b),
-                };
+                let msg = ws_message(msg);
                 conn.unflushed += msg.len();
                 // Queued, written with the others at the end of the wake-up.
                 let handle = &self.handle;
@@ -735,6 +886,32 @@ impl<C: Connection> SessionTask<C> {
         }
     }
 }
+
+/// What [`SessionTask::apply_now`] did with a transmit.
+enum Applied {
+    Done,
+    /// Written, but the flush must wait.
+    Wait,
+    /// Not applied: it must wait.
+    Hold(Transmit),
+}
+
+/// The WebSocket message of a transmit.
+fn ws_message(msg: WsMessage) -> Message {
+    match msg {
+        // The text is valid UTF-8 already (a ByteString): sent as a raw text frame, so the
+        // same shared bytes are not validated again per recipient.
+        WsMessage::Text(t) => Message::Frame(WsFrame::message(
+            t.into_bytes(),
+            OpCode::Data(OpData::Text),
+            true,
+        )),
+        WsMessage::Binary(b) => Message::Binary(b),
+    }
+}
+
+/// How long a session stays quiet before it releases its empty buffers.
+const RELEASE_AFTER: Duration = Duration::from_secs(1);
 
 /// How long a WebSocket that broke the protocol gets to take its close frame.
 const WS_CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -812,16 +989,18 @@ mod tests {
     /// What one connection's task holds. Before the endpoint: a 520-byte task holding a
     /// `Box<dyn Connection>`, its future 1216 bytes (the task twice: an `async fn` copies
     /// its argument), plus the 512-byte `SioConnection` on the heap: 1728 bytes in two
-    /// allocations. Now: a 1032-byte task (the endpoint and the connection inline, and the
+    /// allocations. Then: a 1032-byte task (the endpoint and the connection inline, and the
     /// slot of a POST deferred while the handlers are behind), its future 1208 bytes, one
-    /// allocation.
+    /// allocation. Now: a 1008-byte task (its requests waiting for an answer in a vector,
+    /// not a hash table; a transmit held while a write waits), its future 1200 bytes (the
+    /// time its buffers are released at).
     #[test]
     fn memory_of_a_session_task() {
         let sio = size_of::<SessionTask<SioConnection>>();
         let bare = size_of::<SessionTask<ChannelConnection>>();
         println!("SessionTask: Socket.IO {sio} B, bare Engine.IO {bare} B");
         assert!(
-            sio <= 1032,
+            sio <= 1008,
             "no larger than the task and its boxed connection before"
         );
 
@@ -845,7 +1024,7 @@ mod tests {
         let future = task.run();
         println!("the Socket.IO session future: {} B", size_of_val(&future));
         assert!(
-            size_of_val(&future) <= 1216,
+            size_of_val(&future) <= 1200,
             "no larger than the future alone was before"
         );
     }
