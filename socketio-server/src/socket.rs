@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use http::{HeaderMap, Uri};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -47,7 +48,12 @@ pub struct Handshake {
 /// The part of the handshake common to the sockets of one connection.
 #[derive(Debug)]
 pub(crate) struct HandshakeBase {
-    pub(crate) headers: HeaderMap,
+    /// The request's headers as `name:value\n` lines in one buffer (a name holds no `:`,
+    /// neither holds a line feed): what an idle connection keeps of them.
+    raw_headers: Bytes,
+    /// The headers as a map, built from `raw_headers` when first asked for (its values share
+    /// the buffer): a connection whose headers nobody reads never pays for a map.
+    headers: OnceLock<HeaderMap>,
     pub(crate) url: Uri,
     pub(crate) address: Option<std::net::SocketAddr>,
     pub(crate) secure: bool,
@@ -61,11 +67,17 @@ impl HandshakeBase {
         request: &http::request::Parts,
         address: Option<std::net::SocketAddr>,
     ) -> Self {
-        let mut headers = HeaderMap::with_capacity(request.headers.len());
+        let size = request
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .sum();
+        let mut raw = Vec::with_capacity(size);
         for (name, value) in &request.headers {
-            if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
-                headers.append(name.clone(), value);
-            }
+            raw.extend_from_slice(name.as_str().as_bytes());
+            raw.push(b':');
+            raw.extend_from_slice(value.as_bytes());
+            raw.push(b'\n');
         }
         let url = request
             .uri
@@ -73,19 +85,45 @@ impl HandshakeBase {
             .parse()
             .unwrap_or_else(|_| Uri::from_static("/"));
         Self {
-            headers,
+            raw_headers: Bytes::from(raw),
+            headers: OnceLock::new(),
             url,
             address,
             secure: request.uri.scheme_str() == Some("https"),
             time: SystemTime::now(),
         }
     }
+
+    /// The request headers (the map is built on the first call).
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        self.headers.get_or_init(|| {
+            let raw = &self.raw_headers;
+            let mut map = HeaderMap::with_capacity(raw.iter().filter(|&&b| b == b'\n').count());
+            let mut start = 0;
+            while let Some(len) = raw[start..].iter().position(|&b| b == b'\n') {
+                let line = &raw[start..start + len];
+                if let Some(colon) = line.iter().position(|&b| b == b':') {
+                    // (Both were a header of the request: they parse again.)
+                    if let (Ok(name), Ok(value)) = (
+                        http::HeaderName::from_bytes(&line[..colon]),
+                        http::HeaderValue::from_maybe_shared(
+                            raw.slice(start + colon + 1..start + len),
+                        ),
+                    ) {
+                        map.append(name, value);
+                    }
+                }
+                start += len + 1;
+            }
+            map
+        })
+    }
 }
 
 impl Handshake {
     /// The request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.base.headers
+        self.base.headers()
     }
 
     /// The request URI (its query holds the client's query parameters).
@@ -121,10 +159,9 @@ impl Handshake {
     /// query in request order.
     pub(crate) fn to_cluster(&self) -> socketio_proto::cluster::Handshake {
         let mut headers: Vec<(String, Value)> = Vec::new();
-        for name in self.base.headers.keys() {
-            let values: Vec<String> = self
-                .base
-                .headers
+        let all = self.base.headers();
+        for name in all.keys() {
+            let values: Vec<String> = all
                 .get_all(name)
                 .iter()
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -152,7 +189,7 @@ impl Handshake {
             .address
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
-        h.xdomain = self.base.headers.contains_key(http::header::ORIGIN);
+        h.xdomain = all.contains_key(http::header::ORIGIN);
         h.secure = self.base.secure;
         h.issued = issued;
         h.url = self
@@ -212,7 +249,32 @@ pub(crate) fn value_into<T: DeserializeOwned>(
 
 #[cfg(test)]
 mod tests {
-    use super::js_date_string;
+    use super::{HandshakeBase, js_date_string};
+
+    /// The headers kept as lines and read back as a map are the request's: repeated names
+    /// in order, values holding a colon, empty values, bytes beyond ASCII.
+    #[test]
+    fn handshake_headers_read_back_as_the_request_had_them() {
+        let request = http::Request::builder()
+            .uri("/socket.io/?EIO=4&transport=websocket")
+            .header("host", "127.0.0.1:3000")
+            .header("cookie", "a=1; b=2")
+            .header("set-cookie", "x=1")
+            .header("set-cookie", "y=2")
+            .header("x-time", "12:34:56")
+            .header("x-empty", "")
+            .header(
+                "x-latin",
+                http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+            )
+            .body(())
+            .unwrap();
+        let (parts, ()) = request.into_parts();
+        let base = HandshakeBase::from_request(&parts, None);
+        assert_eq!(base.headers(), &parts.headers);
+        let cookies: Vec<_> = base.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["x=1", "y=2"]);
+    }
 
     #[test]
     fn handshake_time_is_written_as_node_writes_a_date_in_utc() {

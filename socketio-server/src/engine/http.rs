@@ -97,9 +97,10 @@ where
             return response;
         }
     }
-    let request_headers = req.headers().clone();
+    // (Kept for CORS only: a copy of the headers per request costs a map.)
+    let request_headers = shared.config.cors.as_ref().map(|_| req.headers().clone());
     let mut response = route(&shared, req).await;
-    if let Some(cors) = &shared.config.cors {
+    if let (Some(cors), Some(request_headers)) = (&shared.config.cors, request_headers) {
         cors.apply(&request_headers, response.headers_mut());
     }
     response

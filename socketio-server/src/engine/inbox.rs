@@ -18,6 +18,10 @@ struct Shared {
     queue: Mutex<VecDeque<Input>>,
     waker: AtomicWaker,
     closed: AtomicBool,
+    /// The task is running and looks at the queue before it waits again: a send need not
+    /// wake it (a handler emitting from within the task would otherwise wake it once more
+    /// for nothing, a second poll per message).
+    running: AtomicBool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -68,7 +72,11 @@ impl InboxSender {
             }
             queue.push_back(input);
         }
-        self.shared.waker.wake();
+        // (SeqCst with the receiver's store: either it sees this input when it looks again
+        // after clearing `running`, or this sees `running` cleared and wakes it.)
+        if !self.shared.running.load(Ordering::SeqCst) {
+            self.shared.waker.wake();
+        }
         true
     }
 }
@@ -92,6 +100,21 @@ impl InboxReceiver {
             Some(input) => Poll::Ready(input),
             None => Poll::Pending,
         }
+    }
+
+    /// Tells senders whether the task is running (it looks at the queue before it waits
+    /// again: see [`InboxReceiver::idle_recv`]).
+    pub(crate) fn set_running(&self) {
+        self.shared.running.store(true, Ordering::SeqCst);
+    }
+
+    /// The task is about to wait: clears `running`, then takes an input sent meanwhile
+    /// (sent while `running` was set, it woke nobody), if any (the task runs on then).
+    pub(crate) fn idle_recv(&mut self) -> Option<Input> {
+        self.shared.running.store(false, Ordering::SeqCst);
+        let input = self.pop()?;
+        self.set_running();
+        Some(input)
     }
 
     /// The next input if one is queued.
@@ -122,5 +145,45 @@ impl Drop for InboxReceiver {
             std::mem::take(&mut *queue)
         };
         drop(queued);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::{Input, inbox};
+
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A send while the task runs wakes nobody and is taken before the task waits; a send
+    /// once it waits wakes it.
+    #[test]
+    fn a_send_while_the_task_runs_is_seen_before_it_waits_and_one_after_wakes_it() {
+        let (tx, mut rx) = inbox();
+        let wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+
+        rx.set_running();
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        assert!(tx.send(Input::Close));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0, "running: no wake");
+        assert!(matches!(rx.idle_recv(), Some(Input::Close)));
+
+        // Waiting for good now.
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        assert!(rx.idle_recv().is_none());
+        assert!(tx.send(Input::Close));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "waiting: woken");
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Input::Close)));
     }
 }

@@ -363,6 +363,8 @@ struct SessionTask<C: Connection> {
     paused: bool,
     /// Woke up since the release of its buffers was last scheduled.
     woke: bool,
+    /// Wake-ups in a row at most [`BUSY_GAP`] apart.
+    busy: u8,
     /// The body of a POST received while paused, handled once the layer above caught up
     /// (its answer waits, so the client's next POST does too).
     deferred_post: Option<Box<(RequestId, Bytes)>>,
@@ -393,6 +395,7 @@ impl<C: Connection> SessionTask<C> {
             on_websocket: false,
             paused: false,
             woke: false,
+            busy: 0,
             deferred_post: None,
             held: None,
         }
@@ -433,8 +436,11 @@ impl<C: Connection> SessionTask<C> {
             // The task's future is what a connection costs while idle: it holds only this, the
             // task's state and the wait below (no select of several futures).
             let mut sleep = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
-            // When the buffers are released if the session stays quiet until then.
+            // While the session is busy: when its buffers are released if it stays quiet
+            // until then.
             let mut release_at: Option<Instant> = None;
+            // The last wake-up but for the timer's.
+            let mut last_wake = now();
             loop {
                 // Written without waiting when the sockets take it (nearly always); else
                 // waited for, boxed: the writes' futures are large and only live while a
@@ -466,11 +472,22 @@ impl<C: Connection> SessionTask<C> {
                     // (The span keeps the transport it opened with: this event marks the change.)
                     tracing::debug!("transport upgraded to websocket");
                 }
-                // Going idle. The empty buffers are released once the session has been quiet
-                // for RELEASE_AFTER, so that an idle session holds none while a busy one
-                // keeps reusing them (released at every wake-up, they cost a dozen
-                // allocations per round trip). The release timer is re-armed at most once per
-                // RELEASE_AFTER, not at every wake-up.
+                // Going idle: the empty buffers are released, so that an idle session holds
+                // none. Not while the session is busy (woken up BUSY_WAKEUPS times in a row
+                // at most BUSY_GAP apart): released at every wake-up they would cost a dozen
+                // allocations per round trip; a busy session keeps them until it has been
+                // quiet for RELEASE_AFTER (the timer re-armed at most once per RELEASE_AFTER,
+                // not at every wake-up). A session that is not busy, such as one that just
+                // shook hands, releases them at once: thousands opening at the same time
+                // reuse each other's blocks instead of holding them all at once.
+                if release_at.is_none() {
+                    if self.busy >= BUSY_WAKEUPS {
+                        release_at = Some(last_wake + RELEASE_AFTER);
+                        self.woke = false;
+                    } else {
+                        self.shrink_buffers();
+                    }
+                }
                 let machine_deadline = self.machine.poll_timeout();
                 let deadline = match (machine_deadline, release_at) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -485,16 +502,19 @@ impl<C: Connection> SessionTask<C> {
                 }
                 let armed = deadline.is_some();
                 let wake = poll_fn(|cx| self.poll_wake(sleep.as_mut(), armed, cx)).await;
+                // One reading of the clock for the whole wake-up.
+                let now = now();
                 if !matches!(wake, Wake::Timer) {
                     self.woke = true;
-                    if release_at.is_none() {
-                        release_at = Some(now() + RELEASE_AFTER);
-                    }
+                    self.busy = if now.saturating_duration_since(last_wake) <= BUSY_GAP {
+                        self.busy.saturating_add(1)
+                    } else {
+                        0
+                    };
+                    last_wake = now;
                 }
                 match wake {
                     Wake::Input(input) => {
-                        // One reading of the clock for the whole batch.
-                        let now = now();
                         self.handle_input(input, now);
                         // What else is queued already, before writing anything (bounded).
                         for _ in 1..INPUT_BATCH {
@@ -504,16 +524,16 @@ impl<C: Connection> SessionTask<C> {
                             }
                         }
                     }
-                    Wake::Ws(ws, msg) => self.handle_ws(ws, msg),
+                    Wake::Ws(ws, msg) => self.handle_ws(ws, msg, now),
                     Wake::Work => {}
                     Wake::Timer => {
-                        let now = now();
                         if release_at.is_some_and(|at| at <= now) {
                             if std::mem::take(&mut self.woke) {
                                 release_at = Some(now + RELEASE_AFTER);
                             } else {
                                 self.shrink_buffers();
                                 release_at = None;
+                                self.busy = 0;
                             }
                         }
                         if self.machine.poll_timeout().is_some_and(|at| at <= now) {
@@ -536,6 +556,7 @@ impl<C: Connection> SessionTask<C> {
         cx: &mut Context<'_>,
     ) -> Poll<Wake> {
         self.turn = self.turn.wrapping_add(1);
+        self.inbox.set_running();
         for i in 0..3 {
             let ready = match (self.turn as usize + i) % 3 {
                 0 => self.inbox.poll_recv(cx).map(Wake::Input),
@@ -555,7 +576,11 @@ impl<C: Connection> SessionTask<C> {
         if armed && sleep.poll(cx).is_ready() {
             return Poll::Ready(Wake::Timer);
         }
-        Poll::Pending
+        // (Its waker was registered by `poll_recv` above.)
+        match self.inbox.idle_recv() {
+            Some(input) => Poll::Ready(Wake::Input(input)),
+            None => Poll::Pending,
+        }
     }
 
     /// The session is closed: it leaves the table, wakes what waits on it, closes its
@@ -642,8 +667,7 @@ impl<C: Connection> SessionTask<C> {
         }
     }
 
-    fn handle_ws(&mut self, ws: WsId, msg: Option<WsRead>) {
-        let now = now();
+    fn handle_ws(&mut self, ws: WsId, msg: Option<WsRead>, now: Instant) {
         match msg {
             Some(WsRead::Message(msg)) => self.machine.handle_ws_message(ws, msg, now),
             Some(WsRead::TooLarge) => self.machine.handle_ws_oversized(ws, now),
@@ -910,8 +934,12 @@ fn ws_message(msg: WsMessage) -> Message {
     }
 }
 
-/// How long a session stays quiet before it releases its empty buffers.
+/// How long a busy session stays quiet before it releases its empty buffers.
 const RELEASE_AFTER: Duration = Duration::from_secs(1);
+/// A session woken up this many times in a row, each at most [`BUSY_GAP`] after the last,
+/// is busy: it keeps its empty buffers until it has been quiet for [`RELEASE_AFTER`].
+const BUSY_WAKEUPS: u8 = 16;
+const BUSY_GAP: Duration = Duration::from_millis(10);
 
 /// How long a WebSocket that broke the protocol gets to take its close frame.
 const WS_CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -992,8 +1020,8 @@ mod tests {
     /// allocations. Then: a 1032-byte task (the endpoint and the connection inline, and the
     /// slot of a POST deferred while the handlers are behind), its future 1208 bytes, one
     /// allocation. Now: a 1008-byte task (its requests waiting for an answer in a vector,
-    /// not a hash table; a transmit held while a write waits), its future 1200 bytes (the
-    /// time its buffers are released at).
+    /// not a hash table; a transmit held while a write waits), its future 1216 bytes (when
+    /// it last woke up and when a busy session releases its buffers).
     #[test]
     fn memory_of_a_session_task() {
         let sio = size_of::<SessionTask<SioConnection>>();
@@ -1024,7 +1052,7 @@ mod tests {
         let future = task.run();
         println!("the Socket.IO session future: {} B", size_of_val(&future));
         assert!(
-            size_of_val(&future) <= 1200,
+            size_of_val(&future) <= 1216,
             "no larger than the future alone was before"
         );
     }

@@ -70,7 +70,7 @@ impl EngineServer {
             let socket = EngineSocket {
                 sid: new.sid,
                 uri: base.url.clone(),
-                headers: base.headers,
+                headers: base.headers().clone(),
                 handle: new.handle,
                 rx,
                 held: held.clone(),
