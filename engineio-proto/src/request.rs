@@ -285,7 +285,18 @@ struct Query<'a> {
 impl<'a> Query<'a> {
     fn parse(query: &'a str) -> Self {
         let mut q = Self::default();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            // As `form_urlencoded::parse` reads it, which decodes only the pairs that need it
+            // (most are plain: the cache buster `t` included).
+            let (key, value) = if pair.contains(['%', '+']) {
+                match form_urlencoded::parse(pair.as_bytes()).next() {
+                    Some((key, value)) => (key, value),
+                    None => continue,
+                }
+            } else {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (Cow::Borrowed(key), Cow::Borrowed(value))
+            };
             let slot = match &*key {
                 "EIO" => &mut q.eio,
                 "transport" => &mut q.transport,
@@ -334,6 +345,44 @@ pub fn check_session_revision(eio4: bool) -> Result<(), Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference reading of a query: `form_urlencoded::parse`, the first of each key.
+    fn reference(query: &str) -> [Option<String>; 4] {
+        let mut found: [Option<String>; 4] = Default::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let i = match &*key {
+                "EIO" => 0,
+                "transport" => 1,
+                "sid" => 2,
+                "b64" => 3,
+                _ => continue,
+            };
+            found[i].get_or_insert_with(|| value.into_owned());
+        }
+        found
+    }
+
+    proptest::proptest! {
+        /// The query is read as `form_urlencoded` reads it, plain pairs without decoding.
+        #[test]
+        fn the_query_reads_as_form_urlencoded_reads_it(
+            pairs in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["EIO", "transport", "sid", "b64", "t", "E%49O", "s+id", "", "sid="]),
+                    "[a-z0-9%+=&é]{0,6}",
+                ),
+                0..6,
+            ),
+            joiner in proptest::sample::select(vec!["&", "&&", "=&"]),
+        ) {
+            let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let query = query.join(joiner);
+            let ours = Query::parse(&query);
+            let ours = [ours.eio, ours.transport, ours.sid, ours.b64]
+                .map(|v| v.map(Cow::into_owned));
+            proptest::prop_assert_eq!(ours, reference(&query), "{}", query);
+        }
+    }
 
     fn get(query: &str) -> Result<Route, Rejection> {
         classify(

@@ -593,9 +593,19 @@ impl Connection for SioConnection {
             std::mem::take(&mut self.attachments_held) as usize,
             Ordering::Relaxed,
         );
-        // The session task ends now: finish the disconnect handlers on their own.
-        let finishing = std::mem::take(&mut self.finishing);
-        if !finishing.is_empty() {
+        // The session task ends now. The disconnect handlers run one after the other: those
+        // that finish at once (no handler that waits, nearly always) here, the rest in a task
+        // of their own. (A future that waits is polled again by that task, whose waker it
+        // then registers.)
+        let mut finishing = std::mem::take(&mut self.finishing).into_iter().peekable();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        while let Some(fut) = finishing.peek_mut() {
+            if fut.as_mut().poll(&mut cx).is_pending() {
+                break;
+            }
+            finishing.next();
+        }
+        if finishing.peek().is_some() {
             tokio::spawn(async move {
                 for fut in finishing {
                     fut.await;

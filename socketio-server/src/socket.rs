@@ -52,8 +52,9 @@ pub(crate) struct HandshakeBase {
     /// neither holds a line feed): what an idle connection keeps of them.
     raw_headers: Bytes,
     /// The headers as a map, built from `raw_headers` when first asked for (its values share
-    /// the buffer): a connection whose headers nobody reads never pays for a map.
-    headers: OnceLock<HeaderMap>,
+    /// the buffer): a connection whose headers nobody reads never pays for a map. (Boxed:
+    /// a map is 96 bytes, held by every connection.)
+    headers: OnceLock<Box<HeaderMap>>,
     pub(crate) url: Uri,
     pub(crate) address: Option<std::net::SocketAddr>,
     pub(crate) secure: bool,
@@ -98,7 +99,9 @@ impl HandshakeBase {
     pub(crate) fn headers(&self) -> &HeaderMap {
         self.headers.get_or_init(|| {
             let raw = &self.raw_headers;
-            let mut map = HeaderMap::with_capacity(raw.iter().filter(|&&b| b == b'\n').count());
+            let mut map = Box::new(HeaderMap::with_capacity(
+                raw.iter().filter(|&&b| b == b'\n').count(),
+            ));
             let mut start = 0;
             while let Some(len) = raw[start..].iter().position(|&b| b == b'\n') {
                 let line = &raw[start..start + len];
@@ -395,9 +398,37 @@ pub(crate) enum Command {
     Shutdown,
 }
 
+/// The handlers of a socket's events by name: a sorted vector (a socket has a few handlers,
+/// registered once each; a hash table for four of them held 344 bytes, this 128).
+#[derive(Default)]
+pub(crate) struct EventHandlers(Vec<(Box<str>, EventHandler)>);
+
+impl EventHandlers {
+    /// Registers `handler` for `event`, in place of the one it had.
+    fn insert(&mut self, event: Box<str>, handler: EventHandler) {
+        match self.0.binary_search_by(|(name, _)| (**name).cmp(&*event)) {
+            Ok(i) => self.0[i].1 = handler,
+            Err(i) => {
+                if self.0.capacity() == 0 {
+                    self.0.reserve_exact(4);
+                }
+                self.0.insert(i, (event, handler));
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, event: &str) -> Option<&EventHandler> {
+        let i = self
+            .0
+            .binary_search_by(|(name, _)| (**name).cmp(event))
+            .ok()?;
+        Some(&self.0[i].1)
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Handlers {
-    pub(crate) events: HashMap<String, EventHandler>,
+    pub(crate) events: EventHandlers,
     pub(crate) any: Option<EventHandler>,
     pub(crate) disconnecting: Option<DisconnectHandler>,
     pub(crate) disconnect: Option<DisconnectHandler>,
@@ -640,7 +671,9 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler: EventHandler = Arc::new(move |s, m| Box::pin(handler(s, m)));
-        self.handlers().events.insert(event.into(), handler);
+        self.handlers()
+            .events
+            .insert(event.into().into_boxed_str(), handler);
     }
 
     /// Listens to every event that has no handler of its own (`socket.onAny`).

@@ -64,7 +64,11 @@ pub fn event_frames<T: Serialize + ?Sized>(
     args: &T,
 ) -> Result<SharedFrames, CommandError> {
     check_event_name(name)?;
-    let payload = Payload::new(parser, &EventData { name, args })?;
+    let data = EventData { name, args };
+    if parser == ParserKind::Default {
+        return json_frames(nsp, None, &data);
+    }
+    let payload = Payload::new(parser, &data)?;
     Ok(encode(parser, &Packet::event(nsp.clone(), payload, None))?)
 }
 
@@ -86,8 +90,55 @@ pub fn ack_frames<T: Serialize + ?Sized>(
     id: AckId,
     args: &T,
 ) -> Result<SharedFrames, CommandError> {
+    if parser == ParserKind::Default {
+        return json_frames(nsp, Some(id), &AckData(args));
+    }
     let payload = Payload::new(parser, &AckData(args))?;
     Ok(encode(parser, &Packet::ack(nsp.clone(), id, payload))?)
+}
+
+/// The frames of an EVENT (`ack: None`) or an ACK for the default parser, the JSON written
+/// once, straight after the packet's header and the Engine.IO type, into the buffer the
+/// frame keeps (the general path writes the JSON, then the packet around it, then the frame
+/// around that: three buffers, two copies). Written as the general path writes them; a
+/// value with binary attachments takes the general path from its JSON (its header counts
+/// the attachments).
+fn json_frames<T: Serialize + ?Sized>(
+    nsp: &Namespace,
+    ack: Option<AckId>,
+    value: &T,
+) -> Result<SharedFrames, CommandError> {
+    use std::fmt::Write as _;
+
+    let mut text = String::with_capacity(256);
+    text.push('4');
+    text.push(if ack.is_some() { '3' } else { '2' });
+    let name = nsp.as_str();
+    if name != "/" && !name.is_empty() {
+        text.push_str(name);
+        text.push(',');
+    }
+    if let Some(id) = ack {
+        // Infallible: writing to a String.
+        let _ = write!(text, "{}", id.get());
+    }
+    let start = text.len();
+    let mut attachments = Vec::new();
+    crate::json::writer::write_json(value, &mut text, &mut attachments)
+        .map_err(|e| EncodeError::Serialize(e.0))?;
+    if name.contains(',') {
+        return Err(EncodeError::NamespaceNotFramable.into());
+    }
+    if attachments.is_empty() {
+        return Ok(Arc::new([Frame::Text(bytestring::ByteString::from(text))]));
+    }
+    let json = bytestring::ByteString::from(text.split_off(start));
+    let payload = Payload::from_wire_json(json, attachments);
+    let packet = match ack {
+        Some(id) => Packet::ack(nsp.clone(), id, payload),
+        None => Packet::event(nsp.clone(), payload, None),
+    };
+    Ok(encode(ParserKind::Default, &packet)?)
 }
 
 /// The bytes the frames hold (what counts against a client's buffer limit).
@@ -542,6 +593,66 @@ impl ServerEndpoint {
             }
             if !progressed {
                 break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    /// The frames the general path writes: the JSON payload, the packet, the frame.
+    fn general<T: Serialize + ?Sized>(
+        nsp: &Namespace,
+        ack: Option<AckId>,
+        value: &T,
+    ) -> Vec<Frame> {
+        let payload = Payload::new(ParserKind::Default, value).unwrap();
+        let packet = match ack {
+            Some(id) => Packet::ack(nsp.clone(), id, payload),
+            None => Packet::event(nsp.clone(), payload, None),
+        };
+        encode(ParserKind::Default, &packet).unwrap().to_vec()
+    }
+
+    /// Events and acks written in one buffer are byte for byte what the general path writes,
+    /// in every namespace, with and without attachments.
+    #[test]
+    fn frames_written_in_one_buffer_are_the_general_paths() {
+        let binary = Bytes::from_static(b"\x01\x02");
+        for nsp in ["/", "/chat", "/a/b"] {
+            let nsp = Namespace::new(nsp.to_owned()).unwrap();
+            let text = EventData {
+                name: "message",
+                args: &("é\"\n", 1.5, [1, 2], ()),
+            };
+            let with_binary = EventData {
+                name: "file",
+                args: &("name", &binary, (&binary,)),
+            };
+            assert_eq!(
+                json_frames(&nsp, None, &text).unwrap().to_vec(),
+                general(&nsp, None, &text)
+            );
+            assert_eq!(
+                json_frames(&nsp, None, &with_binary).unwrap().to_vec(),
+                general(&nsp, None, &with_binary)
+            );
+            for id in [0, 7, u64::MAX] {
+                let id = AckId::new(id);
+                let args = AckData(&("ok", 3));
+                assert_eq!(
+                    json_frames(&nsp, Some(id), &args).unwrap().to_vec(),
+                    general(&nsp, Some(id), &args)
+                );
+                let args = AckData(&(&binary,));
+                assert_eq!(
+                    json_frames(&nsp, Some(id), &args).unwrap().to_vec(),
+                    general(&nsp, Some(id), &args)
+                );
             }
         }
     }
