@@ -103,6 +103,22 @@ impl SidGenerator {
         self.rng.fill_bytes(&mut bytes);
         Sid::from_random(bytes)
     }
+
+    /// Fills `out` from the same stream: the seed of another generator (of socket ids, for
+    /// example) without a call to the operating system per connection.
+    ///
+    /// ```
+    /// use engineio_proto::SidGenerator;
+    ///
+    /// let mut ids = SidGenerator::from_seed([7; 32]);
+    /// let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+    /// ids.fill(&mut a);
+    /// ids.fill(&mut b);
+    /// assert_ne!(a, b);
+    /// ```
+    pub fn fill(&mut self, out: &mut [u8]) {
+        self.rng.fill_bytes(out);
+    }
 }
 
 #[cfg(test)]

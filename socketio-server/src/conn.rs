@@ -152,15 +152,16 @@ impl SioConnection {
     }
 
     /// The machine of a new connection: its Engine.IO session and the Socket.IO
-    /// connection on it.
+    /// connection on it. `seed` seeds its socket ids, which must be unguessable: drawn from the server's
+    /// cryptographically strong generator ([`EngineShared::random_seed`]).
+    ///
+    /// [`EngineShared::random_seed`]: crate::engine::EngineShared::random_seed
     pub(crate) fn endpoint(
         io: &IoInner,
         session: engineio_proto::ServerSession,
+        seed: [u8; 32],
         now: Instant,
     ) -> ServerEndpoint {
-        let mut seed = [0u8; 32];
-        // Socket ids must be unguessable: fresh randomness for each connection.
-        getrandom::fill(&mut seed).expect("the operating system provides randomness");
         ServerEndpoint::new(session, io.config.proto.clone(), seed, now)
     }
 

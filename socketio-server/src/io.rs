@@ -793,8 +793,9 @@ impl SocketIo {
         let factory = move |new: NewSession<'_>, launch: Launch| {
             let base = Arc::new(HandshakeBase::from_request(new.request, new.remote));
             let conn = SioConnection::new(io.clone(), new.handle, base);
+            let seed = launch.shared.random_seed();
             launch.spawn(
-                |session, now| SioConnection::endpoint(&io, session, now),
+                |session, now| SioConnection::endpoint(&io, session, seed, now),
                 conn,
             );
         };

@@ -80,11 +80,16 @@ impl HandshakeBase {
             raw.extend_from_slice(value.as_bytes());
             raw.push(b'\n');
         }
-        let url = request
-            .uri
-            .to_string()
-            .parse()
-            .unwrap_or_else(|_| Uri::from_static("/"));
+        // (A copy: the request's shares hyper's read buffer. The path and query alone when
+        // that is all it has, the usual case, without formatting it.)
+        let uri = &request.uri;
+        let url = match uri.path_and_query() {
+            Some(pq) if uri.scheme().is_none() && uri.authority().is_none() => {
+                Uri::from_maybe_shared(Bytes::copy_from_slice(pq.as_str().as_bytes()))
+            }
+            _ => uri.to_string().parse(),
+        }
+        .unwrap_or_else(|_| Uri::from_static("/"));
         Self {
             raw_headers: Bytes::from(raw),
             headers: OnceLock::new(),
@@ -275,6 +280,7 @@ mod tests {
         let (parts, ()) = request.into_parts();
         let base = HandshakeBase::from_request(&parts, None);
         assert_eq!(base.headers(), &parts.headers);
+        assert_eq!(base.url, parts.uri);
         let cookies: Vec<_> = base.headers().get_all("set-cookie").iter().collect();
         assert_eq!(cookies, ["x=1", "y=2"]);
     }

@@ -404,6 +404,16 @@ impl EngineShared {
         self.stops.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// A seed for a connection's own generator (its socket ids), from the server's.
+    pub(crate) fn random_seed(&self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fill(&mut seed);
+        seed
+    }
+
     pub(crate) fn generate_id(&self) -> Sid {
         self.ids
             .lock()

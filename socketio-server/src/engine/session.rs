@@ -1047,7 +1047,7 @@ mod tests {
             ServerSession::new_polling(sid, shared.config.protocol.clone(), RequestId(0), now);
         let channel = EngineShared::new_channel();
         let conn = SioConnection::new(io.inner.clone(), channel.0.clone(), base);
-        let machine = SioConnection::endpoint(&io.inner, session, now);
+        let machine = SioConnection::endpoint(&io.inner, session, shared.random_seed(), now);
         let task = SessionTask::new(sid, machine, conn, channel, shared);
         let future = task.run();
         println!("the Socket.IO session future: {} B", size_of_val(&future));
