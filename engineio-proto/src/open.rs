@@ -7,6 +7,7 @@ use bytestring::ByteString;
 use serde::Deserialize;
 
 use crate::error::HandshakeError;
+use crate::frame::Frame;
 use crate::packet::{Data, Packet, PacketType};
 use crate::sid::Sid;
 
@@ -55,24 +56,43 @@ impl OpenPacket {
     )]
     pub fn to_json(&self) -> ByteString {
         let mut out = BytesMut::with_capacity(128);
-        out.put_slice(b"{\"sid\":");
-        put_json_string(&mut out, &self.sid);
-        out.put_slice(b",\"upgrades\":[");
-        for (i, u) in self.upgrades.iter().enumerate() {
-            if i > 0 {
-                out.put_u8(b',');
-            }
-            put_json_string(&mut out, u);
-        }
-        out.put_slice(b"],\"pingInterval\":");
-        out.put_slice(self.ping_interval.as_millis().to_string().as_bytes());
-        out.put_slice(b",\"pingTimeout\":");
-        out.put_slice(self.ping_timeout.as_millis().to_string().as_bytes());
-        out.put_slice(b",\"maxPayload\":");
-        out.put_slice(self.max_payload.to_string().as_bytes());
-        out.put_u8(b'}');
+        write_json(
+            &mut out,
+            &self.sid,
+            self.upgrades.iter().map(String::as_str),
+            self.ping_interval,
+            self.ping_timeout,
+            self.max_payload,
+        );
         // Only valid UTF-8 (JSON of UTF-8 strings and ASCII digits) was written.
         ByteString::try_from(out.freeze()).expect("valid UTF-8")
+    }
+
+    /// The `open` packet's frame (`0{"sid":…}`), written in one buffer: what a server sends
+    /// at each handshake, without building the packet's strings first.
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
+    pub(crate) fn frame(
+        sid: &Sid,
+        upgrades: &[&str],
+        ping_interval: Duration,
+        ping_timeout: Duration,
+        max_payload: u64,
+    ) -> Frame {
+        let mut out = BytesMut::with_capacity(128);
+        out.put_u8(b'0');
+        write_json(
+            &mut out,
+            sid.as_str(),
+            upgrades.iter().copied(),
+            ping_interval,
+            ping_timeout,
+            max_payload,
+        );
+        // '0' and valid UTF-8, as above.
+        Frame::Text(ByteString::try_from(out.freeze()).expect("valid UTF-8"))
     }
 
     /// This handshake as an `open` packet.
@@ -89,11 +109,46 @@ impl OpenPacket {
     }
 }
 
+/// The packet's JSON data, keys in the reference's order.
+fn write_json<'a>(
+    out: &mut BytesMut,
+    sid: &str,
+    upgrades: impl Iterator<Item = &'a str>,
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    max_payload: u64,
+) {
+    let mut digits = itoa::Buffer::new();
+    out.put_slice(b"{\"sid\":");
+    put_json_string(out, sid);
+    out.put_slice(b",\"upgrades\":[");
+    for (i, u) in upgrades.enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        put_json_string(out, u);
+    }
+    out.put_slice(b"],\"pingInterval\":");
+    out.put_slice(digits.format(ping_interval.as_millis()).as_bytes());
+    out.put_slice(b",\"pingTimeout\":");
+    out.put_slice(digits.format(ping_timeout.as_millis()).as_bytes());
+    out.put_slice(b",\"maxPayload\":");
+    out.put_slice(digits.format(max_payload).as_bytes());
+    out.put_u8(b'}');
+}
+
 #[allow(
     clippy::expect_used,
     reason = "an invariant of our own encoding, said at the call; never peer input"
 )]
 fn put_json_string(out: &mut BytesMut, s: &str) {
+    // Nothing to escape (a session id, a transport name): written as is.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.put_u8(b'"');
+        out.put_slice(s.as_bytes());
+        out.put_u8(b'"');
+        return;
+    }
     // serde_json escapes exactly as JSON.stringify does for these strings.
     let quoted = serde_json::to_string(s).expect("a str always serializes");
     out.put_slice(quoted.as_bytes());
@@ -133,6 +188,26 @@ mod tests {
             r#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
         );
         assert_eq!(OpenPacket::from_packet(&open.to_packet()).unwrap(), open);
+    }
+
+    #[test]
+    fn the_servers_open_frame_is_the_open_packets_encoding() {
+        let sid = Sid::parse("lv_VI97HAXpY6yYWAAAC").unwrap();
+        for upgrades in [&["websocket"][..], &[]] {
+            let (interval, timeout) = (Duration::from_millis(300), Duration::from_millis(200));
+            let open = OpenPacket::new(&sid, upgrades, interval, timeout, 5);
+            assert_eq!(
+                OpenPacket::frame(&sid, upgrades, interval, timeout, 5),
+                Frame::from_packet(&open.to_packet())
+            );
+        }
+    }
+
+    #[test]
+    fn strings_that_need_it_are_escaped_as_json_stringify_does() {
+        let mut out = BytesMut::new();
+        put_json_string(&mut out, "a\"b\\c\u{1}d/é");
+        assert_eq!(&out[..], "\"a\\\"b\\\\c\\u0001d/é\"".as_bytes());
     }
 
     #[test]

@@ -285,10 +285,12 @@ struct Query<'a> {
 impl<'a> Query<'a> {
     fn parse(query: &'a str) -> Self {
         let mut q = Self::default();
+        // Most queries have nothing to decode (the cache buster `t` included): looked for
+        // once in the whole query, byte by byte, not per pair.
+        let plain = !query.bytes().any(|b| b == b'%' || b == b'+');
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            // As `form_urlencoded::parse` reads it, which decodes only the pairs that need it
-            // (most are plain: the cache buster `t` included).
-            let (key, value) = if pair.contains(['%', '+']) {
+            // As `form_urlencoded::parse` reads it, which decodes only the pairs that need it.
+            let (key, value) = if !plain && pair.contains(['%', '+']) {
                 match form_urlencoded::parse(pair.as_bytes()).next() {
                     Some((key, value)) => (key, value),
                     None => continue,

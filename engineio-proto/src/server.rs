@@ -318,7 +318,7 @@ impl ServerSession {
         kind: TransportKind,
         now: Instant,
     ) -> Self {
-        let open = OpenPacket::new(
+        let open = OpenPacket::frame(
             &sid,
             config.upgrades_for(kind),
             config.ping_interval,
@@ -341,7 +341,7 @@ impl ServerSession {
             pong_deadline_refreshed: false,
             config,
         };
-        session.push_frame(Frame::from_packet(&open.to_packet()));
+        session.push_frame(open);
         session
     }
 

@@ -682,10 +682,10 @@ impl ServerConnection {
     /// Frees the memory of the internal queues when they are empty (call it before the
     /// driver goes idle: an idle connection then holds no buffer).
     pub fn shrink_buffers(&mut self) {
-        if self.transmits.is_empty() {
+        if self.transmits.is_empty() && self.transmits.capacity() > 0 {
             self.transmits = VecDeque::new();
         }
-        if self.events.is_empty() {
+        if self.events.is_empty() && self.events.capacity() > 0 {
             self.events = VecDeque::new();
         }
     }

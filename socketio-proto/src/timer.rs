@@ -94,19 +94,24 @@ impl Rng {
     }
 
     /// 20 characters of the base64url alphabet (120 random bits), like `base64id`.
+    #[allow(
+        clippy::expect_used,
+        reason = "an invariant of our own encoding, said at the call; never peer input"
+    )]
     pub(crate) fn socket_id(&mut self) -> String {
         const ALPHABET: &[u8; 64] =
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let (a, b) = (self.next_u64(), self.next_u64());
-        (0..20)
-            .map(|i| {
-                let bits = if i < 10 {
-                    a >> (6 * i)
-                } else {
-                    b >> (6 * (i - 10))
-                };
-                char::from(ALPHABET[(bits & 63) as usize])
-            })
-            .collect()
+        let mut id = [0; 20];
+        for (i, c) in id.iter_mut().enumerate() {
+            let bits = if i < 10 {
+                a >> (6 * i)
+            } else {
+                b >> (6 * (i - 10))
+            };
+            *c = ALPHABET[(bits & 63) as usize];
+        }
+        // Characters of the alphabet above only: ASCII.
+        String::from_utf8(id.to_vec()).expect("ASCII")
     }
 }

@@ -15,8 +15,8 @@ use hyper::body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::engine::EngineShared;
 use crate::engine::http::{handle, matches_path};
+use crate::engine::{EngineShared, RemoteAddr};
 use crate::io::SocketIo;
 
 /// A tower [`Layer`] that puts the Socket.IO server in front of a service.
@@ -104,7 +104,8 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if matches_path(&self.shared, req.uri().path()) {
             let shared = self.shared.clone();
-            Box::pin(async move { Ok(handle(shared, req).await.map(Either::Left)) })
+            let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
+            Box::pin(async move { Ok(handle(shared, req, remote).await.map(Either::Left)) })
         } else {
             let future = self.inner.call(req);
             Box::pin(async move { Ok(future.await?.map(Either::Right)) })

@@ -1,5 +1,6 @@
 //! A socket: one client's connection to one namespace.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -405,13 +406,14 @@ pub(crate) enum Command {
 }
 
 /// The handlers of a socket's events by name: a sorted vector (a socket has a few handlers,
-/// registered once each; a hash table for four of them held 344 bytes, this 128).
+/// registered once each; a hash table for four of them held 344 bytes, this 160). A name
+/// given as a `&'static str` is not copied.
 #[derive(Default)]
-pub(crate) struct EventHandlers(Vec<(Box<str>, EventHandler)>);
+pub(crate) struct EventHandlers(Vec<(Cow<'static, str>, EventHandler)>);
 
 impl EventHandlers {
     /// Registers `handler` for `event`, in place of the one it had.
-    fn insert(&mut self, event: Box<str>, handler: EventHandler) {
+    fn insert(&mut self, event: Cow<'static, str>, handler: EventHandler) {
         match self.0.binary_search_by(|(name, _)| (**name).cmp(&*event)) {
             Ok(i) => self.0[i].1 = handler,
             Err(i) => {
@@ -658,7 +660,8 @@ impl Socket {
     }
 
     /// Listens to `event`. Events of one socket are handled one after the other, in
-    /// arrival order; spawn in the handler to handle them concurrently.
+    /// arrival order; spawn in the handler to handle them concurrently. The event's name is
+    /// a `&'static str` (kept without a copy) or a `String`.
     ///
     /// ```no_run
     /// # fn f(socket: socketio_server::Socket) {
@@ -671,15 +674,13 @@ impl Socket {
     /// });
     /// # }
     /// ```
-    pub fn on<F, Fut>(&self, event: impl Into<String>, handler: F)
+    pub fn on<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F)
     where
         F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler: EventHandler = Arc::new(move |s, m| Box::pin(handler(s, m)));
-        self.handlers()
-            .events
-            .insert(event.into().into_boxed_str(), handler);
+        self.handlers().events.insert(event.into(), handler);
     }
 
     /// Listens to every event that has no handler of its own (`socket.onAny`).

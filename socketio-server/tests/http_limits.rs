@@ -156,3 +156,34 @@ async fn past_max_connections_a_new_connection_is_closed_and_the_open_ones_go_on
         tokio::task::yield_now().await;
     }
 }
+
+/// A long-polling session left alone releases its buffers after a quiet second, then
+/// sleeps until its next deadline: on the paused clock, time moves only while every task
+/// sleeps, so a session that kept waking itself would stall this test (a real-time
+/// watchdog ends it then).
+#[tokio::test(start_paused = true)]
+async fn an_idle_long_polling_session_sleeps_until_its_next_deadline_and_still_answers() {
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(120));
+        eprintln!("an idle long-polling session kept its task awake: virtual time stalled");
+        std::process::exit(1);
+    });
+    let io = SocketIo::new(Config::default());
+    io.of("/").on_connection(|_| async {});
+    let addr = start(&io).await;
+    let (status, _, body) = common::http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, 200);
+    let open: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    let url = format!(
+        "/socket.io/?EIO=4&transport=polling&sid={}",
+        open["sid"].as_str().unwrap()
+    );
+    // Past the release of the buffers, before the first heartbeat (25 s).
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(start.elapsed() >= Duration::from_secs(10));
+    assert_eq!(common::http_post(addr, &url, "40").await.0, 200);
+    let (status, _, body) = common::http_get(addr, &url, "").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("40{\"sid\":"), "{body}");
+}

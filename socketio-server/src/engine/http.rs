@@ -1,7 +1,10 @@
 //! HTTP side of the Engine.IO layer: routes each request to a new or existing session, and
 //! turns the session's answers into hyper responses (PROTOCOL.md §1.1, §1.4, §1.9).
 
+use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::{Bytes, BytesMut};
 use engineio_proto::{
@@ -86,8 +89,12 @@ pub(crate) fn matches_path(shared: &EngineShared, path: &str) -> bool {
     path.starts_with(prefix.as_str()) || path == prefix.trim_end_matches('/')
 }
 
-/// Serves one Engine.IO request.
-pub(crate) async fn handle<B>(shared: Arc<EngineShared>, req: Request<B>) -> Response<ResBody>
+/// Serves one Engine.IO request from `remote` (the peer's address, when known).
+pub(crate) async fn handle<B>(
+    shared: Arc<EngineShared>,
+    req: Request<B>,
+    remote: Option<SocketAddr>,
+) -> Response<ResBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
 {
@@ -99,7 +106,7 @@ where
     }
     // (Kept for CORS only: a copy of the headers per request costs a map.)
     let request_headers = shared.config.cors.as_ref().map(|_| req.headers().clone());
-    let mut response = route(&shared, req).await;
+    let mut response = route(&shared, req, remote).await;
     if let (Some(cors), Some(request_headers)) = (&shared.config.cors, request_headers) {
         cors.apply(&request_headers, response.headers_mut());
     }
@@ -109,7 +116,11 @@ where
 // Its last arm can only match a future kind of route (the handshake arms take both
 // transports), which the lint cannot see through the nested patterns.
 #[allow(clippy::wildcard_enum_match_arm)]
-async fn route<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Response<ResBody>
+async fn route<B>(
+    shared: &Arc<EngineShared>,
+    req: Request<B>,
+    remote: Option<SocketAddr>,
+) -> Response<ResBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
 {
@@ -117,13 +128,17 @@ where
     if method == Method::Options && shared.config.cors.is_some() {
         return preflight(req.headers());
     }
-    let query = req.uri().query().unwrap_or("").to_owned();
-    let websocket_upgrade = is_websocket_upgrade(req.headers());
-    let mut head = RequestHead::new(method, &query, websocket_upgrade);
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        head = head.with_origin(origin.as_bytes());
-    }
-    let route = match classify(&head, &shared.config.protocol) {
+    let classified = {
+        // (Borrowed from the request, which the route then takes.)
+        let query = req.uri().query().unwrap_or("");
+        let websocket_upgrade = is_websocket_upgrade(req.headers());
+        let mut head = RequestHead::new(method, query, websocket_upgrade);
+        if let Some(origin) = req.headers().get(header::ORIGIN) {
+            head = head.with_origin(origin.as_bytes());
+        }
+        classify(&head, &shared.config.protocol)
+    };
+    let route = match classified {
         Ok(route) => route,
         Err(rejection) => return reject(&rejection),
     };
@@ -141,11 +156,11 @@ where
         Route::Handshake {
             transport: TransportKind::Polling,
             ..
-        } => open_polling(shared, req).await,
+        } => open_polling(shared, req, remote).await,
         Route::Handshake {
             transport: TransportKind::WebSocket,
             supports_binary,
-        } => open_websocket(shared, req, supports_binary),
+        } => open_websocket(shared, req, supports_binary, remote),
         Route::Session {
             sid,
             request,
@@ -195,13 +210,16 @@ impl Drop for AbortGuard<'_> {
     }
 }
 
-async fn open_polling<B>(shared: &Arc<EngineShared>, req: Request<B>) -> Response<ResBody> {
+async fn open_polling<B>(
+    shared: &Arc<EngineShared>,
+    req: Request<B>,
+    remote: Option<SocketAddr>,
+) -> Response<ResBody> {
     let (parts, _body) = req.into_parts();
     let sid = shared.generate_id();
     let request = shared.request_id();
     let (handle, inbox) = EngineShared::new_channel();
     let (reply, rx) = oneshot::channel();
-    let remote = parts.extensions.get::<super::RemoteAddr>().map(|r| r.0);
     let new = NewSession {
         sid,
         remote,
@@ -238,6 +256,7 @@ fn open_websocket<B>(
     shared: &Arc<EngineShared>,
     mut req: Request<B>,
     supports_binary: bool,
+    remote: Option<SocketAddr>,
 ) -> Response<ResBody> {
     let Some(accept) = websocket_accept(req.headers()) else {
         return reject(&Rejection::BadRequest(
@@ -263,7 +282,6 @@ fn open_websocket<B>(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
         let (handle, inbox) = EngineShared::new_channel();
-        let remote = parts.extensions.get::<super::RemoteAddr>().map(|r| r.0);
         let new = NewSession {
             sid,
             remote,
@@ -350,8 +368,33 @@ where
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == b"application/octet-stream");
     let (reply, rx) = oneshot::channel();
-    let (action_tx, action_rx) = oneshot::channel();
     let id = shared.request_id();
+    // The body is read up to the most a session takes (`PostAction::ReadBody`'s limit).
+    let body = read_body(req.into_body(), shared.config.protocol.max_payload_len());
+    let mut body = std::pin::pin!(body);
+    // Nearly always the body came with the head: read at once, both go to the session in one
+    // input (one trip to its task instead of two).
+    let first = poll_fn(|cx| Poll::Ready(body.as_mut().poll(cx))).await;
+    if let Poll::Ready(Some(body)) = first {
+        if !handle.send(Input::Post {
+            req: id,
+            octet_stream,
+            reply,
+            body,
+        }) {
+            return reject(&Rejection::UnknownSid);
+        }
+        let mut guard = AbortGuard {
+            handle,
+            req: id,
+            armed: true,
+        };
+        let answer_ = rx.await;
+        guard.armed = false;
+        return answer(answer_);
+    }
+    // Else the session decides on the head first (it may answer without the body).
+    let (action_tx, action_rx) = oneshot::channel();
     if !handle.send(Input::PostHead {
         req: id,
         octet_stream,
@@ -365,11 +408,11 @@ where
         req: id,
         armed: true,
     };
-    if let Ok(PostAction::ReadBody { limit }) = action_rx.await {
-        let body = read_body(req.into_body(), limit);
-        let body = match shared.config.body_read_timeout {
-            Some(t) => tokio::time::timeout(t, body).await,
-            None => Ok(body.await),
+    if let Ok(PostAction::ReadBody { .. }) = action_rx.await {
+        let body = match (first, shared.config.body_read_timeout) {
+            (Poll::Ready(failed), _) => Ok(failed),
+            (Poll::Pending, Some(t)) => tokio::time::timeout(t, body).await,
+            (Poll::Pending, None) => Ok(body.await),
         };
         match body {
             Ok(Some(body)) => {
@@ -417,29 +460,30 @@ where
     B: Body<Data = Bytes>,
 {
     let mut body = std::pin::pin!(body);
-    let mut chunks = Vec::new();
+    // Nearly always one chunk, kept as is; a second starts a buffer the rest is copied into.
+    let mut first = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
     let mut len = 0;
     while let Some(frame) = body.as_mut().frame().await {
         let Ok(data) = frame.ok()?.into_data() else {
             continue;
         };
         len += data.len();
-        chunks.push(data);
+        match &mut joined {
+            Some(buf) => buf.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut buf = BytesMut::with_capacity(len);
+                buf.extend_from_slice(&first);
+                buf.extend_from_slice(&data);
+                joined = Some(buf);
+            }
+        }
         if len > limit {
             break;
         }
     }
-    let mut body = match chunks.len() {
-        0 => Bytes::new(),
-        1 => chunks.pop().unwrap_or_default(),
-        _ => {
-            let mut buf = BytesMut::with_capacity(len);
-            for chunk in &chunks {
-                buf.extend_from_slice(chunk);
-            }
-            buf.freeze()
-        }
-    };
+    let mut body = joined.map_or(first, BytesMut::freeze);
     body.truncate(limit + 1);
     Some(body)
 }
@@ -448,20 +492,11 @@ fn answer(reply: Result<HttpResponse, oneshot::error::RecvError>) -> Response<Re
     let response = reply.unwrap_or(HttpResponse::Reject(Rejection::UnknownSid));
     let mut builder = Response::builder();
     let body = match response {
+        // (Static header values: a `&str` would be copied into a new buffer per response.)
         HttpResponse::Payload(body) => {
-            builder = builder
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
-                .header(header::CACHE_CONTROL, "no-store");
-            body
+            return ok_response("text/plain; charset=UTF-8", body);
         }
-        HttpResponse::Ok => {
-            builder = builder
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, "text/html")
-                .header(header::CACHE_CONTROL, "no-store");
-            Bytes::from_static(b"ok")
-        }
+        HttpResponse::Ok => return ok_response("text/html", Bytes::from_static(b"ok")),
         HttpResponse::Status(status) => {
             builder = builder.status(status);
             Bytes::new()
@@ -475,6 +510,15 @@ fn answer(reply: Result<HttpResponse, oneshot::error::RecvError>) -> Response<Re
     builder
         .body(Full::new(body))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// 200 with a body of this content type, not to be cached.
+fn ok_response(content_type: &'static str, body: Bytes) -> Response<ResBody> {
+    let mut response = Response::new(Full::new(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The reference's JSON error response (`abortRequest`).

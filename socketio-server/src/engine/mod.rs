@@ -360,7 +360,9 @@ impl SessionHandle {
 /// State shared by the HTTP side and the session tasks.
 pub(crate) struct EngineShared {
     pub(crate) config: EngineConfig,
-    sessions: Mutex<HashMap<Sid, SessionHandle>>,
+    /// (Hashed with foldhash, not SipHash: a lookup per request. The keys are the server's
+    /// random ids, so a peer cannot choose colliding ones.)
+    sessions: Mutex<HashMap<Sid, SessionHandle, foldhash::fast::RandomState>>,
     ids: Mutex<SidGenerator>,
     next_request: AtomicU64,
     /// TCP connections of the standalone server open now.
@@ -377,7 +379,7 @@ impl EngineShared {
         getrandom::fill(&mut seed).expect("the operating system provides randomness");
         Self {
             config,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::default()),
             ids: Mutex::new(SidGenerator::from_seed(seed)),
             next_request: AtomicU64::new(1),
             open_connections: Arc::default(),

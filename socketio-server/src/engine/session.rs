@@ -55,6 +55,14 @@ pub(crate) enum Input {
         req: RequestId,
         body: Bytes,
     },
+    /// A `POST` whose body came with its head (nearly all): both in one input, at most
+    /// `max_payload + 1` bytes of the body read.
+    Post {
+        req: RequestId,
+        octet_stream: bool,
+        reply: oneshot::Sender<HttpResponse>,
+        body: Bytes,
+    },
     OtherMethod {
         req: RequestId,
         reply: oneshot::Sender<HttpResponse>,
@@ -297,6 +305,14 @@ impl Launch {
                 let mut task =
                     SessionTask::new(sid, machine(session, now), conn, channel, shared.clone());
                 task.replies.insert(req, reply);
+                // The handshake's answer (the open packet) is ready: given now, the request
+                // does not wait for the task's first turn.
+                if let Some(t) = task.machine.poll_transmit() {
+                    let mut cx = Context::from_waker(std::task::Waker::noop());
+                    if let Applied::Hold(t) = task.apply_now(t, &mut cx) {
+                        task.held = Some(Box::new(t));
+                    }
+                }
                 task
             }
             Opening::WebSocket {
@@ -357,11 +373,13 @@ struct SessionTask<C: Connection> {
     /// Which source [`SessionTask::poll_wake`] polls first.
     turn: u32,
     next_ws: u32,
-    /// On WebSocket (opened so, or upgraded): for the diagnostics of the upgrade.
+    /// On WebSocket (opened so, or upgraded): for the diagnostics of the upgrade, and the
+    /// release of the buffers (at once on WebSocket, after a quiet second on long-polling).
     on_websocket: bool,
     /// Not reading from the client: the layer above is backlogged.
     paused: bool,
-    /// Woke up since the release of its buffers was last scheduled.
+    /// Woke up since its buffers were last released or their release scheduled (true at
+    /// first: a new session has buffers to release).
     woke: bool,
     /// Wake-ups in a row at most [`BUSY_GAP`] apart.
     busy: u8,
@@ -394,7 +412,7 @@ impl<C: Connection> SessionTask<C> {
             turn: 0,
             on_websocket: false,
             paused: false,
-            woke: false,
+            woke: true,
             busy: 0,
             deferred_post: None,
             held: None,
@@ -479,11 +497,17 @@ impl<C: Connection> SessionTask<C> {
                 // quiet for RELEASE_AFTER (the timer re-armed at most once per RELEASE_AFTER,
                 // not at every wake-up). A session that is not busy, such as one that just
                 // shook hands, releases them at once: thousands opening at the same time
-                // reuse each other's blocks instead of holding them all at once.
+                // reuse each other's blocks instead of holding them all at once. Long-polling
+                // is busy by nature (each request wakes the session two or three times, and
+                // a client polls again at once): its session waits for RELEASE_AFTER too.
+                // (`woke`: woken up since the buffers were last released or the release
+                // armed; else there is nothing new to release, and no timer to arm.)
                 if release_at.is_none() {
-                    if self.busy >= BUSY_WAKEUPS {
-                        release_at = Some(last_wake + RELEASE_AFTER);
-                        self.woke = false;
+                    if self.busy >= BUSY_WAKEUPS || !self.on_websocket {
+                        if self.woke {
+                            release_at = Some(last_wake + RELEASE_AFTER);
+                            self.woke = false;
+                        }
                     } else {
                         self.shrink_buffers();
                     }
@@ -622,6 +646,21 @@ impl<C: Connection> SessionTask<C> {
                 // (`Input::Aborted`).
                 let _ = action.send(decided);
             }
+            Input::Post {
+                req,
+                octet_stream,
+                reply,
+                mut body,
+            } => {
+                self.replies.insert(req, reply);
+                // As `PostHead` then `PostBody`; a POST answered at once drops its body.
+                if let PostAction::ReadBody { limit } =
+                    self.machine.handle_post(req, octet_stream, now)
+                {
+                    body.truncate(limit.saturating_add(1));
+                    self.handle_input(Input::PostBody { req, body }, now);
+                }
+            }
             Input::PostBody { req, body } => {
                 if self.conn.backlogged() {
                     self.deferred_post = Some(Box::new((req, body)));
@@ -714,8 +753,9 @@ impl<C: Connection> SessionTask<C> {
     /// [`SessionTask::drain`] without waiting: `false` when a write would wait for the
     /// client (what is left, a transmit held included, is for `drain`).
     fn drain_now(&mut self, cx: &mut Context<'_>) -> bool {
-        if self.handle.is_slow() {
-            // `drain` abandons the writes of a client found too slow.
+        if self.handle.is_slow() || self.held.is_some() {
+            // `drain` abandons the writes of a client found too slow, and applies a held
+            // transmit before the others.
             return false;
         }
         loop {

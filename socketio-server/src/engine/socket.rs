@@ -91,12 +91,14 @@ impl EngineServer {
         }
     }
 
-    /// Serves one HTTP request under the engine's path (others get 404).
+    /// Serves one HTTP request under the engine's path (others get 404). The peer's
+    /// address is read from the request's [`RemoteAddr`] extension, when it has one.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         if !matches_path(&self.shared, req.uri().path()) {
             return not_found();
         }
-        handle(self.shared.clone(), req).await
+        let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
+        handle(self.shared.clone(), req, remote).await
     }
 
     /// Number of live sessions.
@@ -173,14 +175,15 @@ pub(crate) async fn serve(
         let shared_timeout = shared.config.header_read_timeout;
         let max_header_size = shared.config.max_header_size;
         tokio::spawn(async move {
-            let service = service_fn(move |mut req: Request<Incoming>| {
+            let service = service_fn(move |req: Request<Incoming>| {
                 let shared = shared.clone();
                 async move {
                     if !matches_path(&shared, req.uri().path()) {
                         return Ok::<_, Infallible>(not_found());
                     }
-                    req.extensions_mut().insert(RemoteAddr(remote));
-                    Ok(handle(shared, req).await)
+                    // (Passed along, not put in the request's extensions: their map would
+                    // cost two allocations per request.)
+                    Ok(handle(shared, req, Some(remote)).await)
                 }
             });
             // A connection that ends with an error (the client went away mid-request) ends
@@ -277,8 +280,10 @@ fn out_of_resources(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
 }
 
-/// The peer address of a request, put in the request's extensions by the standalone
-/// server (insert it yourself when you serve requests another way).
+/// The peer address of a request. The standalone server knows it; under the tower layer
+/// ([`crate::SocketIo::layer`]) it is read from the request's extensions, where the
+/// application puts it (for example from axum's `ConnectInfo`, in a middleware before the
+/// layer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteAddr(pub std::net::SocketAddr);
 
