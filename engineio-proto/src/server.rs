@@ -1,6 +1,7 @@
 //! The server side of one Engine.IO session (PROTOCOL.md §1.3–§1.8).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -200,7 +201,8 @@ pub enum SendError {
 #[derive(Debug)]
 pub struct ServerSession {
     sid: Sid,
-    config: ServerConfig,
+    /// (Shared: every session of a server has the same, and it is 104 bytes.)
+    config: Arc<ServerConfig>,
     state: State,
     transport: Transport,
     /// The POST whose body is being read (polling only).
@@ -272,11 +274,17 @@ impl Timers {
 
 impl ServerSession {
     /// A new session opened by a polling handshake `GET`, which is answered with the open
-    /// packet (`upgrades: ["websocket"]` unless upgrades are off).
-    pub fn new_polling(sid: Sid, config: ServerConfig, handshake: RequestId, now: Instant) -> Self {
+    /// packet (`upgrades: ["websocket"]` unless upgrades are off). The configuration is
+    /// taken as is or shared (an `Arc`, for a server's many sessions).
+    pub fn new_polling(
+        sid: Sid,
+        config: impl Into<Arc<ServerConfig>>,
+        handshake: RequestId,
+        now: Instant,
+    ) -> Self {
         let mut session = Self::new(
             sid,
-            config,
+            config.into(),
             Transport::Polling {
                 get: Some(handshake),
                 probe: None,
@@ -292,14 +300,14 @@ impl ServerSession {
     /// first message. `supports_binary` is false when the client sent `b64`.
     pub fn new_websocket(
         sid: Sid,
-        config: ServerConfig,
+        config: impl Into<Arc<ServerConfig>>,
         ws: WsId,
         supports_binary: bool,
         now: Instant,
     ) -> Self {
         let mut session = Self::new(
             sid,
-            config,
+            config.into(),
             Transport::WebSocket {
                 ws,
                 supports_binary,
@@ -313,7 +321,7 @@ impl ServerSession {
 
     fn new(
         sid: Sid,
-        config: ServerConfig,
+        config: Arc<ServerConfig>,
         transport: Transport,
         kind: TransportKind,
         now: Instant,

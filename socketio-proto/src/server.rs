@@ -13,6 +13,7 @@
 //! - if no namespace is connected `connect_timeout` after the connection opened, it is closed.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
@@ -311,7 +312,8 @@ enum NsState {
 /// [`ServerConnection::handle_timeout`] at [`ServerConnection::poll_timeout`].
 #[derive(Debug)]
 pub struct ServerConnection {
-    config: ServerConfig,
+    /// (Shared: every connection of a server has the same.)
+    config: Arc<ServerConfig>,
     decoder: Decoder,
     rng: Rng,
     namespaces: SmallMap<Namespace, NsState>,
@@ -324,8 +326,10 @@ pub struct ServerConnection {
 
 impl ServerConnection {
     /// A connection opened at `now`. `rng_seed` seeds the socket ids (use fresh randomness in
-    /// production; a constant in tests).
-    pub fn new(config: ServerConfig, rng_seed: [u8; 32], now: Instant) -> Self {
+    /// production; a constant in tests). The configuration is taken as is or shared (an
+    /// `Arc`, for a server's many connections).
+    pub fn new(config: impl Into<Arc<ServerConfig>>, rng_seed: [u8; 32], now: Instant) -> Self {
+        let config = config.into();
         Self {
             decoder: Decoder::new(config.parser, config.decoder.clone()),
             connect_deadline: Some(now + config.connect_timeout),

@@ -330,6 +330,8 @@ impl Config {
 
 pub(crate) struct IoInner {
     pub(crate) config: Config,
+    /// `config.proto`, shared by the connections.
+    pub(crate) connection_config: Arc<socketio_proto::server::ServerConfig>,
     namespaces: RwLock<HashMap<Namespace, Arc<NamespaceInner>>>,
     dynamic: RwLock<Vec<(NamespaceMatcher, Arc<NamespaceInner>)>>,
     /// The bytes of attachments all connections hold for packets not complete yet (see
@@ -784,6 +786,7 @@ impl SocketIo {
     /// namespace that does not exist gets `Invalid namespace`).
     pub fn new(config: Config) -> Self {
         let inner = Arc::new(IoInner {
+            connection_config: Arc::new(config.proto.clone()),
             config,
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),

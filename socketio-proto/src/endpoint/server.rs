@@ -260,7 +260,7 @@ impl ServerEndpoint {
     /// `rng_seed` seeds the socket ids (fresh randomness in production).
     pub fn new(
         session: ServerSession,
-        config: ServerConfig,
+        config: impl Into<Arc<ServerConfig>>,
         rng_seed: [u8; 32],
         now: Instant,
     ) -> Self {

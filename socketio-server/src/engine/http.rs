@@ -595,14 +595,15 @@ fn switching_protocols(accept: &HeaderValue) -> Response<ResBody> {
 /// it is buffered, and reported to the session as too large.
 ///
 /// The read buffer is allocated (and zero-filled) for every connection up front, so it is
-/// what an idle connection costs most: 1 KiB instead of tungstenite's 128 KiB default
+/// what an idle connection costs most: 512 bytes instead of tungstenite's 128 KiB default
 /// (`scripts/bench-server-memory`: ~150 KB per idle connection with 128 KiB, ~21.7 KB with
-/// 4 KiB, ~3 KB less with 1 KiB). A larger message still gets a buffer of its own size; it
-/// is only read from the socket 1 KiB per call.
+/// 4 KiB, 5.44 KiB with 1 KiB, ~0.5 KiB less with 512 bytes). Socket.IO messages are mostly
+/// smaller; a larger one still gets a buffer of its own size (reserved once its frame
+/// header is read), only read from the socket 512 bytes per call.
 fn ws_config(shared: &EngineShared) -> WebSocketConfig {
     let max = shared.config.protocol.max_payload_len();
     WebSocketConfig::default()
-        .read_buffer_size(1024)
+        .read_buffer_size(512)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
 }

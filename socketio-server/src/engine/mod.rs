@@ -360,6 +360,8 @@ impl SessionHandle {
 /// State shared by the HTTP side and the session tasks.
 pub(crate) struct EngineShared {
     pub(crate) config: EngineConfig,
+    /// `config.protocol`, shared by the sessions.
+    pub(crate) session_config: Arc<ServerConfig>,
     /// (Hashed with foldhash, not SipHash: a lookup per request. The keys are the server's
     /// random ids, so a peer cannot choose colliding ones.)
     sessions: Mutex<HashMap<Sid, SessionHandle, foldhash::fast::RandomState>>,
@@ -378,6 +380,7 @@ impl EngineShared {
         // A server without OS randomness cannot issue unguessable session ids.
         getrandom::fill(&mut seed).expect("the operating system provides randomness");
         Self {
+            session_config: Arc::new(config.protocol.clone()),
             config,
             sessions: Mutex::new(HashMap::default()),
             ids: Mutex::new(SidGenerator::from_seed(seed)),
