@@ -162,7 +162,7 @@ impl SioConnection {
         seed: [u8; 32],
         now: Instant,
     ) -> ServerEndpoint {
-        ServerEndpoint::new(session, io.connection_config.clone(), seed, now)
+        ServerEndpoint::new(session, io.config.proto.clone(), seed, now)
     }
 
     /// Answers an ack we wait for (a waiter that gave up needs no answer).

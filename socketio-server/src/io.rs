@@ -55,7 +55,8 @@ pub struct AdapterContext {
 #[derive(Clone)]
 pub struct Config {
     pub(crate) engine: EngineConfig,
-    pub(crate) proto: socketio_proto::server::ServerConfig,
+    /// (Shared by the connections: each takes a reference, not a copy.)
+    pub(crate) proto: Arc<socketio_proto::server::ServerConfig>,
     pub(crate) adapter: AdapterFactory,
     pub(crate) slow_client: SlowClientPolicy,
     /// Events of one socket received and not handled yet, past which its connection stops
@@ -85,7 +86,7 @@ impl Default for Config {
         engine.path("/socket.io/");
         Self {
             engine,
-            proto: socketio_proto::server::ServerConfig::default(),
+            proto: Arc::default(),
             max_pending_events: 1024,
             max_pending_bytes: 1 << 20,
             max_attachments_in_flight: 100_000_000,
@@ -129,7 +130,7 @@ impl Config {
     /// `connectTimeout` (default 45 s): a connection that joins no namespace by then is
     /// closed.
     pub fn connect_timeout(&mut self, value: Duration) -> &mut Self {
-        self.proto.connect_timeout = value;
+        Arc::make_mut(&mut self.proto).connect_timeout = value;
         self
     }
 
@@ -186,7 +187,7 @@ impl Config {
     /// );
     /// ```
     pub fn connection_state_recovery(&mut self, recovery: RecoveryConfig) -> &mut Self {
-        self.proto.recovery = true;
+        Arc::make_mut(&mut self.proto).recovery = true;
         self.recovery = Some(recovery);
         self
     }
@@ -291,8 +292,8 @@ impl Config {
     /// times [`max_http_buffer_size`](Self::max_http_buffer_size)'s default; at most 4 GiB).
     /// A packet over either closes its connection, as the reference does.
     pub fn max_attachments(&mut self, count: usize, bytes: usize) -> &mut Self {
-        self.proto.decoder = self
-            .proto
+        let proto = Arc::make_mut(&mut self.proto);
+        proto.decoder = proto
             .decoder
             .clone()
             .max_attachments(count)
@@ -316,22 +317,20 @@ impl Config {
     /// connection. A CONNECT to a namespace that does not exist does not count: it gets its
     /// CONNECT_ERROR and is forgotten.
     pub fn max_namespaces(&mut self, max: usize) -> &mut Self {
-        self.proto.max_namespaces = max;
+        Arc::make_mut(&mut self.proto).max_namespaces = max;
         self
     }
 
     /// The parser: [`ParserKind::Default`] or [`ParserKind::MsgPack`] (for clients using
     /// `socket.io-msgpack-parser`).
     pub fn parser(&mut self, parser: ParserKind) -> &mut Self {
-        self.proto.parser = parser;
+        Arc::make_mut(&mut self.proto).parser = parser;
         self
     }
 }
 
 pub(crate) struct IoInner {
     pub(crate) config: Config,
-    /// `config.proto`, shared by the connections.
-    pub(crate) connection_config: Arc<socketio_proto::server::ServerConfig>,
     namespaces: RwLock<HashMap<Namespace, Arc<NamespaceInner>>>,
     dynamic: RwLock<Vec<(NamespaceMatcher, Arc<NamespaceInner>)>>,
     /// The bytes of attachments all connections hold for packets not complete yet (see
@@ -786,7 +785,6 @@ impl SocketIo {
     /// namespace that does not exist gets `Invalid namespace`).
     pub fn new(config: Config) -> Self {
         let inner = Arc::new(IoInner {
-            connection_config: Arc::new(config.proto.clone()),
             config,
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),

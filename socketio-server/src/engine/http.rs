@@ -345,6 +345,15 @@ async fn poll(shared: &Arc<EngineShared>, handle: &SessionHandle) -> Response<Re
     if !handle.send(Input::Poll { req, reply }) {
         return reject(&Rejection::UnknownSid);
     }
+    answered(handle, req, rx).await
+}
+
+/// The session's answer to `req`; the session hears of it if the client goes away first.
+async fn answered(
+    handle: &SessionHandle,
+    req: engineio_proto::RequestId,
+    rx: oneshot::Receiver<HttpResponse>,
+) -> Response<ResBody> {
     let mut guard = AbortGuard {
         handle,
         req,
@@ -384,14 +393,7 @@ where
         }) {
             return reject(&Rejection::UnknownSid);
         }
-        let mut guard = AbortGuard {
-            handle,
-            req: id,
-            armed: true,
-        };
-        let answer_ = rx.await;
-        guard.armed = false;
-        return answer(answer_);
+        return answered(handle, id, rx).await;
     }
     // Else the session decides on the head first (it may answer without the body).
     let (action_tx, action_rx) = oneshot::channel();
@@ -408,14 +410,16 @@ where
         req: id,
         armed: true,
     };
-    if let Ok(PostAction::ReadBody { .. }) = action_rx.await {
+    if let Ok(PostAction::ReadBody { limit }) = action_rx.await {
         let body = match (first, shared.config.body_read_timeout) {
             (Poll::Ready(failed), _) => Ok(failed),
             (Poll::Pending, Some(t)) => tokio::time::timeout(t, body).await,
             (Poll::Pending, None) => Ok(body.await),
         };
         match body {
-            Ok(Some(body)) => {
+            Ok(Some(mut body)) => {
+                // (Read up to the configured limit: the session's own is the one that holds.)
+                body.truncate(limit.saturating_add(1));
                 handle.send(Input::PostBody { req: id, body });
             }
             // A body that is not HTTP (a malformed chunk) or a client gone mid-body: 400 and

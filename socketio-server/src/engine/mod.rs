@@ -53,7 +53,8 @@ pub type AllowRequest =
 /// integration (`path`, `cors`, `allowRequest`, `cookie`).
 #[derive(Clone)]
 pub struct EngineConfig {
-    pub(crate) protocol: ServerConfig,
+    /// (Shared by the sessions: each takes a reference, not a copy.)
+    pub(crate) protocol: Arc<ServerConfig>,
     pub(crate) path: String,
     pub(crate) cors: Option<Cors>,
     pub(crate) allow_request: Option<AllowRequest>,
@@ -93,7 +94,7 @@ const MIN_HEADER_SIZE: usize = 8 << 10;
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            protocol: ServerConfig::default(),
+            protocol: Arc::default(),
             path: "/engine.io/".to_owned(),
             cors: None,
             allow_request: None,
@@ -111,7 +112,7 @@ impl Default for EngineConfig {
 impl EngineConfig {
     /// The protocol options (`pingInterval`, `pingTimeout`, `maxHttpBufferSize`, …).
     pub fn protocol(&mut self) -> &mut ServerConfig {
-        &mut self.protocol
+        Arc::make_mut(&mut self.protocol)
     }
 
     /// The path the server answers on (default `/engine.io/`, `/socket.io/` for
@@ -145,7 +146,7 @@ impl EngineConfig {
     /// the application ([`EngineSocket::recv`]).
     pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
         self.max_buffered = bytes;
-        self.protocol.max_buffered(bytes);
+        Arc::make_mut(&mut self.protocol).max_buffered(bytes);
         self
     }
 
@@ -360,8 +361,6 @@ impl SessionHandle {
 /// State shared by the HTTP side and the session tasks.
 pub(crate) struct EngineShared {
     pub(crate) config: EngineConfig,
-    /// `config.protocol`, shared by the sessions.
-    pub(crate) session_config: Arc<ServerConfig>,
     /// (Hashed with foldhash, not SipHash: a lookup per request. The keys are the server's
     /// random ids, so a peer cannot choose colliding ones.)
     sessions: Mutex<HashMap<Sid, SessionHandle, foldhash::fast::RandomState>>,
@@ -380,7 +379,6 @@ impl EngineShared {
         // A server without OS randomness cannot issue unguessable session ids.
         getrandom::fill(&mut seed).expect("the operating system provides randomness");
         Self {
-            session_config: Arc::new(config.protocol.clone()),
             config,
             sessions: Mutex::new(HashMap::default()),
             ids: Mutex::new(SidGenerator::from_seed(seed)),

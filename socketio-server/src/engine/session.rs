@@ -297,7 +297,7 @@ impl Launch {
         }
         span.in_scope(|| tracing::debug!("session opened"));
         let now = now();
-        let config = shared.session_config.clone();
+        let config = shared.config.protocol.clone();
         let handle = channel.0.clone();
         let task = match opening {
             Opening::Polling { req, reply } => {
