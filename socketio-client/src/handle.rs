@@ -2,6 +2,7 @@
 //! handlers get, and the task that runs those handlers. Each command goes to the driver
 //! (`crate::driver`) over a channel; the handles only read the state it writes.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -17,7 +18,10 @@ use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
 use socketio_proto::args::{AckData, EventData};
 use socketio_proto::endpoint::client::{AckMode, DisconnectReason};
-use socketio_proto::{AckId, EventName, InvalidNamespace, Namespace, Payload, PayloadError};
+use socketio_proto::listeners::{AnyListeners, EventListeners, ListenerId};
+use socketio_proto::{
+    AckId, EventName, InvalidNamespace, Namespace, Payload, PayloadError, RESERVED_EVENTS,
+};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::config::Options;
@@ -30,14 +34,61 @@ type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFut + Send + Sync>;
 type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFut + Send + Sync>;
 type ConnectErrorHandler = Arc<dyn Fn(Socket, ConnectError) -> BoxFut + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFut + Send + Sync>;
+type OutgoingListener = Arc<dyn Fn(&Socket, &str, &Payload) + Send + Sync>;
 
+/// The listeners of a socket, with the semantics of socket.io-client's (an `EventEmitter`).
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, EventHandler>,
-    any: Vec<EventHandler>,
-    connect: Option<ConnectHandler>,
-    connect_error: Option<ConnectErrorHandler>,
-    disconnect: Option<DisconnectHandler>,
+    events: EventListeners<EventHandler>,
+    any: AnyListeners<EventHandler>,
+    outgoing: AnyListeners<OutgoingListener>,
+    connect: AnyListeners<ConnectHandler>,
+    connect_error: AnyListeners<ConnectErrorHandler>,
+    disconnect: AnyListeners<DisconnectHandler>,
+}
+
+impl Handlers {
+    /// The ids of the listeners of one of the socket's own events (`connect`,
+    /// `connect_error`, `disconnect`), which `off` and `listeners` reach by that name.
+    fn own_ids(&self, event: &str) -> Vec<ListenerId> {
+        match event {
+            "connect" => self.connect.ids(),
+            "connect_error" => self.connect_error.ids(),
+            "disconnect" => self.disconnect.ids(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn off_own(&mut self, event: &str, id: ListenerId) -> bool {
+        match event {
+            "connect" => self.connect.off(id),
+            "connect_error" => self.connect_error.off(id),
+            "disconnect" => self.disconnect.off(id),
+            _ => false,
+        }
+    }
+
+    fn remove_own(&mut self, event: Option<&str>) {
+        let all = event.is_none();
+        let event = event.unwrap_or_default();
+        if all || event == "connect" {
+            self.connect.clear();
+        }
+        if all || event == "connect_error" {
+            self.connect_error.clear();
+        }
+        if all || event == "disconnect" {
+            self.disconnect.clear();
+        }
+    }
+}
+
+fn event_handler<F, Fut>(handler: F) -> EventHandler
+where
+    F: Fn(Socket, Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |s, m| Box::pin(handler(s, m)))
 }
 
 /// One socket: the state the driver writes, and the handlers.
@@ -207,13 +258,35 @@ async fn dispatch(
             manager: Manager { inner, tx },
         };
         let fut: Option<BoxFut> = {
-            let h = lock(&socket.shared.handlers);
+            let mut h = lock(&socket.shared.handlers);
             match event {
-                SocketEvent::Connect => h.connect.clone().map(|f| f(socket.clone())),
-                SocketEvent::ConnectError(e) => {
-                    h.connect_error.clone().map(|f| f(socket.clone(), e))
+                SocketEvent::Connect => {
+                    let listeners = h.connect.handlers();
+                    let socket = socket.clone();
+                    Some(Box::pin(async move {
+                        for f in listeners {
+                            f(socket.clone()).await;
+                        }
+                    }))
                 }
-                SocketEvent::Disconnect(r) => h.disconnect.clone().map(|f| f(socket.clone(), r)),
+                SocketEvent::ConnectError(e) => {
+                    let listeners = h.connect_error.handlers();
+                    let socket = socket.clone();
+                    Some(Box::pin(async move {
+                        for f in listeners {
+                            f(socket.clone(), e.clone()).await;
+                        }
+                    }))
+                }
+                SocketEvent::Disconnect(r) => {
+                    let listeners = h.disconnect.handlers();
+                    let socket = socket.clone();
+                    Some(Box::pin(async move {
+                        for f in listeners {
+                            f(socket.clone(), r).await;
+                        }
+                    }))
+                }
                 SocketEvent::Event(payload, ack) => {
                     let name = match payload.event_name() {
                         Ok(EventName::Str(s)) => s.into_owned(),
@@ -225,8 +298,9 @@ async fn dispatch(
                             continue;
                         }
                     };
-                    let handler = h.events.get(&name).cloned();
-                    let any = h.any.clone();
+                    // As socket.io-client: the `onAny` listeners, then the event's.
+                    let any = h.any.handlers();
+                    let listeners = h.events.fire(&name);
                     let msg = Message {
                         event: name,
                         payload,
@@ -234,11 +308,8 @@ async fn dispatch(
                     };
                     let socket = socket.clone();
                     Some(Box::pin(async move {
-                        for f in any {
+                        for f in any.into_iter().chain(listeners) {
                             f(socket.clone(), msg.clone()).await;
-                        }
-                        if let Some(f) = handler {
-                            f(socket, msg).await;
                         }
                     }))
                 }
@@ -410,56 +481,184 @@ impl Socket {
         *lock(&self.shared.state.auth) = Auth::Fn(Arc::new(move || Box::pin(f())));
     }
 
-    /// Handles the event `event`. One handler per name; a new one replaces the old.
-    pub fn on<F, Fut>(&self, event: &str, handler: F)
+    /// Adds a listener of `event` (`socket.on`); several listeners of one event are called
+    /// in the order they were added, each with its copy of the event (the first to answer
+    /// the acknowledgement sends it). The returned id removes it ([`Socket::off`]).
+    pub fn on<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F) -> ListenerId
     where
         F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.shared.handlers).events.insert(
-            event.to_owned(),
-            Arc::new(move |s, m| Box::pin(handler(s, m))),
-        );
+        lock(&self.shared.handlers)
+            .events
+            .on(event, event_handler(handler))
     }
 
-    /// Handles every event, before its own handler (`onAny`).
-    pub fn on_any<F, Fut>(&self, handler: F)
+    /// Adds a listener of the next `event` only (`socket.once`).
+    pub fn once<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F) -> ListenerId
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.shared.handlers)
+            .events
+            .once(event, event_handler(handler))
+    }
+
+    /// Adds a listener of `event` called before the others (`prependListener`).
+    pub fn prepend_listener<F, Fut>(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        handler: F,
+    ) -> ListenerId
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.shared.handlers)
+            .events
+            .prepend(event, event_handler(handler))
+    }
+
+    /// Removes the listener `id` of `event` (`socket.off(event, listener)`); `event` may
+    /// also be `"connect"`, `"connect_error"` or `"disconnect"` for the listeners added with
+    /// [`Socket::on_connect`], [`Socket::on_connect_error`] and [`Socket::on_disconnect`].
+    /// False if the listener is not there.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_client::Socket) {
+    /// let id = socket.on("tick", |_socket, _msg| async {});
+    /// assert_eq!(socket.listeners("tick"), [id]);
+    /// assert!(socket.off("tick", id));
+    /// # }
+    /// ```
+    pub fn off(&self, event: &str, id: ListenerId) -> bool {
+        let mut h = lock(&self.shared.handlers);
+        h.off_own(event, id) || h.events.off(event, id)
+    }
+
+    /// Removes the listeners of `event`, or every listener of the socket's events with
+    /// `None` (`socket.removeAllListeners`); the `on_any` families stay, as in the reference.
+    pub fn remove_all_listeners(&self, event: Option<&str>) {
+        let mut h = lock(&self.shared.handlers);
+        h.remove_own(event);
+        h.events.remove_all(event);
+    }
+
+    /// The ids of `event`'s listeners, in calling order (`socket.listeners`).
+    pub fn listeners(&self, event: &str) -> Vec<ListenerId> {
+        let h = lock(&self.shared.handlers);
+        let mut ids = h.own_ids(event);
+        ids.extend(h.events.ids(event));
+        ids
+    }
+
+    /// Adds a listener of every event from the server, called before the event's own
+    /// listeners (`socket.onAny`).
+    pub fn on_any<F, Fut>(&self, handler: F) -> ListenerId
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.shared.handlers).any.on(event_handler(handler))
+    }
+
+    /// Adds a listener of every event from the server, before the other `on_any` listeners
+    /// (`socket.prependAny`).
+    pub fn prepend_any<F, Fut>(&self, handler: F) -> ListenerId
     where
         F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         lock(&self.shared.handlers)
             .any
-            .push(Arc::new(move |s, m| Box::pin(handler(s, m))));
+            .prepend(event_handler(handler))
     }
 
-    /// Called at each connection of the namespace (`connect`).
-    pub fn on_connect<F, Fut>(&self, handler: F)
+    /// Removes the `on_any` listener `id` (`socket.offAny(listener)`).
+    pub fn off_any(&self, id: ListenerId) -> bool {
+        lock(&self.shared.handlers).any.off(id)
+    }
+
+    /// Removes every `on_any` listener (`socket.offAny()`).
+    pub fn remove_any_listeners(&self) {
+        lock(&self.shared.handlers).any.clear();
+    }
+
+    /// The ids of the `on_any` listeners, in calling order (`socket.listenersAny`).
+    pub fn listeners_any(&self) -> Vec<ListenerId> {
+        lock(&self.shared.handlers).any.ids()
+    }
+
+    /// Adds a listener of every event this socket emits (`socket.onAnyOutgoing`), called
+    /// with the event's name and payload in the emitting task when the emit is handed to
+    /// the connection. socket.io-client calls it when the packet is written; here an emit
+    /// buffered while disconnected is seen when it is made, not when it leaves, and a
+    /// volatile emit made while disconnected (dropped) is not seen, as there.
+    pub fn on_any_outgoing<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&Self, &str, &Payload) + Send + Sync + 'static,
+    {
+        lock(&self.shared.handlers).outgoing.on(Arc::new(listener))
+    }
+
+    /// Adds an outgoing listener before the others (`socket.prependAnyOutgoing`).
+    pub fn prepend_any_outgoing<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&Self, &str, &Payload) + Send + Sync + 'static,
+    {
+        lock(&self.shared.handlers)
+            .outgoing
+            .prepend(Arc::new(listener))
+    }
+
+    /// Removes the outgoing listener `id` (`socket.offAnyOutgoing(listener)`).
+    pub fn off_any_outgoing(&self, id: ListenerId) -> bool {
+        lock(&self.shared.handlers).outgoing.off(id)
+    }
+
+    /// Removes every outgoing listener (`socket.offAnyOutgoing()`).
+    pub fn remove_any_outgoing_listeners(&self) {
+        lock(&self.shared.handlers).outgoing.clear();
+    }
+
+    /// The ids of the outgoing listeners, in calling order (`socket.listenersAnyOutgoing`).
+    pub fn listeners_any_outgoing(&self) -> Vec<ListenerId> {
+        lock(&self.shared.handlers).outgoing.ids()
+    }
+
+    /// Adds a listener called at each connection of the namespace (`on("connect")`).
+    pub fn on_connect<F, Fut>(&self, handler: F) -> ListenerId
     where
         F: Fn(Self) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.shared.handlers).connect = Some(Arc::new(move |s| Box::pin(handler(s))));
+        lock(&self.shared.handlers)
+            .connect
+            .on(Arc::new(move |s| Box::pin(handler(s))))
     }
 
-    /// Called when a connection fails (`connect_error`).
-    pub fn on_connect_error<F, Fut>(&self, handler: F)
+    /// Adds a listener called when a connection fails (`on("connect_error")`).
+    pub fn on_connect_error<F, Fut>(&self, handler: F) -> ListenerId
     where
         F: Fn(Self, ConnectError) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.shared.handlers).connect_error =
-            Some(Arc::new(move |s, e| Box::pin(handler(s, e))));
+        lock(&self.shared.handlers)
+            .connect_error
+            .on(Arc::new(move |s, e| Box::pin(handler(s, e))))
     }
 
-    /// Called when the namespace disconnects, with the reason (`disconnect`).
-    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    /// Adds a listener called when the namespace disconnects, with the reason
+    /// (`on("disconnect")`).
+    pub fn on_disconnect<F, Fut>(&self, handler: F) -> ListenerId
     where
         F: Fn(Self, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.shared.handlers).disconnect =
-            Some(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        lock(&self.shared.handlers)
+            .disconnect
+            .on(Arc::new(move |s, r| Box::pin(handler(s, r))))
     }
 
     /// Connects the namespace (opening the Manager's connection if needed). Returns at once;
@@ -551,6 +750,12 @@ impl Socket {
     ) -> Result<(), EmitError> {
         let parser = self.manager.inner.options.endpoint.parser;
         let payload = Payload::new(parser, &EventData { name: event, args })?;
+        if !RESERVED_EVENTS.contains(&event) && (!volatile || self.connected()) {
+            let listeners = lock(&self.shared.handlers).outgoing.handlers();
+            for listener in listeners {
+                listener(self, event, &payload);
+            }
+        }
         self.manager
             .send(Command::Emit {
                 nsp: self.shared.state.nsp.clone(),

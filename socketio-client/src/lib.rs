@@ -68,6 +68,7 @@ mod shared;
 mod tls;
 mod transport;
 
+use std::borrow::Cow;
 use std::future::Future;
 
 pub use config::Options;
@@ -79,6 +80,7 @@ pub use socketio_proto::Value;
 pub use socketio_proto::endpoint::client::{
     Backoff, DisconnectReason, RandomSource, ReconnectSchedule, TransportMode,
 };
+pub use socketio_proto::listeners::ListenerId;
 pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};
 #[cfg(feature = "rustls")]
 pub use tls::InvalidCertificate;
@@ -202,13 +204,15 @@ impl ClientBuilder {
     }
 
     /// See [`Socket::on`].
-    pub fn on<F, Fut>(mut self, event: &str, handler: F) -> Self
+    pub fn on<F, Fut>(mut self, event: impl Into<Cow<'static, str>>, handler: F) -> Self
     where
         F: Fn(Socket, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let event = event.to_owned();
-        self.setup.push(Box::new(move |s| s.on(&event, handler)));
+        let event = event.into();
+        self.setup.push(Box::new(move |s| {
+            s.on(event, handler);
+        }));
         self
     }
 
@@ -218,7 +222,9 @@ impl ClientBuilder {
         F: Fn(Socket, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.setup.push(Box::new(move |s| s.on_any(handler)));
+        self.setup.push(Box::new(move |s| {
+            s.on_any(handler);
+        }));
         self
     }
 
@@ -228,7 +234,9 @@ impl ClientBuilder {
         F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.setup.push(Box::new(move |s| s.on_disconnect(handler)));
+        self.setup.push(Box::new(move |s| {
+            s.on_disconnect(handler);
+        }));
         self
     }
 
@@ -238,7 +246,9 @@ impl ClientBuilder {
         F: Fn(Socket) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.setup.push(Box::new(move |s| s.on_connect(handler)));
+        self.setup.push(Box::new(move |s| {
+            s.on_connect(handler);
+        }));
         self
     }
 

@@ -780,3 +780,87 @@ async fn node_server_transport_loss_disconnects_every_active_socket_connected_or
     server.next("connection").await;
     server.kill().await;
 }
+
+/// A listener that reports `label: event` (and the arguments of `answer`) on `tx`.
+fn report(
+    tx: &mpsc::UnboundedSender<String>,
+    label: &'static str,
+) -> impl Fn(socketio_client::Socket, socketio_client::Message) -> std::future::Ready<()>
++ Send
++ Sync
++ 'static {
+    let tx = tx.clone();
+    move |_socket, msg| {
+        let line = match msg.event() {
+            "answer" => {
+                let args: Vec<Value> = msg.args().unwrap();
+                format!("{label}: answer {}", serde_json::to_string(&args).unwrap())
+            }
+            event => format!("{label}: {event}"),
+        };
+        let _ = tx.send(line);
+        std::future::ready(())
+    }
+}
+
+#[tokio::test]
+async fn node_server_events_reach_every_listener_in_order_and_only_the_first_answer_is_sent() {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let (tx, mut rx) = channel_of::<String>();
+    let (out_tx, mut out_rx) = channel_of::<String>();
+    let manager = Manager::new(&server.url(), Options::default()).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.on_any(report(&tx, "any"));
+    socket.prepend_any(report(&tx, "first any"));
+    socket.on("echo-back", report(&tx, "on"));
+    socket.once("echo-back", report(&tx, "once"));
+    socket.prepend_listener("echo-back", report(&tx, "prepended"));
+    socket.on("answer", report(&tx, "on"));
+    // Two listeners answer the server's emitWithAck: the Node server gets the first answer.
+    for answer in ["first", "second"] {
+        socket.on("question", move |socket, msg| async move {
+            msg.ack(&socket, &(answer,)).await.unwrap();
+        });
+    }
+    socket.on_any_outgoing(move |_socket, event, payload| {
+        let args: Vec<Value> = payload.event_args().unwrap();
+        let _ = out_tx.send(format!("{event} {}", serde_json::to_string(&args).unwrap()));
+    });
+    socket.connect().await.unwrap();
+    server.next("connection").await;
+    socket.emit("echo", &(1,)).await.unwrap();
+    socket.emit("echo", &(2,)).await.unwrap();
+    socket.emit("ask-me", &()).await.unwrap();
+    let expected = [
+        "first any: auth",
+        "any: auth",
+        "first any: echo-back",
+        "any: echo-back",
+        "prepended: echo-back",
+        "on: echo-back",
+        "once: echo-back",
+        "first any: echo-back",
+        "any: echo-back",
+        "prepended: echo-back",
+        "on: echo-back",
+        "first any: question",
+        "any: question",
+        r#"first any: answer ["first"]"#,
+        r#"any: answer ["first"]"#,
+        r#"on: answer ["first"]"#,
+    ];
+    let mut got = Vec::new();
+    for _ in expected {
+        got.push(timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    assert_eq!(got, expected);
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        out.push(timeout(T, out_rx.recv()).await.unwrap().unwrap());
+    }
+    assert_eq!(out, ["echo [1]", "echo [2]", "ask-me []"]);
+    server.kill().await;
+}

@@ -62,7 +62,7 @@ fn collect(
     let (tx, rx) = mpsc::unbounded_channel();
     for ev in events {
         let tx = tx.clone();
-        socket.on(ev, move |_s, msg| {
+        socket.on(ev.to_string(), move |_s, msg| {
             let tx = tx.clone();
             async move {
                 let args: Vec<Value> = msg.args().unwrap();
@@ -124,8 +124,9 @@ async fn scenario(mode: TransportMode, parser: ParserKind) {
     assert_eq!(args[2].as_binary(), Some(&Bytes::from_static(&[1, 2, 3])));
     assert_eq!(args[4].as_binary(), Some(&Bytes::from_static(&[4])));
 
-    // Binary both ways, typed.
+    // Binary both ways, typed (this listener in place of the first: listeners add up).
     let (tx_bin, mut rx_bin) = mpsc::unbounded_channel();
+    socket.remove_all_listeners(Some("echo-back"));
     socket.on("echo-back", move |_s, msg| {
         let tx = tx_bin.clone();
         async move {
@@ -333,4 +334,62 @@ async fn our_server_recovers_the_session_and_replays_the_missed_events_before_co
         assert_eq!(socket.id().as_deref(), Some(sid.as_str()));
         let _ = manager.close().await;
     }
+}
+
+#[tokio::test]
+async fn listeners_come_off_by_id_and_every_listener_of_connect_and_disconnect_runs() {
+    let url = start_server(ParserKind::Default).await;
+    let manager = Manager::new(&url, Options::default()).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    for label in ["connect 1", "connect 2"] {
+        let tx = tx.clone();
+        socket.on_connect(move |_s| {
+            let _ = tx.send(label.to_owned());
+            async {}
+        });
+    }
+    let mut ids = Vec::new();
+    for label in ["disconnect 1", "disconnect 2", "disconnect 3"] {
+        let tx = tx.clone();
+        ids.push(socket.on_disconnect(move |_s, r| {
+            let _ = tx.send(format!("{label}: {}", r.as_str()));
+            async {}
+        }));
+    }
+    assert!(socket.off("disconnect", ids[1]));
+    assert!(!socket.off("disconnect", ids[1]));
+    assert_eq!(socket.listeners("disconnect"), [ids[0], ids[2]]);
+    let a = socket.on("echo-back", |_s, _m| async {});
+    let b = socket.on("echo-back", |_s, _m| async {});
+    assert!(
+        !socket.off("auth", a),
+        "an id of another event removes nothing"
+    );
+    assert_eq!(socket.listeners("echo-back"), [a, b]);
+    socket.remove_all_listeners(Some("echo-back"));
+    assert!(socket.listeners("echo-back").is_empty());
+    let any = socket.on_any(|_s, _m| async {});
+    assert_eq!(socket.listeners_any(), [any]);
+    socket.remove_any_listeners();
+    assert!(socket.listeners_any().is_empty());
+
+    socket.connect().await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        got.push(timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    assert_eq!(got, ["connect 1", "connect 2"]);
+    socket.emit("kick-me", &()).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        got.push(timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    assert_eq!(
+        got,
+        [
+            "disconnect 1: io server disconnect",
+            "disconnect 3: io server disconnect"
+        ]
+    );
 }

@@ -207,6 +207,7 @@ mod default_parser;
 pub mod endpoint;
 mod error;
 mod json;
+pub mod listeners;
 mod message;
 mod msgpack;
 mod msgpack_de;

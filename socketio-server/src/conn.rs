@@ -22,10 +22,11 @@ use crate::engine::{Connection, SessionHandle, now};
 use crate::error::{AckError, ConnectError};
 use crate::io::{IoInner, NamespaceInner};
 use crate::socket::{
-    AckReply, BoxFuture, Command, Handlers, Handshake, HandshakeBase, Message, Socket, SocketInner,
-    ack_response,
+    AckReply, BoxFuture, Command, EventHandler, Handlers, Handshake, HandshakeBase, Message,
+    Socket, SocketError, SocketInner, ack_response,
 };
 use socketio_proto::Value;
+use socketio_proto::listeners::Fire;
 
 /// Below this many pending acks, waiters that gave up are not looked for.
 const ACK_SWEEP_MIN: usize = 64;
@@ -308,6 +309,7 @@ impl SioConnection {
                 recovered: std::sync::atomic::AtomicBool::new(false),
                 recovery: ns.recovery.is_some(),
                 connected: std::sync::atomic::AtomicBool::new(false),
+                outgoing: std::sync::atomic::AtomicBool::new(false),
                 rooms: Mutex::new(Vec::new()),
                 left: std::sync::atomic::AtomicBool::new(false),
                 ns: Arc::downgrade(&ns),
@@ -377,7 +379,12 @@ impl SioConnection {
                 .handlers
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            (handlers.disconnecting.clone(), handlers.disconnect.clone())
+            let disconnecting = handlers
+                .rare
+                .as_ref()
+                .map(|r| r.disconnecting.handlers())
+                .unwrap_or_default();
+            (disconnecting, handlers.disconnect.handlers())
         };
         let ns = slot.ns;
         // With recovery on, the session is kept for a recoverable reason, rooms included
@@ -395,12 +402,12 @@ impl SioConnection {
         // The handlers take the reference's string (`"transport close"`, …).
         let reason = reason.as_str().to_owned();
         self.finishing.push(Box::pin(async move {
-            if let Some(h) = disconnecting {
+            for h in disconnecting {
                 h(socket.clone(), reason.clone()).await;
             }
             ns.remove_socket(&socket);
-            if let Some(h) = disconnect {
-                h(socket.clone(), reason).await;
+            for h in disconnect {
+                h(socket.clone(), reason.clone()).await;
             }
             // Drop the handlers: they may hold clones of the socket.
             *socket
@@ -411,34 +418,75 @@ impl SioConnection {
         }));
     }
 
-    /// Turns an event into its handler's future (after the socket's middlewares).
+    /// Turns an event into the future of its listeners: the `on_any` listeners first, then
+    /// the event middlewares, then the event's listeners, as the reference's `onevent`. An
+    /// event with one listener and nothing else, the usual case, costs no allocation more.
     fn dispatch(socket: &Socket, message: Message) -> Option<BoxFuture> {
-        let (handler, middlewares, on_error) = {
-            let handlers = socket
+        let (any, middlewares, errors) = {
+            let mut handlers = socket
                 .inner
                 .handlers
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let handler = handlers
-                .events
-                .get(message.event())
-                .or(handlers.any.as_ref())
-                .cloned();
-            (
-                handler,
-                handlers.middleware.clone(),
-                handlers.on_error.clone(),
-            )
-        };
-        for middleware in &middlewares {
-            if let Err(e) = middleware(socket, &message) {
-                if let Some(on_error) = on_error {
-                    on_error(socket.clone(), e);
-                }
-                return None;
+            let middlewares = handlers
+                .rare
+                .as_ref()
+                .map(|r| r.middleware.clone())
+                .unwrap_or_default();
+            if handlers.any.is_empty() && middlewares.is_empty() {
+                let mut listeners = handlers.events.fire(message.event());
+                drop(handlers);
+                return match (listeners.len(), listeners.next()) {
+                    (1, Some(listener)) => Some(listener(socket.clone(), message)),
+                    (_, None) => None,
+                    (_, Some(first)) => Some(Box::pin(call_listeners(
+                        socket.clone(),
+                        message,
+                        first,
+                        listeners,
+                    ))),
+                };
             }
-        }
-        handler.map(|h| h(socket.clone(), message))
+            let errors = handlers
+                .rare
+                .as_ref()
+                .map(|r| r.error.handlers())
+                .unwrap_or_default();
+            (handlers.any.handlers(), middlewares, errors)
+        };
+        let socket = socket.clone();
+        Some(Box::pin(async move {
+            let mut message = message;
+            if !any.is_empty() {
+                message.share();
+                for listener in any {
+                    listener(socket.clone(), message.dup()).await;
+                }
+            }
+            for middleware in middlewares {
+                match middleware(socket.clone(), message).await {
+                    Ok(m) => message = m,
+                    Err(e) => {
+                        let error: SocketError = Arc::from(e);
+                        if errors.is_empty() {
+                            tracing::warn!(%error, "an event middleware refused an event and the socket has no error listener");
+                        }
+                        for listener in errors {
+                            listener(socket.clone(), error.clone()).await;
+                        }
+                        return;
+                    }
+                }
+            }
+            // The middlewares may have taken their time: nothing for a socket gone since.
+            if !socket.connected() {
+                return;
+            }
+            let mut listeners = socket.handlers().events.fire(message.event());
+            if let Some(first) = listeners.next() {
+                call_listeners(socket, message, first, listeners).await;
+            }
+        }))
     }
 
     /// Accepts a CONNECT whose socket is ready (its middlewares passed), recovering
@@ -682,5 +730,23 @@ impl Connection for SioConnection {
         } else {
             Poll::Pending
         }
+    }
+}
+
+/// Calls the listeners of one event in order, each with its copy of the event (one
+/// acknowledgement for them all: the first answer is sent).
+async fn call_listeners(
+    socket: Socket,
+    mut message: Message,
+    first: EventHandler,
+    rest: Fire<EventHandler>,
+) {
+    if rest.is_empty() {
+        return first(socket, message).await;
+    }
+    message.share();
+    first(socket.clone(), message.dup()).await;
+    for listener in rest {
+        listener(socket.clone(), message.dup()).await;
     }
 }

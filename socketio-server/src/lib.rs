@@ -43,8 +43,11 @@ pub use engine::{Cors, SlowClientPolicy};
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{AdapterContext, AdapterFactory, Config, NamespaceRef, ServerSideMessage, SocketIo};
 pub use service::{NotFound, SocketIoLayer, SocketIoService};
-pub use socket::{AckResponse, AckSender, Handshake, Message, Socket, TimeoutSocket};
+pub use socket::{
+    AckResponse, AckSender, Handshake, Message, MiddlewareError, Socket, SocketError, TimeoutSocket,
+};
 pub use socketio_proto::ParserKind;
 pub use socketio_proto::Spread;
 pub use socketio_proto::Value;
+pub use socketio_proto::listeners::ListenerId;
 pub use socketio_proto::recovery::RecoveryConfig;

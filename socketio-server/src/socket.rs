@@ -24,6 +24,16 @@ use crate::engine::{Input, Sent, SessionHandle, SlowClientPolicy};
 use crate::error::{AckError, EmitError};
 use socketio_proto::Value;
 use socketio_proto::args::EventData;
+use socketio_proto::listeners::{AnyListeners, EventListeners, ListenerId};
+
+/// A listener of events, boxed.
+fn event_handler<F, Fut>(handler: F) -> EventHandler
+where
+    F: Fn(Socket, Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |s, m| Box::pin(handler(s, m)))
+}
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -31,9 +41,27 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub(crate) type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFuture + Send + Sync>;
 /// A disconnect handler.
 pub(crate) type DisconnectHandler = Arc<dyn Fn(Socket, String) -> BoxFuture + Send + Sync>;
-/// A per-event middleware: `Err` drops the event and reports the error to `on_error`.
-pub(crate) type EventMiddleware =
-    Arc<dyn Fn(&Socket, &Message) -> Result<(), String> + Send + Sync>;
+/// A per-event middleware: hands the event on (rewritten or not), or refuses it.
+pub(crate) type EventMiddleware = Arc<
+    dyn Fn(
+            Socket,
+            Message,
+        ) -> Pin<Box<dyn Future<Output = Result<Message, MiddlewareError>> + Send>>
+        + Send
+        + Sync,
+>;
+/// A listener of the errors of the event middlewares.
+pub(crate) type ErrorHandler = Arc<dyn Fn(Socket, SocketError) -> BoxFuture + Send + Sync>;
+/// A listener of the events the socket sends.
+pub(crate) type OutgoingListener = Arc<dyn Fn(&Socket, &str, &Payload) + Send + Sync>;
+
+/// What an event middleware ([`Socket::use_middleware`]) returns to refuse an event: any
+/// error (`Err("unauthorized event".into())` makes one from a string).
+pub type MiddlewareError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error reported to the socket's error listeners ([`Socket::on_error`]): shared, as
+/// every listener gets it.
+pub type SocketError = Arc<dyn std::error::Error + Send + Sync>;
 
 /// The request that opened the connection, as the reference's `socket.handshake`.
 ///
@@ -340,11 +368,78 @@ impl Message {
     }
 
     /// Acknowledges the event with `args` (a tuple spreads into several arguments); does
-    /// nothing if the client did not ask for an ack.
+    /// nothing if the client did not ask for an ack, or if another listener of the event
+    /// answered it first (only the first answer is sent, as the reference's).
     pub fn ack<T: Serialize + ?Sized>(&mut self, args: &T) -> Result<(), EmitError> {
         match self.ack.take() {
             Some(ack) => ack.send(args),
             None => Ok(()),
+        }
+    }
+
+    /// Replaces the arguments, the name kept (an event middleware rewriting the event for the
+    /// listeners after it, as the reference's middlewares change the packet's array).
+    ///
+    /// ```
+    /// # fn f(socket: socketio_server::Socket) {
+    /// socket.use_middleware(|_socket, mut msg| async move {
+    ///     if msg.event() == "chat" {
+    ///         let (text,): (String,) = msg.args()?;
+    ///         msg.set_args(&(text.trim(),))?;
+    ///     }
+    ///     Ok(msg)
+    /// });
+    /// # }
+    /// ```
+    pub fn set_args<T: Serialize + ?Sized>(&mut self, args: &T) -> Result<(), EmitError> {
+        self.payload = Payload::new(
+            self.payload.format(),
+            &EventData {
+                name: &self.event,
+                args,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Renames the event, the arguments kept (for the listeners after the middleware that
+    /// calls it).
+    pub fn set_event(&mut self, event: impl Into<String>) -> Result<(), EmitError> {
+        let event = event.into();
+        let args: Vec<Value> = self.payload.event_args_lossy().map_err(|e| {
+            EmitError::Encode(socketio_proto::EncodeError::Serialize(e.to_string()))
+        })?;
+        self.payload = Payload::new(
+            self.payload.format(),
+            &EventData {
+                name: &event,
+                args: &socketio_proto::Spread(&args),
+            },
+        )?;
+        self.event = event;
+        Ok(())
+    }
+
+    /// Makes the acknowledgement shared by the copies [`Message::dup`] makes.
+    pub(crate) fn share(&mut self) {
+        if let Some(ack) = &mut self.ack {
+            ack.sent.get_or_insert_with(Arc::default);
+        }
+    }
+
+    /// A copy for another listener of the same event, answering the same acknowledgement
+    /// (after [`Message::share`]: the first answer is sent, the others are ignored).
+    pub(crate) fn dup(&self) -> Self {
+        Self {
+            event: self.event.clone(),
+            payload: self.payload.clone(),
+            ack: self.ack.as_ref().and_then(|ack| {
+                ack.sent.as_ref().map(|sent| AckSender {
+                    socket: ack.socket.clone(),
+                    id: ack.id,
+                    sent: Some(sent.clone()),
+                })
+            }),
         }
     }
 }
@@ -354,11 +449,19 @@ impl Message {
 pub struct AckSender {
     socket: Socket,
     id: AckId,
+    /// Set when several listeners of the event hold the acknowledgement: the first sends.
+    sent: Option<Arc<AtomicBool>>,
 }
 
 impl AckSender {
-    /// Sends the acknowledgement with `args` (a tuple spreads into several arguments).
+    /// Sends the acknowledgement with `args` (a tuple spreads into several arguments);
+    /// does nothing when another listener of the event answered first.
     pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
+        if let Some(sent) = &self.sent
+            && sent.swap(true, Ordering::AcqRel)
+        {
+            return Ok(());
+        }
         let inner = &self.socket.inner;
         let frames = ack_frames(inner.parser, &inner.nsp, self.id, args).map_err(emit_error)?;
         inner.send_frames(&frames, false)
@@ -405,43 +508,66 @@ pub(crate) enum Command {
     Shutdown,
 }
 
-/// The handlers of a socket's events by name: a sorted vector (a socket has a few handlers,
-/// registered once each; a hash table for four of them held 344 bytes, this 160). A name
-/// given as a `&'static str` is not copied.
+/// The listeners of a socket. Those of incoming events and of disconnection are used by
+/// most applications; the rest waits behind one pointer.
 #[derive(Default)]
-pub(crate) struct EventHandlers(Vec<(Cow<'static, str>, EventHandler)>);
-
-impl EventHandlers {
-    /// Registers `handler` for `event`, in place of the one it had.
-    fn insert(&mut self, event: Cow<'static, str>, handler: EventHandler) {
-        match self.0.binary_search_by(|(name, _)| (**name).cmp(&*event)) {
-            Ok(i) => self.0[i].1 = handler,
-            Err(i) => {
-                if self.0.capacity() == 0 {
-                    self.0.reserve_exact(4);
-                }
-                self.0.insert(i, (event, handler));
-            }
-        }
-    }
-
-    pub(crate) fn get(&self, event: &str) -> Option<&EventHandler> {
-        let i = self
-            .0
-            .binary_search_by(|(name, _)| (**name).cmp(event))
-            .ok()?;
-        Some(&self.0[i].1)
-    }
+pub(crate) struct Handlers {
+    pub(crate) events: EventListeners<EventHandler>,
+    pub(crate) any: AnyListeners<EventHandler>,
+    pub(crate) disconnect: AnyListeners<DisconnectHandler>,
+    pub(crate) rare: Option<Box<RareHandlers>>,
 }
 
 #[derive(Default)]
-pub(crate) struct Handlers {
-    pub(crate) events: EventHandlers,
-    pub(crate) any: Option<EventHandler>,
-    pub(crate) disconnecting: Option<DisconnectHandler>,
-    pub(crate) disconnect: Option<DisconnectHandler>,
+pub(crate) struct RareHandlers {
+    pub(crate) disconnecting: AnyListeners<DisconnectHandler>,
     pub(crate) middleware: Vec<EventMiddleware>,
-    pub(crate) on_error: Option<Arc<dyn Fn(Socket, String) + Send + Sync>>,
+    pub(crate) error: AnyListeners<ErrorHandler>,
+    pub(crate) outgoing: AnyListeners<OutgoingListener>,
+}
+
+impl Handlers {
+    pub(crate) fn rare(&mut self) -> &mut RareHandlers {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// The listeners of an event named after one of the socket's own events (`disconnect`,
+    /// `disconnecting`, `error`), holding `id`: `off` and `listeners` reach them by that name.
+    fn own_ids(&self, event: &str) -> Option<Vec<ListenerId>> {
+        let rare = self.rare.as_deref();
+        match event {
+            "disconnect" => Some(self.disconnect.ids()),
+            "disconnecting" => Some(rare.map(|r| r.disconnecting.ids()).unwrap_or_default()),
+            "error" => Some(rare.map(|r| r.error.ids()).unwrap_or_default()),
+            _ => None,
+        }
+    }
+
+    fn off_own(&mut self, event: &str, id: ListenerId) -> bool {
+        let rare = self.rare.as_deref_mut();
+        match event {
+            "disconnect" => self.disconnect.off(id),
+            "disconnecting" => rare.is_some_and(|r| r.disconnecting.off(id)),
+            "error" => rare.is_some_and(|r| r.error.off(id)),
+            _ => false,
+        }
+    }
+
+    fn remove_own(&mut self, event: Option<&str>) {
+        let all = event.is_none();
+        let event = event.unwrap_or_default();
+        if all || event == "disconnect" {
+            self.disconnect.clear();
+        }
+        if let Some(rare) = self.rare.as_deref_mut() {
+            if all || event == "disconnecting" {
+                rare.disconnecting.clear();
+            }
+            if all || event == "error" {
+                rare.error.clear();
+            }
+        }
+    }
 }
 
 pub(crate) struct SocketInner {
@@ -463,6 +589,8 @@ pub(crate) struct SocketInner {
     /// here, so that an emit without recovery does not touch the namespace).
     pub(crate) recovery: bool,
     pub(crate) connected: AtomicBool,
+    /// True while the socket has listeners of its outgoing events (read on every emit).
+    pub(crate) outgoing: AtomicBool,
     /// The rooms of this socket (kept by the adapter), its own room aside.
     pub(crate) rooms: Mutex<Vec<String>>,
     /// True once the socket left the namespace and all its rooms.
@@ -652,80 +780,319 @@ impl Socket {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    fn handlers(&self) -> std::sync::MutexGuard<'_, Handlers> {
+    pub(crate) fn handlers(&self) -> std::sync::MutexGuard<'_, Handlers> {
         self.inner
             .handlers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Listens to `event`. Events of one socket are handled one after the other, in
-    /// arrival order; spawn in the handler to handle them concurrently. The event's name is
-    /// a `&'static str` (kept without a copy) or a `String`.
+    /// Adds a listener of `event` (`socket.on`); several listeners of one event are called
+    /// in the order they were added, each with its copy of the event (the first to answer
+    /// the acknowledgement sends it). Events of one socket are handled one after the other,
+    /// in arrival order; spawn in the listener to handle them concurrently. The event's name
+    /// is a `&'static str` (kept without a copy) or a `String`. The returned id removes the
+    /// listener ([`Socket::off`]).
     ///
     /// ```no_run
     /// # fn f(socket: socketio_server::Socket) {
     /// use socketio_server::{Spread, Value};
     ///
     /// socket.on("chat", |socket, mut msg| async move {
-    ///     let args: Vec<Value> = msg.args().unwrap_or_default();
+    ///     let Ok(args) = msg.args::<Vec<Value>>() else { return };
     ///     let _ = socket.emit("chat-back", &Spread(&args));
     ///     let _ = msg.ack(&("received",));
     /// });
     /// # }
     /// ```
-    pub fn on<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F)
+    pub fn on<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F) -> ListenerId
     where
         F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler: EventHandler = Arc::new(move |s, m| Box::pin(handler(s, m)));
-        self.handlers().events.insert(event.into(), handler);
+        self.handlers().events.on(event, event_handler(handler))
     }
 
-    /// Listens to every event that has no handler of its own (`socket.onAny`).
-    pub fn on_any<F, Fut>(&self, handler: F)
+    /// Adds a listener of the next `event` only (`socket.once`).
+    pub fn once<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F) -> ListenerId
     where
         F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers().any = Some(Arc::new(move |s, m| Box::pin(handler(s, m))));
+        self.handlers().events.once(event, event_handler(handler))
     }
 
-    /// Called when the socket is about to leave its rooms, with the reason
-    /// (`"client namespace disconnect"`, `"transport close"`, …).
-    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    /// Adds a listener of `event` called before the others (`socket.prependListener`).
+    pub fn prepend_listener<F, Fut>(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        handler: F,
+    ) -> ListenerId
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers()
+            .events
+            .prepend(event, event_handler(handler))
+    }
+
+    /// Adds a listener of the next `event` only, called before the others
+    /// (`socket.prependOnceListener`).
+    pub fn prepend_once_listener<F, Fut>(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        handler: F,
+    ) -> ListenerId
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers()
+            .events
+            .prepend_once(event, event_handler(handler))
+    }
+
+    /// Removes the listener `id` of `event` (`socket.off(event, listener)`); `event` may also
+    /// be `"disconnect"`, `"disconnecting"` or `"error"` for the listeners added with
+    /// [`Socket::on_disconnect`], [`Socket::on_disconnecting`] and [`Socket::on_error`].
+    /// False if the listener is not there.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// let id = socket.on("tick", |_socket, _msg| async {});
+    /// assert_eq!(socket.listeners("tick"), [id]);
+    /// assert!(socket.off("tick", id));
+    /// # }
+    /// ```
+    pub fn off(&self, event: &str, id: ListenerId) -> bool {
+        let mut handlers = self.handlers();
+        handlers.off_own(event, id) || handlers.events.off(event, id)
+    }
+
+    /// Removes the listeners of `event`, or every listener of the socket's events with `None`
+    /// (`socket.removeAllListeners`); the `on_any` family is left as it is, as the reference
+    /// does.
+    pub fn remove_all_listeners(&self, event: Option<&str>) {
+        let mut handlers = self.handlers();
+        handlers.remove_own(event);
+        handlers.events.remove_all(event);
+    }
+
+    /// The ids of `event`'s listeners, in calling order (`socket.listeners`).
+    pub fn listeners(&self, event: &str) -> Vec<ListenerId> {
+        let handlers = self.handlers();
+        let mut ids = handlers.own_ids(event).unwrap_or_default();
+        ids.extend(handlers.events.ids(event));
+        ids
+    }
+
+    /// The names of the events that have listeners (`socket.eventNames`), sorted; the
+    /// socket's own events included.
+    pub fn event_names(&self) -> Vec<String> {
+        let handlers = self.handlers();
+        let mut names: Vec<String> = handlers
+            .events
+            .names()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        for own in ["disconnect", "disconnecting", "error"] {
+            if handlers.own_ids(own).is_some_and(|ids| !ids.is_empty()) {
+                names.push(own.to_owned());
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Adds a listener of every incoming event (`socket.onAny`), called before the event's
+    /// own listeners and middlewares, for events with and without listeners.
+    pub fn on_any<F, Fut>(&self, handler: F) -> ListenerId
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers().any.on(event_handler(handler))
+    }
+
+    /// Adds a listener of every incoming event, before the other `on_any` listeners
+    /// (`socket.prependAny`).
+    pub fn prepend_any<F, Fut>(&self, handler: F) -> ListenerId
+    where
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers().any.prepend(event_handler(handler))
+    }
+
+    /// Removes the `on_any` listener `id` (`socket.offAny(listener)`).
+    pub fn off_any(&self, id: ListenerId) -> bool {
+        self.handlers().any.off(id)
+    }
+
+    /// Removes every `on_any` listener (`socket.offAny()`).
+    pub fn remove_any_listeners(&self) {
+        self.handlers().any.clear();
+    }
+
+    /// The ids of the `on_any` listeners, in calling order (`socket.listenersAny`).
+    pub fn listeners_any(&self) -> Vec<ListenerId> {
+        self.handlers().any.ids()
+    }
+
+    /// Adds a listener of every event this socket emits (`socket.onAnyOutgoing`): called
+    /// with the event's name and payload before the event leaves, for the emits made on
+    /// this socket ([`Socket::emit`], with or without ack, volatile); broadcasts and
+    /// acknowledgements are not emits of the socket, as in the reference. Unlike the
+    /// reference, the listeners also see the emits of a namespace with connection state
+    /// recovery on. A listener runs in the emitting task: keep it short.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// socket.on_any_outgoing(|socket, event, _payload| {
+    ///     println!("{} <- {event}", socket.id());
+    /// });
+    /// # }
+    /// ```
+    pub fn on_any_outgoing<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&Self, &str, &Payload) + Send + Sync + 'static,
+    {
+        let mut handlers = self.handlers();
+        self.inner.outgoing.store(true, Ordering::Release);
+        handlers.rare().outgoing.on(Arc::new(listener))
+    }
+
+    /// Adds a listener of every event this socket emits, before the others
+    /// (`socket.prependAnyOutgoing`).
+    pub fn prepend_any_outgoing<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&Self, &str, &Payload) + Send + Sync + 'static,
+    {
+        let mut handlers = self.handlers();
+        self.inner.outgoing.store(true, Ordering::Release);
+        handlers.rare().outgoing.prepend(Arc::new(listener))
+    }
+
+    /// Removes the outgoing listener `id` (`socket.offAnyOutgoing(listener)`).
+    pub fn off_any_outgoing(&self, id: ListenerId) -> bool {
+        let mut handlers = self.handlers();
+        let outgoing = &mut handlers.rare().outgoing;
+        let removed = outgoing.off(id);
+        self.inner
+            .outgoing
+            .store(!outgoing.is_empty(), Ordering::Release);
+        removed
+    }
+
+    /// Removes every outgoing listener (`socket.offAnyOutgoing()`).
+    pub fn remove_any_outgoing_listeners(&self) {
+        let mut handlers = self.handlers();
+        handlers.rare().outgoing.clear();
+        self.inner.outgoing.store(false, Ordering::Release);
+    }
+
+    /// The ids of the outgoing listeners, in calling order (`socket.listenersAnyOutgoing`).
+    pub fn listeners_any_outgoing(&self) -> Vec<ListenerId> {
+        self.handlers()
+            .rare
+            .as_ref()
+            .map(|r| r.outgoing.ids())
+            .unwrap_or_default()
+    }
+
+    /// Calls the outgoing listeners with the event about to leave.
+    fn notify_outgoing<T: Serialize + ?Sized>(&self, event: &str, args: &T) {
+        if !self.inner.outgoing.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(payload) = Payload::new(self.inner.parser, &EventData { name: event, args }) else {
+            return; // the emit itself reports the error
+        };
+        self.notify_outgoing_payload(event, &payload);
+    }
+
+    fn notify_outgoing_payload(&self, event: &str, payload: &Payload) {
+        if !self.inner.outgoing.load(Ordering::Acquire) {
+            return;
+        }
+        let listeners = self
+            .handlers()
+            .rare
+            .as_ref()
+            .map(|r| r.outgoing.handlers())
+            .unwrap_or_default();
+        for listener in listeners {
+            listener(self, event, payload);
+        }
+    }
+
+    /// Adds a listener called when the socket is about to leave its rooms, with the reason
+    /// (`"client namespace disconnect"`, `"transport close"`, …): `socket.on("disconnecting")`.
+    pub fn on_disconnecting<F, Fut>(&self, handler: F) -> ListenerId
     where
         F: Fn(Self, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers().disconnecting = Some(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        let handler: DisconnectHandler = Arc::new(move |s, r| Box::pin(handler(s, r)));
+        self.handlers().rare().disconnecting.on(handler)
     }
 
-    /// Called when the socket is disconnected, with the reason.
-    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    /// Adds a listener called when the socket is disconnected, with the reason
+    /// (`socket.on("disconnect")`).
+    pub fn on_disconnect<F, Fut>(&self, handler: F) -> ListenerId
     where
         F: Fn(Self, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers().disconnect = Some(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        self.handlers()
+            .disconnect
+            .on(Arc::new(move |s, r| Box::pin(handler(s, r))))
     }
 
-    /// Adds a middleware run on every incoming event before its handler (`socket.use`).
-    /// Returning `Err(message)` drops the event and calls the [`Socket::on_error`] handler.
-    pub fn use_middleware<F>(&self, middleware: F)
+    /// Adds a middleware run on every incoming event before its listeners (`socket.use`), in
+    /// the order they were added, after the `on_any` listeners. It gets the event and hands
+    /// it on with `Ok` — rewritten if it likes ([`Message::set_args`],
+    /// [`Message::set_event`]) — or refuses it with `Err`: the event goes no further and
+    /// the error reaches the [`Socket::on_error`] listeners (the reference's `next(err)`).
+    /// The middleware may await (a database, a rate limiter); the socket's next events wait
+    /// for it, in order.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// socket.use_middleware(|_socket, msg| async move {
+    ///     if msg.event() == "admin" {
+    ///         return Err("unauthorized event".into());
+    ///     }
+    ///     Ok(msg)
+    /// });
+    /// socket.on_error(|socket, error| async move {
+    ///     if error.to_string() == "unauthorized event" {
+    ///         socket.disconnect();
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
     where
-        F: Fn(&Self, &Message) -> Result<(), String> + Send + Sync + 'static,
+        F: Fn(Self, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Message, MiddlewareError>> + Send + 'static,
     {
-        self.handlers().middleware.push(Arc::new(middleware));
+        let middleware: EventMiddleware = Arc::new(move |s, m| Box::pin(middleware(s, m)));
+        self.handlers().rare().middleware.push(middleware);
     }
 
-    /// Called with the error of a middleware that dropped an event.
-    pub fn on_error<F>(&self, handler: F)
+    /// Adds a listener of the errors of the event middlewares (`socket.on("error")`). Without
+    /// one, a refusal is logged (`tracing`, warn), as the reference prints it.
+    pub fn on_error<F, Fut>(&self, handler: F) -> ListenerId
     where
-        F: Fn(Self, String) + Send + Sync + 'static,
+        F: Fn(Self, SocketError) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers().on_error = Some(Arc::new(handler));
+        let handler: ErrorHandler = Arc::new(move |s, e| Box::pin(handler(s, e)));
+        self.handlers().rare().error.on(handler)
     }
 
     /// Emits `event` with `args`: one argument, or a tuple spread into several
@@ -735,9 +1102,11 @@ impl Socket {
             // Stored for replay, with its offset, as the reference routes it through the
             // adapter when recovery is on.
             let packet = crate::broadcast::event_packet(&ns, event, args)?;
+            self.notify_outgoing(event, args);
             return report_result(ns.adapter.broadcast(&packet, &self.only_me()));
         }
         let frames = self.inner.event_frames(event, args)?;
+        self.notify_outgoing(event, args);
         self.inner.send_frames(&frames, false)
     }
 
@@ -763,9 +1132,11 @@ impl Socket {
     ) -> Result<(), EmitError> {
         if let Some(ns) = self.recovering_ns() {
             let packet = crate::broadcast::event_packet(&ns, event, args)?;
+            self.notify_outgoing(event, args);
             return report_result(ns.adapter.broadcast_wait(&packet, &self.only_me()).await);
         }
         let frames = self.inner.event_frames(event, args)?;
+        self.notify_outgoing(event, args);
         self.inner.send_frames_wait(&frames).await
     }
 
@@ -776,6 +1147,7 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let frames = self.inner.event_frames(event, args)?;
+        self.notify_outgoing(event, args);
         self.inner.send_frames(&frames, true)
     }
 
@@ -849,6 +1221,7 @@ impl Socket {
         check_event_name(event).map_err(|e| AckError::Emit(emit_error(e)))?;
         let payload = Payload::new(self.inner.parser, &EventData { name: event, args })
             .map_err(|e| AckError::Emit(e.into()))?;
+        self.notify_outgoing_payload(event, &payload);
         self.emit_payload_with_ack(payload, timeout).await
     }
 
@@ -900,6 +1273,7 @@ impl Socket {
         AckSender {
             socket: self.clone(),
             id,
+            sent: None,
         }
     }
 }

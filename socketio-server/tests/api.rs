@@ -266,38 +266,298 @@ async fn binary_arguments_deserialize_into_bytes_and_go_back_as_attachments() {
     assert_eq!(client.recv().await, "<binary 010203>");
 }
 
-#[tokio::test]
-async fn on_any_and_event_middleware_see_the_events() {
+/// A server whose sockets get their listeners from `setup`, and a client joined to `/`.
+async fn joined<F>(setup: F) -> (SocketIo, Client)
+where
+    F: Fn(Socket) + Send + Sync + 'static,
+{
     let io = SocketIo::new(config());
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let setup = std::sync::Arc::new(setup);
     io.of("/").on_connection(move |socket| {
-        let tx = tx.clone();
-        async move {
-            socket.use_middleware(|_socket, msg| {
-                if msg.event() == "forbidden" {
-                    Err("not allowed".into())
-                } else {
-                    Ok(())
-                }
-            });
-            let tx2 = tx.clone();
-            socket.on_error(move |_socket, error| tx2.send(format!("error: {error}")).unwrap());
-            socket.on_any(move |_socket, msg| {
-                let tx = tx.clone();
-                async move { tx.send(format!("any: {}", msg.event())).unwrap() }
-            });
-        }
+        let setup = setup.clone();
+        async move { setup(socket) }
     });
     let addr = start(&io).await;
     let mut client = Client::connect(addr).await;
     client.join("/").await;
-    client.send(r#"42["forbidden"]"#).await;
-    client.send(r#"42["whatever",1]"#).await;
-    let mut got = Vec::new();
-    for _ in 0..2 {
-        got.push(timeout(WAIT, rx.recv()).await.unwrap().unwrap());
+    (io, client)
+}
+
+/// A listener that reports `label: event args` on `tx`.
+fn report(
+    tx: &mpsc::UnboundedSender<String>,
+    label: &'static str,
+) -> impl Fn(Socket, socketio_server::Message) -> std::future::Ready<()> + Send + Sync + 'static {
+    let tx = tx.clone();
+    move |_socket, msg| {
+        let args: Vec<Value> = msg.args().unwrap();
+        let args = serde_json::to_string(&args).unwrap();
+        tx.send(format!("{label}: {} {args}", msg.event())).unwrap();
+        std::future::ready(())
     }
-    assert_eq!(got, ["error: not allowed", "any: whatever"]);
+}
+
+async fn received(rx: &mut mpsc::UnboundedReceiver<String>, n: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        got.push(next(rx).await);
+    }
+    assert!(
+        timeout(Duration::from_millis(100), rx.recv())
+            .await
+            .is_err(),
+        "no more than {got:?}"
+    );
+    got
+}
+
+#[tokio::test]
+async fn on_any_sees_every_event_before_its_listeners_events_without_listeners_included() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_io, mut client) = joined(move |socket| {
+        socket.on("known", report(&tx, "on"));
+        socket.on_any(report(&tx, "any"));
+        socket.prepend_any(report(&tx, "prepended any"));
+    })
+    .await;
+    client.send(r#"42["known",1]"#).await;
+    client.send(r#"42["unknown",2]"#).await;
+    assert_eq!(
+        received(&mut rx, 5).await,
+        [
+            "prepended any: known [1]",
+            "any: known [1]",
+            "on: known [1]",
+            "prepended any: unknown [2]",
+            "any: unknown [2]",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_event_calls_all_its_listeners_in_order_prepended_first_and_a_once_listener_once() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_io, mut client) = joined(move |socket| {
+        socket.on("e", report(&tx, "first"));
+        socket.once("e", report(&tx, "once"));
+        socket.on("e", report(&tx, "last"));
+        socket.prepend_listener("e", report(&tx, "prepended"));
+        socket.prepend_once_listener("e", report(&tx, "prepended once"));
+    })
+    .await;
+    client.send(r#"42["e",1]"#).await;
+    client.send(r#"42["e",2]"#).await;
+    assert_eq!(
+        received(&mut rx, 8).await,
+        [
+            "prepended once: e [1]",
+            "prepended: e [1]",
+            "first: e [1]",
+            "once: e [1]",
+            "last: e [1]",
+            "prepended: e [2]",
+            "first: e [2]",
+            "last: e [2]",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn off_removes_one_listener_and_remove_all_listeners_the_rest_of_the_event() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (ids_tx, mut ids_rx) = mpsc::unbounded_channel();
+    let (_io, mut client) = joined(move |socket| {
+        let a = socket.on("e", report(&tx, "a"));
+        let b = socket.on("e", report(&tx, "b"));
+        let d = socket.on_disconnect(|_, _| async {});
+        let any = socket.on_any(report(&tx, "any"));
+        let mut log = Vec::new();
+        log.push(format!("listeners {}", socket.listeners("e") == [a, b]));
+        log.push(format!(
+            "off a from another event {}",
+            socket.off("other", a)
+        ));
+        log.push(format!("off a {}", socket.off("e", a)));
+        log.push(format!("off a again {}", socket.off("e", a)));
+        log.push(format!("listeners {}", socket.listeners("e") == [b]));
+        log.push(format!(
+            "disconnect {}",
+            socket.listeners("disconnect") == [d]
+        ));
+        log.push(format!("names {:?}", socket.event_names()));
+        log.push(format!("off any {}", socket.off_any(any)));
+        log.push(format!("any left {}", socket.listeners_any().len()));
+        ids_tx.send(log).unwrap();
+        let s = socket.clone();
+        socket.on("clear", move |_, _| {
+            s.remove_all_listeners(Some("e"));
+            async {}
+        });
+    })
+    .await;
+    assert_eq!(
+        timeout(WAIT, ids_rx.recv()).await.unwrap().unwrap(),
+        [
+            "listeners true",
+            "off a from another event false",
+            "off a true",
+            "off a again false",
+            "listeners true",
+            "disconnect true",
+            r#"names ["disconnect", "e"]"#,
+            "off any true",
+            "any left 0",
+        ]
+    );
+    client.send(r#"42["e",1]"#).await;
+    client.send(r#"42["clear"]"#).await;
+    client.send(r#"42["e",2]"#).await;
+    assert_eq!(received(&mut rx, 1).await, ["b: e [1]"]);
+}
+
+#[tokio::test]
+async fn when_several_listeners_answer_an_event_only_the_first_acknowledgement_is_sent() {
+    let (_io, mut client) = joined(|socket| {
+        for answer in ["first", "second"] {
+            socket.on("question", move |_socket, mut msg| async move {
+                msg.ack(&(answer,)).unwrap();
+            });
+        }
+        // An on_any listener holds a copy of the acknowledgement too (without answering).
+        socket.on_any(|_socket, _msg| async move {});
+    })
+    .await;
+    client.send(r#"42["question"]"#).await;
+    client.send(r#"421["question"]"#).await;
+    assert_eq!(client.recv().await, r#"431["first"]"#);
+    client.send(r#"42["ping"]"#).await;
+    assert!(
+        timeout(Duration::from_millis(200), client.recv())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn an_async_event_middleware_rewrites_events_and_its_refusal_reaches_every_error_listener() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_io, mut client) = joined(move |socket| {
+        socket.use_middleware(|_socket, mut msg| async move {
+            // A middleware may wait (a database, a rate limiter) before deciding.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            match msg.event() {
+                "forbidden" => Err("unauthorized event".into()),
+                "shout" => {
+                    let (text,): (String,) = msg.args()?;
+                    msg.set_args(&(text.to_uppercase(), "!"))?;
+                    Ok(msg)
+                }
+                "old-name" => {
+                    msg.set_event("new-name")?;
+                    Ok(msg)
+                }
+                _ => Ok(msg),
+            }
+        });
+        socket.use_middleware(|_socket, msg| async move {
+            // Runs after the first: sees its rewrite.
+            let args: Vec<Value> = msg.args()?;
+            if args.len() > 2 {
+                return Err(format!("{} has too many arguments", msg.event()).into());
+            }
+            Ok(msg)
+        });
+        for label in ["error 1", "error 2"] {
+            let tx = tx.clone();
+            socket.on_error(move |_socket, error| {
+                let tx = tx.clone();
+                async move { tx.send(format!("{label}: {error}")).unwrap() }
+            });
+        }
+        socket.on_any(report(&tx, "any"));
+        socket.on("shout", report(&tx, "on"));
+        socket.on("new-name", report(&tx, "on"));
+        socket.on("forbidden", report(&tx, "on"));
+    })
+    .await;
+    client.send(r#"42["forbidden"]"#).await;
+    client.send(r#"42["shout","hi"]"#).await;
+    client.send(r#"42["old-name",1,{"a":2}]"#).await;
+    client.send(r#"42["plain",1,2,3]"#).await;
+    assert_eq!(
+        received(&mut rx, 10).await,
+        [
+            "any: forbidden []",
+            "error 1: unauthorized event",
+            "error 2: unauthorized event",
+            r#"any: shout ["hi"]"#,
+            r#"on: shout ["HI","!"]"#,
+            r#"any: old-name [1,{"a":2}]"#,
+            r#"on: new-name [1,{"a":2}]"#,
+            "any: plain [1,2,3]",
+            "error 1: plain has too many arguments",
+            "error 2: plain has too many arguments",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn outgoing_listeners_see_the_emits_of_the_socket_and_not_broadcasts_nor_acks() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_io, mut client) = joined(move |socket| {
+        let tx2 = tx.clone();
+        let second = socket.on_any_outgoing(move |_socket, event, payload| {
+            let args: Vec<Value> = payload.event_args().unwrap();
+            tx2.send(format!(
+                "out: {event} {}",
+                serde_json::to_string(&args).unwrap()
+            ))
+            .unwrap();
+        });
+        let tx3 = tx.clone();
+        socket.prepend_any_outgoing(move |_socket, event, _payload| {
+            tx3.send(format!("first out: {event}")).unwrap();
+        });
+        assert_eq!(socket.listeners_any_outgoing().len(), 2);
+        socket.on("go", move |socket, mut msg| async move {
+            socket.emit("direct", &(1, "a")).unwrap();
+            socket.emit_volatile("volatile", &()).unwrap();
+            socket.broadcast().emit("broadcast", &()).unwrap();
+            msg.ack(&("ack",)).unwrap();
+            assert!(socket.off_any_outgoing(second));
+            socket.emit("after off", &()).unwrap();
+            socket.remove_any_outgoing_listeners();
+            socket.emit("unseen", &()).unwrap();
+        });
+    })
+    .await;
+    client.send(r#"421["go"]"#).await;
+    assert_eq!(
+        received(&mut rx, 5).await,
+        [
+            "first out: direct",
+            r#"out: direct [1,"a"]"#,
+            "first out: volatile",
+            "out: volatile []",
+            "first out: after off",
+        ]
+    );
+    // The client gets them all, the ack included (the volatile one unless the transport was
+    // busy writing the one before: the listeners see it either way, as the reference's).
+    let mut wire = Vec::new();
+    while wire.last().map(String::as_str) != Some(r#"42["unseen"]"#) {
+        wire.push(client.recv().await);
+    }
+    wire.retain(|m| m != r#"42["volatile"]"#);
+    assert_eq!(
+        wire,
+        [
+            r#"42["direct",1,"a"]"#,
+            r#"431["ack"]"#,
+            r#"42["after off"]"#,
+            r#"42["unseen"]"#,
+        ]
+    );
 }
 
 #[tokio::test]
