@@ -691,6 +691,12 @@ impl Socket {
         self.emit_inner(event, args, false).await
     }
 
+    /// Emits a `message` event (`socket.send`); the server's `send` arrives as a `message`
+    /// event too ([`Socket::on`]`("message", …)`).
+    pub async fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        self.emit("message", args).await
+    }
+
     /// A volatile emit: dropped instead of buffered when the socket is not connected.
     pub fn volatile(&self) -> Volatile<'_> {
         Volatile(self)

@@ -864,3 +864,26 @@ async fn node_server_events_reach_every_listener_in_order_and_only_the_first_ans
     assert_eq!(out, ["echo [1]", "echo [2]", "ask-me []"]);
     server.kill().await;
 }
+
+#[tokio::test]
+async fn node_server_answers_send_with_send() {
+    if !available() {
+        return;
+    }
+    let server = NodeServer::start(0, "polling,websocket").await;
+    let manager = Manager::new(&server.url(), Options::default()).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let (tx, mut rx) = channel_of::<Vec<Value>>();
+    socket.on("message", move |_s, msg| {
+        let _ = tx.send(msg.args().unwrap());
+        async {}
+    });
+    socket.connect().await.unwrap();
+    socket.send(&("hello", 1)).await.unwrap();
+    let args = timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        args,
+        [Value::String("hello".into()), Value::Number(1.into())]
+    );
+    server.kill().await;
+}

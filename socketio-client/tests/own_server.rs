@@ -45,6 +45,10 @@ async fn start_server(parser: ParserKind) -> String {
         socket.on("kick-me", |socket, _msg| async move {
             socket.disconnect();
         });
+        socket.on("message", |socket, msg| async move {
+            let args: Vec<Value> = msg.args().unwrap_or_default();
+            let _ = socket.send(&Spread(&args));
+        });
     });
     io.of("/admin").on_connection(|socket| async move {
         let _ = socket.emit("welcome", &socket.ns().to_owned());
@@ -391,5 +395,24 @@ async fn listeners_come_off_by_id_and_every_listener_of_connect_and_disconnect_r
             "disconnect 1: io server disconnect",
             "disconnect 3: io server disconnect"
         ]
+    );
+}
+
+#[tokio::test]
+async fn our_server_answers_send_with_send() {
+    let url = start_server(ParserKind::Default).await;
+    let manager = Manager::new(&url, Options::default()).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Value>>();
+    socket.on("message", move |_s, msg| {
+        let _ = tx.send(msg.args().unwrap());
+        async {}
+    });
+    socket.connect().await.unwrap();
+    socket.send(&("hello", 1)).await.unwrap();
+    let args = timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        args,
+        [Value::String("hello".into()), Value::Number(1.into())]
     );
 }

@@ -463,7 +463,25 @@ impl ServerConnection {
     /// Accepts a [`Event::ConnectRequest`]: sends CONNECT `{"sid":…}` (with recovery on,
     /// `{"sid":…,"pid":…}`, a fresh private session id) and joins the namespace.
     pub fn accept(&mut self, nsp: &Namespace, now: Instant) -> Result<SocketId, CommandError> {
-        let sid = SocketId(ByteString::from(self.rng.socket_id()));
+        let sid = self.new_socket_id();
+        self.accept_as(nsp, sid, now)
+    }
+
+    /// A fresh socket id, for a socket that needs one before it is accepted (the reference
+    /// gives the socket its id before the namespace's middlewares run): accept it with
+    /// [`ServerConnection::accept_as`].
+    pub fn new_socket_id(&mut self) -> SocketId {
+        SocketId(ByteString::from(self.rng.socket_id()))
+    }
+
+    /// Accepts a [`Event::ConnectRequest`] as [`ServerConnection::accept`] does, with the id
+    /// [`ServerConnection::new_socket_id`] gave.
+    pub fn accept_as(
+        &mut self,
+        nsp: &Namespace,
+        sid: SocketId,
+        now: Instant,
+    ) -> Result<SocketId, CommandError> {
         let pid = self.config.recovery.then(|| self.rng.socket_id());
         self.connect(nsp, sid, pid, &[], false, now)
     }

@@ -172,6 +172,12 @@ impl BroadcastOperator {
         Ok(self.ns.adapter.broadcast(&packet, &self.opts))
     }
 
+    /// Emits a `message` event (`send`, `write`): `to(room).send(&("hi",))` is
+    /// `to(room).emit("message", &("hi",))`.
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<BroadcastReport, EmitError> {
+        self.emit("message", args)
+    }
+
     /// Emits like [`BroadcastOperator::emit`], but waits for room in the buffers of clients
     /// that do not read fast enough ([`crate::SlowClientPolicy::Backpressure`]): a slow
     /// recipient slows the emitter down instead of losing the message.

@@ -220,7 +220,9 @@ impl SioConnection {
                     slot.socket.inner.connected.store(true, Ordering::Release);
                     // A recovered socket is back in the namespace and its rooms already.
                     if !slot.restored {
+                        let joined = slot.socket.take_pending_rooms();
                         slot.ns.add_socket(&slot.socket);
+                        slot.socket.join_pending(joined);
                     }
                     if let Some(handler) = slot.ns.on_connection() {
                         slot.queue
@@ -252,7 +254,7 @@ impl SioConnection {
                 self.resolve_ack(nsp, id.get(), Err(AckError::Timeout));
             }
             Event::AckCancelled { nsp, id } => {
-                self.resolve_ack(nsp, id.get(), Err(AckError::Closed));
+                self.resolve_ack(nsp, id.get(), Err(AckError::Disconnected));
             }
             Event::Disconnected { nsp, reason } => {
                 tracing::debug!(
@@ -336,6 +338,12 @@ impl SioConnection {
             );
             return self.accept(ep, &nsp, None);
         }
+        // The socket has its id while the middlewares run, as the reference's (they log it,
+        // join rooms with it): a fresh one, or the recovered session's.
+        let fresh = ep.new_socket_id();
+        if recover.is_none() {
+            let _ = socket.inner.id.set(fresh.clone());
+        }
         let s = socket.clone();
         let adapter = ns.adapter.clone();
         queue.push_back(Work::Connect(Box::pin(async move {
@@ -343,6 +351,10 @@ impl SioConnection {
                 Some((pid, offset, _)) => adapter.restore_session(pid, offset).await,
                 None => None,
             };
+            let _ = s.inner.id.set(match &restored {
+                Some(r) => socketio_proto::server::SocketId::from(r.session.sid.as_str()),
+                None => fresh,
+            });
             let skip = restored.is_some() && recover.is_some_and(|(_, _, skip)| skip);
             if !skip {
                 for middleware in middlewares {
@@ -510,13 +522,22 @@ impl SioConnection {
                         .set(socketio_proto::server::SocketId::from(session.sid.as_str()));
                     let _ = socket.inner.pid.set(session.pid.as_str().into());
                     socket.set_data_value(session.data.clone());
+                    let joined = socket.take_pending_rooms();
                     let since = slot.ns.adapter.add_recovered_socket(socket, &restored);
+                    socket.join_pending(joined);
                     restored.missed.extend(since);
                     slot.restored = true;
                 }
                 ep.accept_recovered(nsp, &restored, now())
             }
-            None => ep.accept(nsp, now()),
+            None => match self
+                .slots
+                .get_mut(nsp)
+                .and_then(|s| s.socket.inner.id.get())
+            {
+                Some(sid) => ep.accept_as(nsp, sid.clone(), now()),
+                None => ep.accept(nsp, now()),
+            },
         };
         if accepted.is_err() {
             // The connection closed meanwhile: the socket never joined.
@@ -699,16 +720,18 @@ impl Connection for SioConnection {
                     Err(e) => {
                         // The socket is gone (or the data is no event): nothing to wait for.
                         let error = match e {
-                            CommandError::NotConnected | CommandError::Closed => AckError::Closed,
+                            CommandError::NotConnected | CommandError::Closed => {
+                                AckError::Disconnected
+                            }
                             CommandError::ReservedEventName(name) => {
-                                AckError::Emit(crate::EmitError::ReservedEvent(name.to_owned()))
+                                AckError::Emit(crate::EmitError::ReservedEventName(name.to_owned()))
                             }
                             CommandError::Encode(e) => AckError::Emit(crate::EmitError::Encode(e)),
                             // Emits made through `Socket` always build `[name, ...args]`.
-                            CommandError::InvalidEventData => AckError::Closed,
+                            CommandError::InvalidEventData => AckError::Disconnected,
                             // `CommandError` is non-exhaustive (another crate): a future
                             // refusal is reported as a closed socket.
-                            _ => AckError::Closed,
+                            _ => AckError::Disconnected,
                         };
                         let _ = reply.send(Err(error));
                     }

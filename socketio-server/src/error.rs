@@ -15,7 +15,7 @@ pub enum EmitError {
     Full,
     /// The event name is reserved (`connect`, `disconnect`, …).
     #[error("{0:?} is a reserved event name")]
-    ReservedEvent(String),
+    ReservedEventName(String),
     /// The arguments could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
@@ -28,9 +28,9 @@ pub enum AckError {
     /// No acknowledgement before the timeout.
     #[error("operation has timed out")]
     Timeout,
-    /// The socket disconnected before answering.
+    /// The socket disconnected before answering (the client crate's name for it too).
     #[error("socket has been disconnected")]
-    Closed,
+    Disconnected,
     /// The emit itself failed.
     #[error(transparent)]
     Emit(EmitError),

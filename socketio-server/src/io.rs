@@ -619,6 +619,14 @@ impl NamespaceRef {
         self.broadcast().emit(event, args)
     }
 
+    /// Emits a `message` event to every socket of the namespace (`nsp.send`).
+    pub fn send<T: serde::Serialize + ?Sized>(
+        &self,
+        args: &T,
+    ) -> Result<BroadcastReport, EmitError> {
+        self.emit("message", args)
+    }
+
     /// A broadcast that stays on this node (`io.local`).
     pub fn local(&self) -> BroadcastOperator {
         self.broadcast().local()
@@ -1008,6 +1016,14 @@ impl SocketIo {
         args: &T,
     ) -> Result<BroadcastReport, EmitError> {
         self.of("/").emit(event, args)
+    }
+
+    /// Emits a `message` event to every socket of the main namespace (`io.send`).
+    pub fn send<T: serde::Serialize + ?Sized>(
+        &self,
+        args: &T,
+    ) -> Result<BroadcastReport, EmitError> {
+        self.of("/").send(args)
     }
 
     /// Number of open Engine.IO connections.

@@ -16,7 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::engine::http::{handle, matches_path};
-use crate::engine::{EngineShared, RemoteAddr};
+use crate::engine::{EngineShared, remote_addr};
 use crate::io::SocketIo;
 
 /// A tower [`Layer`] that puts the Socket.IO server in front of a service.
@@ -104,7 +104,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if matches_path(&self.shared, req.uri().path()) {
             let shared = self.shared.clone();
-            let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
+            let remote = remote_addr(req.extensions());
             Box::pin(async move { Ok(handle(shared, req, remote).await.map(Either::Left)) })
         } else {
             let future = self.inner.call(req);

@@ -124,7 +124,8 @@ impl HandshakeBase {
             headers: OnceLock::new(),
             url,
             address,
-            secure: request.uri.scheme_str() == Some("https"),
+            secure: request.uri.scheme_str() == Some("https")
+                || request.extensions.get::<crate::engine::Secure>().is_some(),
             time: SystemTime::now(),
         }
     }
@@ -173,7 +174,9 @@ impl Handshake {
         self.base.address
     }
 
-    /// True for HTTPS / WSS (as seen by the server).
+    /// True for HTTPS / WSS: an `https` request URI (HTTP/2), or the
+    /// [`Secure`](crate::engine::Secure) marker in the request's extensions (HTTP/1.1 behind
+    /// a TLS listener of the application's stack).
     pub fn secure(&self) -> bool {
         self.base.secure
     }
@@ -181,6 +184,20 @@ impl Handshake {
     /// When the connection was opened.
     pub fn time(&self) -> SystemTime {
         self.base.time
+    }
+
+    /// When the connection was opened, in milliseconds since the Unix epoch
+    /// (`handshake.issued`).
+    pub fn issued(&self) -> u64 {
+        self.base
+            .time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// True when the request came with an `Origin` header (`handshake.xdomain`).
+    pub fn xdomain(&self) -> bool {
+        self.base.headers().contains_key(http::header::ORIGIN)
     }
 
     /// The query parameters, decoded.
@@ -213,11 +230,7 @@ impl Handshake {
         let query = form_urlencoded::parse(self.base.url.query().unwrap_or("").as_bytes())
             .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
             .collect();
-        let issued = self
-            .base
-            .time
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let issued = self.issued();
         let mut h = socketio_proto::cluster::Handshake::default();
         h.headers = Value::Object(headers);
         h.time = js_date_string(issued / 1000);
@@ -479,7 +492,7 @@ impl AckResponse {
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, AckError> {
         match &self.payload {
             Some(p) => p.deserialize_lossy().map_err(AckError::Payload),
-            None => serde_json::from_str("[]").map_err(|_| AckError::Closed),
+            None => serde_json::from_str("[]").map_err(|_| AckError::Disconnected),
         }
     }
 }
@@ -668,7 +681,7 @@ fn sent_result(sent: Sent) -> Result<(), EmitError> {
 /// The emit error of a refused command of the proto layer.
 pub(crate) fn emit_error(e: CommandError) -> EmitError {
     match e {
-        CommandError::ReservedEventName(name) => EmitError::ReservedEvent(name.to_owned()),
+        CommandError::ReservedEventName(name) => EmitError::ReservedEventName(name.to_owned()),
         CommandError::Encode(e) => EmitError::Encode(e),
         CommandError::NotConnected | CommandError::Closed => EmitError::Closed,
         // Emits made through `Socket` always build `[name, ...args]`.
@@ -1110,6 +1123,21 @@ impl Socket {
         self.inner.send_frames(&frames, false)
     }
 
+    /// Emits a `message` event (`socket.send`, `socket.write`); the client's `send` arrives
+    /// as a `message` event too ([`Socket::on`]`("message", …)`).
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// socket.on("message", |socket, msg| async move {
+    ///     let Ok((text,)) = msg.args::<(String,)>() else { return };
+    ///     let _ = socket.send(&(format!("you said {text}"),));
+    /// });
+    /// # }
+    /// ```
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        self.emit("message", args)
+    }
+
     /// The namespace, when connection state recovery is on.
     fn recovering_ns(&self) -> Option<Arc<crate::io::NamespaceInner>> {
         if !self.inner.recovery {
@@ -1151,17 +1179,53 @@ impl Socket {
         self.inner.send_frames(&frames, true)
     }
 
-    /// Joins `rooms` (one name or several).
+    /// Joins `rooms` (one name or several). A namespace middleware may join too: the
+    /// socket is in those rooms from its connection on (a refused socket never was).
     pub fn join(&self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        if self.before_connection() {
+            let mut pending = self.inner.rooms_mut();
+            for room in rooms {
+                if !pending.contains(&room) && room != self.id() {
+                    pending.push(room);
+                }
+            }
+            return;
+        }
         if let Some(ns) = self.inner.ns.upgrade() {
-            ns.adapter.add_all(self.id(), &rooms.into_rooms());
+            ns.adapter.add_all(self.id(), &rooms);
         }
     }
 
     /// Leaves `room`.
     pub fn leave(&self, room: &str) {
+        if self.before_connection() {
+            self.inner.rooms_mut().retain(|r| r != room);
+            return;
+        }
         if let Some(ns) = self.inner.ns.upgrade() {
             ns.adapter.del(self.id(), room);
+        }
+    }
+
+    /// True while the namespace's middlewares run: the socket is not in the namespace yet,
+    /// and the rooms it joins wait in its own list.
+    fn before_connection(&self) -> bool {
+        !self.inner.connected.load(Ordering::Acquire) && !self.inner.left.load(Ordering::Acquire)
+    }
+
+    /// The rooms joined before the connection, taken to be joined in the adapter.
+    pub(crate) fn take_pending_rooms(&self) -> Vec<String> {
+        std::mem::take(&mut *self.inner.rooms_mut())
+    }
+
+    /// Joins, in the adapter, the rooms taken by [`Socket::take_pending_rooms`].
+    pub(crate) fn join_pending(&self, rooms: Vec<String>) {
+        if rooms.is_empty() {
+            return;
+        }
+        if let Some(ns) = self.inner.ns.upgrade() {
+            ns.adapter.add_all(self.id(), &rooms);
         }
     }
 
@@ -1238,9 +1302,9 @@ impl Socket {
             reply,
         };
         if !self.inner.handle.send(Input::Custom(Box::new(command))) {
-            return Err(AckError::Closed);
+            return Err(AckError::Disconnected);
         }
-        rx.await.unwrap_or(Err(AckError::Closed))
+        rx.await.unwrap_or(Err(AckError::Disconnected))
     }
 
     /// Disconnects this socket from its namespace (`socket.disconnect()`); the client

@@ -35,6 +35,67 @@ async fn a_middleware_refusal_reaches_the_client_as_connect_error_with_data() {
 }
 
 #[tokio::test]
+async fn a_middleware_sees_the_socket_id_and_joins_rooms_the_socket_is_in_once_connected() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    io.of("/")
+        .on_room_event(move |e| seen.lock().unwrap().push(format!("{e:?}")));
+    let mw_tx = tx.clone();
+    io.of("/").use_middleware(move |socket| {
+        let tx = mw_tx.clone();
+        async move {
+            socket.join(["team", "refused-team"]);
+            socket.leave("refused-team");
+            tx.send(format!("middleware {} {:?}", socket.id(), socket.rooms()))
+                .unwrap();
+            if serde_json::to_string(&socket.handshake().auth)
+                .unwrap()
+                .contains("refuse")
+            {
+                socket.join("refused-room");
+                return Err(ConnectError::new("no"));
+            }
+            Ok(())
+        }
+    });
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            tx.send(format!("connected {} {:?}", socket.id(), socket.rooms()))
+                .unwrap();
+        }
+    });
+    let addr = start(&io).await;
+    let mut refused = Client::connect(addr).await;
+    refused.send(r#"40{"refuse":true}"#).await;
+    assert!(refused.recv().await.starts_with("44"));
+    let mw = next(&mut rx).await;
+    let refused_id = mw.split(' ').nth(1).unwrap();
+    assert_eq!(
+        mw,
+        format!(r#"middleware {refused_id} ["{refused_id}", "team"]"#)
+    );
+
+    let mut client = Client::connect(addr).await;
+    let reply = client.join("/").await;
+    let mw = next(&mut rx).await;
+    let connected = next(&mut rx).await;
+    let id = mw.split(' ').nth(1).unwrap().to_owned();
+    assert!(!id.is_empty(), "the middleware sees the socket's id");
+    assert_eq!(mw, format!(r#"middleware {id} ["{id}", "team"]"#));
+    assert_eq!(connected, format!(r#"connected {id} ["{id}", "team"]"#));
+    assert_eq!(reply, format!(r#"40{{"sid":"{id}"}}"#));
+    io.to("team").emit("hi", &()).unwrap();
+    assert_eq!(client.recv().await, r#"42["hi"]"#);
+    // The refused socket was never in a room: no room was created for it.
+    let events = events.lock().unwrap().join(" ");
+    assert!(!events.contains("refused"), "{events}");
+    assert!(events.contains("team"), "{events}");
+}
+
+#[tokio::test]
 async fn middlewares_run_in_order_and_can_attach_data_to_the_socket() {
     #[derive(Clone)]
     struct User(String);
@@ -615,6 +676,70 @@ async fn the_tower_layer_serves_socket_io_in_front_of_an_axum_router() {
     io.of("/").on_connection(|_| async {});
     let mut client = Client::connect(addr).await;
     assert!(client.join("/").await.starts_with(r#"40{"sid":"#));
+}
+
+#[tokio::test]
+async fn under_axum_with_connect_info_the_handshake_has_the_peer_address_issued_and_xdomain() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            let h = socket.handshake();
+            tx.send((h.address(), h.issued(), h.xdomain(), h.secure()))
+                .unwrap();
+        }
+    });
+    let app = axum::Router::new().layer(io.layer());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    let (address, issued, xdomain, secure) = timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    let address = address.expect("the peer address from ConnectInfo");
+    assert!(address.ip().is_loopback());
+    assert_ne!(
+        address.port(),
+        addr.port(),
+        "the client's port, not the server's"
+    );
+    assert!(
+        issued >= before && issued < before + 10_000,
+        "{issued} vs {before}"
+    );
+    assert!(!xdomain, "no Origin header came");
+    assert!(!secure, "plain HTTP");
+}
+
+#[tokio::test]
+async fn a_request_marked_secure_by_the_stack_gives_a_secure_handshake() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move { tx.send(socket.handshake().secure()).unwrap() }
+    });
+    // (The TLS listener itself is the application's; the marker is what it adds.)
+    let app = axum::Router::new()
+        .layer(io.layer())
+        .layer(axum::Extension(socketio_server::engine::Secure));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    assert!(timeout(WAIT, rx.recv()).await.unwrap().unwrap());
 }
 
 #[tokio::test]

@@ -31,6 +31,7 @@ io.on("connection", (socket) => {
   socket.join("room");
   if (!socket.recovered) socket.emit("auth", socket.handshake.auth);
   socket.on("echo", (...args) => socket.emit("echo-back", ...args));
+  socket.on("message", (...args) => socket.send(...args));
   socket.on("add", (a, b, ack) => ack(a + b));
   // undefined as a Node application writes it: msgpack carries it (d4 00 00), JSON drops it
   // from objects and writes null in arrays.

@@ -400,6 +400,24 @@ impl ServerEndpoint {
         sid
     }
 
+    /// A fresh socket id ([`ServerConnection::new_socket_id`]).
+    pub fn new_socket_id(&mut self) -> SocketId {
+        self.conn.new_socket_id()
+    }
+
+    /// Accepts an [`Event::ConnectRequest`] with an id [`ServerEndpoint::new_socket_id`]
+    /// gave ([`ServerConnection::accept_as`]).
+    pub fn accept_as(
+        &mut self,
+        nsp: &Namespace,
+        sid: SocketId,
+        now: Instant,
+    ) -> Result<SocketId, CommandError> {
+        let sid = self.conn.accept_as(nsp, sid, now);
+        self.pump(now);
+        sid
+    }
+
     /// Accepts an [`Event::ConnectRequest`] that recovers a session: the missed events, then
     /// CONNECT with the session's ids ([`ServerConnection::accept_recovered`]).
     pub fn accept_recovered(

@@ -1983,7 +1983,7 @@ fn sharded_payload(json: Payload) -> Payload {
 pub enum EmitterError {
     /// The event name is reserved (`connect`, `disconnect`, …).
     #[error("{0:?} is a reserved event name")]
-    ReservedEvent(String),
+    ReservedEventName(String),
     /// The arguments could not be encoded.
     #[error("the arguments could not be encoded: {0}")]
     Encode(String),
@@ -2113,7 +2113,7 @@ impl Emitter {
         args: &T,
     ) -> Result<(), EmitterError> {
         socketio_proto::endpoint::server::check_event_name(event)
-            .map_err(|_| EmitterError::ReservedEvent(event.to_owned()))?;
+            .map_err(|_| EmitterError::ReservedEventName(event.to_owned()))?;
         let data = Payload::msgpack(&socketio_proto::args::EventData { name: event, args })
             .map_err(|e| EmitterError::Encode(e.to_string()))?;
         let mut opts = cluster::BroadcastOptions::new(
@@ -2181,7 +2181,7 @@ impl Emitter {
         args: &T,
     ) -> Result<(), EmitterError> {
         socketio_proto::endpoint::server::check_event_name(event)
-            .map_err(|_| EmitterError::ReservedEvent(event.to_owned()))?;
+            .map_err(|_| EmitterError::ReservedEventName(event.to_owned()))?;
         let data = Payload::json(&socketio_proto::args::EventData { name: event, args })
             .map_err(|e| EmitterError::Encode(e.to_string()))?;
         self.request(classic::Request::ServerSideEmit {

@@ -21,8 +21,8 @@ use socketio_proto::endpoint::server::{Admission, frames_len};
 pub use http::Cors;
 
 pub(crate) use session::{Connection, Input, Launch, now};
-pub use socket::{EngineServer, EngineSocket, RemoteAddr};
-pub(crate) use socket::{not_found, serve};
+pub use socket::{EngineServer, EngineSocket, RemoteAddr, Secure};
+pub(crate) use socket::{not_found, remote_addr, serve};
 
 /// Logs why a session closed: at `warn` when the client broke the protocol (with what it did),
 /// at `debug` otherwise.

@@ -97,7 +97,7 @@ impl EngineServer {
         if !matches_path(&self.shared, req.uri().path()) {
             return not_found();
         }
-        let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
+        let remote = remote_addr(req.extensions());
         handle(self.shared.clone(), req, remote).await
     }
 
@@ -282,10 +282,34 @@ fn out_of_resources(e: &io::Error) -> bool {
 
 /// The peer address of a request. The standalone server knows it; under the tower layer
 /// ([`crate::SocketIo::layer`]) it is read from the request's extensions, where the
-/// application puts it (for example from axum's `ConnectInfo`, in a middleware before the
-/// layer).
+/// application puts it. With the `axum` feature, axum's `ConnectInfo<SocketAddr>` is read
+/// too: no middleware is needed under `into_make_service_with_connect_info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteAddr(pub std::net::SocketAddr);
+
+/// Marks a request that came over TLS, for a stack that terminates TLS in front of the tower
+/// layer on HTTP/1.1 (where the request's URI has no scheme to tell): insert it in the
+/// request's extensions (axum: `.layer(axum::Extension(Secure))` on the TLS listener's
+/// router) and `handshake.secure()` is true, as Node's for an encrypted connection. An
+/// `https` URI (HTTP/2) needs no marker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Secure;
+
+/// The peer's address: a [`RemoteAddr`] the application put in the request's extensions,
+/// or, with the `axum` feature, axum's `ConnectInfo<SocketAddr>`
+/// (`into_make_service_with_connect_info`).
+pub(crate) fn remote_addr(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
+    if let Some(RemoteAddr(addr)) = extensions.get() {
+        return Some(*addr);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) =
+        extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(*addr);
+    }
+    None
+}
 
 /// One Engine.IO session, seen from the application.
 #[derive(Debug)]
