@@ -413,11 +413,13 @@ impl SioConnection {
         }
         // The handlers take the reference's string (`"transport close"`, …).
         let reason = reason.as_str().to_owned();
+        let io = self.io.clone();
         self.finishing.push(Box::pin(async move {
             for h in disconnecting {
                 h(socket.clone(), reason.clone()).await;
             }
             ns.remove_socket(&socket);
+            io.release_if_empty_child(&ns);
             for h in disconnect {
                 h(socket.clone(), reason.clone()).await;
             }

@@ -9,6 +9,7 @@ use socketio_proto::recovery::RecoveryConfig;
 use socketio_proto::{Namespace, ParserKind};
 use tokio::net::TcpListener;
 
+use crate::adapter::parent::ParentAdapter;
 use crate::adapter::{
     Adapter, AdapterError, BroadcastReport, InMemoryAdapter, RoomEvent, ServerSideEvent,
 };
@@ -69,6 +70,8 @@ pub struct Config {
     pub(crate) max_attachments_in_flight: usize,
     /// Connection state recovery (off by default, as the reference).
     pub(crate) recovery: Option<RecoveryConfig>,
+    /// `cleanupEmptyChildNamespaces` (off by default, as the reference).
+    pub(crate) cleanup_empty_child_namespaces: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -91,6 +94,7 @@ impl Default for Config {
             max_pending_bytes: 1 << 20,
             max_attachments_in_flight: 100_000_000,
             recovery: None,
+            cleanup_empty_child_namespaces: false,
             adapter: Arc::new(|cx: &AdapterContext| {
                 Arc::new(
                     InMemoryAdapter::new(cx.max_buffered, cx.slow_client)
@@ -189,6 +193,15 @@ impl Config {
     pub fn connection_state_recovery(&mut self, recovery: RecoveryConfig) -> &mut Self {
         Arc::make_mut(&mut self.proto).recovery = true;
         self.recovery = Some(recovery);
+        self
+    }
+
+    /// `cleanupEmptyChildNamespaces` (default false): a child of a dynamic namespace is
+    /// removed, its adapter closed, when its last socket on this node leaves; a client
+    /// asking for it again makes a new one. For applications whose dynamic namespaces come
+    /// and go (one per document, per game), so that they do not pile up.
+    pub fn cleanup_empty_child_namespaces(&mut self, value: bool) -> &mut Self {
+        self.cleanup_empty_child_namespaces = value;
         self
     }
 
@@ -332,14 +345,17 @@ impl Config {
 pub(crate) struct IoInner {
     pub(crate) config: Config,
     namespaces: RwLock<HashMap<Namespace, Arc<NamespaceInner>>>,
-    dynamic: RwLock<Vec<(NamespaceMatcher, Arc<NamespaceInner>)>>,
+    dynamic: RwLock<Vec<DynamicParent>>,
+    /// Listeners of the namespaces created after the server started (`new_namespace`).
+    new_namespace: RwLock<Vec<NewNamespaceListener>>,
     /// The bytes of attachments all connections hold for packets not complete yet (see
     /// [`Config::max_attachments_in_flight`]).
     pub(crate) attachments_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl IoInner {
-    /// The namespace a CONNECT asks for: a static one, or a child of a dynamic one.
+    /// The namespace a CONNECT asks for: a static one, or a child of the first dynamic
+    /// namespace whose matcher accepts the name.
     pub(crate) fn namespace_for(&self, nsp: &Namespace) -> Option<Arc<NamespaceInner>> {
         if let Some(ns) = self
             .namespaces
@@ -349,17 +365,98 @@ impl IoInner {
         {
             return Some(ns.clone());
         }
-        let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
-        let (_, parent) = dynamic.iter().find(|(matches, _)| matches(nsp.as_str()))?;
-        let child = Arc::new(NamespaceInner::with_handlers(
-            nsp.clone(),
-            parent.handlers.clone(),
-            &self.config,
-        ));
-        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
-        Some(namespaces.entry(nsp.clone()).or_insert(child).clone())
+        self.create_child(nsp, |_| true)
+    }
+
+    /// Creates `nsp` as the child of the first dynamic namespace that accepts it (among
+    /// those `which` picks); `None` when none does.
+    fn create_child(
+        &self,
+        nsp: &Namespace,
+        which: impl Fn(&DynamicParent) -> bool,
+    ) -> Option<Arc<NamespaceInner>> {
+        let parent = {
+            let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
+            let parent = dynamic
+                .iter()
+                .find(|p| which(p) && (p.matches)(nsp.as_str()))?;
+            (parent.ns.handlers.clone(), parent.adapter.clone())
+        };
+        let (child, created) = {
+            let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+            match namespaces.get(nsp) {
+                // Created meanwhile, by another connection.
+                Some(existing) => (existing.clone(), false),
+                None => {
+                    let child = Arc::new(NamespaceInner::with_handlers(
+                        nsp.clone(),
+                        parent.0,
+                        &self.config,
+                    ));
+                    namespaces.insert(nsp.clone(), child.clone());
+                    (child, true)
+                }
+            }
+        };
+        if created {
+            parent.1.add_child(&child);
+            self.announce(&child);
+        }
+        Some(child)
+    }
+
+    /// Calls the `new_namespace` listeners (outside every lock: they may call `of`).
+    fn announce(&self, ns: &Arc<NamespaceInner>) {
+        let listeners = self
+            .new_namespace
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for listener in listeners {
+            listener(NamespaceRef { inner: ns.clone() });
+        }
+    }
+
+    /// With `cleanup_empty_child_namespaces`, forgets a child of a dynamic namespace whose
+    /// last socket of this node left (`ns`): it is no longer a namespace of the server nor
+    /// a child of its parent, and its adapter is closed. A later CONNECT creates it again.
+    pub(crate) fn release_if_empty_child(&self, ns: &Arc<NamespaceInner>) {
+        if !self.config.cleanup_empty_child_namespaces || !ns.adapter.sockets(&[]).is_empty() {
+            return;
+        }
+        let parents: Vec<Arc<ParentAdapter>> = self
+            .dynamic
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|p| p.adapter.clone())
+            .collect();
+        if !parents.iter().any(|p| p.remove_child(ns)) {
+            return; // a namespace of its own, or released already
+        }
+        {
+            let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+            if namespaces.get(&ns.name).is_some_and(|n| Arc::ptr_eq(n, ns)) {
+                namespaces.remove(&ns.name);
+            }
+        }
+        tracing::debug!(nsp = ns.name.as_str(), "empty child namespace closed");
+        ns.adapter.close();
     }
 }
+
+/// A dynamic namespace: its matcher, and the parent namespace that holds its handlers.
+pub(crate) struct DynamicParent {
+    matches: NamespaceMatcher,
+    /// Made from a regular expression: `of(name)` with a matching name creates a child
+    /// too, as the reference's (a matcher function is asked on CONNECT only).
+    regex: bool,
+    ns: Arc<NamespaceInner>,
+    adapter: Arc<ParentAdapter>,
+}
+
+/// A listener of `new_namespace`.
+type NewNamespaceListener = Arc<dyn Fn(NamespaceRef) + Send + Sync>;
 
 #[derive(Default)]
 pub(crate) struct NsHandlers {
@@ -476,6 +573,19 @@ impl NamespaceInner {
             handlers,
             parser: config.proto.parser,
             max_buffered,
+            slow_client: config.slow_client,
+            recovery: config.recovery.clone(),
+        }
+    }
+
+    /// The parent of a dynamic namespace: its adapter reaches the children.
+    fn parent(name: Namespace, adapter: Arc<ParentAdapter>, config: &Config) -> Self {
+        Self {
+            name,
+            handlers: Arc::default(),
+            adapter,
+            parser: config.proto.parser,
+            max_buffered: config.engine.max_buffered,
             slow_client: config.slow_client,
             recovery: config.recovery.clone(),
         }
@@ -796,6 +906,7 @@ impl SocketIo {
             config,
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
+            new_namespace: RwLock::new(Vec::new()),
             attachments_in_flight: std::sync::atomic::AtomicUsize::new(0),
         });
         let io = inner.clone();
@@ -815,45 +926,129 @@ impl SocketIo {
         Self { inner, engine }
     }
 
-    /// The namespace `name` (created if needed).
+    /// The namespace `name` (created if needed; a name that matches the regular expression
+    /// of a dynamic namespace ([`SocketIo::of_regex`]) makes a child of it, as the
+    /// reference's `io.of("/dynamic-101")`).
     pub fn of(&self, name: &str) -> NamespaceRef {
         let nsp = Namespace::new(name.to_owned()).unwrap_or_else(|_| Namespace::main());
-        let mut namespaces = self
+        if let Some(inner) = self
             .inner
             .namespaces
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        let inner = namespaces
-            .entry(nsp.clone())
-            .or_insert_with(|| {
-                Arc::new(NamespaceInner::with_handlers(
-                    nsp,
-                    Arc::default(),
-                    &self.inner.config,
-                ))
-            })
-            .clone();
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&nsp)
+        {
+            return NamespaceRef {
+                inner: inner.clone(),
+            };
+        }
+        if let Some(inner) = self.inner.create_child(&nsp, |p| p.regex) {
+            return NamespaceRef { inner };
+        }
+        let (inner, created) = {
+            let mut namespaces = self
+                .inner
+                .namespaces
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            match namespaces.get(&nsp) {
+                Some(inner) => (inner.clone(), false),
+                None => {
+                    let inner = Arc::new(NamespaceInner::with_handlers(
+                        nsp.clone(),
+                        Arc::default(),
+                        &self.inner.config,
+                    ));
+                    namespaces.insert(nsp.clone(), inner.clone());
+                    (inner, true)
+                }
+            }
+        };
+        if created && nsp != Namespace::main() {
+            self.inner.announce(&inner);
+        }
         NamespaceRef { inner }
     }
 
-    /// A dynamic namespace: every namespace whose name `matches` accepts is created on
-    /// demand, with the handlers and middlewares registered on the returned parent (use a
-    /// regular expression inside `matches` for a pattern).
+    /// A dynamic namespace (`io.of(fn)`): every namespace a client asks for whose name
+    /// `matches` accepts is created on demand as a child of the returned parent, and gets
+    /// the parent's connection handler and middlewares (those added later too, unlike the
+    /// reference, which copies them when a child is made). Emitting, broadcasting, joining
+    /// and disconnecting on the parent reach the sockets of every child; `fetch_sockets`
+    /// on it is refused, as the reference's. The parent's name is `/_0`, `/_1`, … (the
+    /// reference's).
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// let workspaces = io.of_dynamic(|name| name.starts_with("/workspace-"));
+    /// workspaces.on_connection(|socket| async move {
+    ///     println!("{} joined {}", socket.id(), socket.ns());
+    /// });
+    /// // Every socket of every workspace.
+    /// let _ = workspaces.emit("maintenance", &"in 5 minutes");
+    /// # }
+    /// ```
     pub fn of_dynamic<F>(&self, matches: F) -> NamespaceRef
     where
         F: Fn(&str) -> bool + Send + Sync + 'static,
     {
-        let inner = Arc::new(NamespaceInner::with_handlers(
-            Namespace::main(),
-            Arc::default(),
+        self.add_dynamic(Arc::new(matches), false)
+    }
+
+    /// A dynamic namespace of the names `pattern` matches (`io.of(/^\/dynamic-\d+$/)`): as
+    /// [`SocketIo::of_dynamic`], and [`SocketIo::of`] with a matching name creates the child
+    /// too (as the reference does for a regular expression, not for a function).
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// let pattern = regex::Regex::new(r"^/dynamic-\d+$").unwrap();
+    /// let parent = io.of_regex(pattern);
+    /// parent.on_connection(|socket| async move {
+    ///     let _ = socket.emit("welcome", &socket.ns().to_owned());
+    /// });
+    /// // A child made now, before any client asked for it.
+    /// let _ = io.of("/dynamic-101").emit("hello", &());
+    /// # }
+    /// ```
+    pub fn of_regex(&self, pattern: regex::Regex) -> NamespaceRef {
+        self.add_dynamic(Arc::new(move |name: &str| pattern.is_match(name)), true)
+    }
+
+    fn add_dynamic(&self, matches: NamespaceMatcher, regex: bool) -> NamespaceRef {
+        static PARENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = PARENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = Namespace::new(format!("/_{n}")).unwrap_or_else(|_| Namespace::main());
+        let adapter = Arc::new(ParentAdapter::default());
+        let ns = Arc::new(NamespaceInner::parent(
+            name,
+            adapter.clone(),
             &self.inner.config,
         ));
         self.inner
             .dynamic
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .push((Arc::new(matches), inner.clone()));
-        NamespaceRef { inner }
+            .push(DynamicParent {
+                matches,
+                regex,
+                ns: ns.clone(),
+                adapter,
+            });
+        NamespaceRef { inner: ns }
+    }
+
+    /// Calls `listener` with each namespace created from now on: by [`SocketIo::of`] (the
+    /// main namespace aside) and as a child of a dynamic namespace (`io.on("new_namespace")`).
+    pub fn on_new_namespace<F>(&self, listener: F) -> &Self
+    where
+        F: Fn(NamespaceRef) + Send + Sync + 'static,
+    {
+        self.inner
+            .new_namespace
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(listener));
+        self
     }
 
     // ---- the main namespace's shortcuts (`io.to(..)` is `io.of("/").to(..)`) ----------

@@ -280,6 +280,126 @@ async fn a_dynamic_namespace_accepts_the_names_its_function_accepts() {
 }
 
 #[tokio::test]
+async fn what_is_emitted_on_a_dynamic_parent_reaches_every_child_and_fetch_sockets_is_refused() {
+    let io = SocketIo::new(config());
+    let parent = io.of_dynamic(|name| name.starts_with("/ws-"));
+    assert!(parent.name().starts_with("/_"), "{}", parent.name());
+    parent.on_connection(|socket| async move { socket.join("members") });
+    let addr = start(&io).await;
+    let mut one = Client::connect(addr).await;
+    one.join("/ws-1").await;
+    let mut two = Client::connect(addr).await;
+    two.join("/ws-2").await;
+    // Broadcasts on the parent: every child, each packet in its child's namespace.
+    parent.emit("all", &1).unwrap();
+    assert_eq!(one.recv().await, r#"42/ws-1,["all",1]"#);
+    assert_eq!(two.recv().await, r#"42/ws-2,["all",1]"#);
+    let report = parent.to("members").emit("members", &()).unwrap();
+    assert_eq!(report.delivered, 2);
+    assert_eq!(one.recv().await, r#"42/ws-1,["members"]"#);
+    assert_eq!(two.recv().await, r#"42/ws-2,["members"]"#);
+    assert_eq!(
+        parent
+            .broadcast()
+            .local()
+            .fetch_sockets()
+            .await
+            .unwrap_err()
+            .to_string(),
+        "fetchSockets() is not supported on parent namespaces"
+    );
+    // A child is an ordinary namespace too.
+    io.of("/ws-2").emit("only-two", &()).unwrap();
+    assert_eq!(two.recv().await, r#"42/ws-2,["only-two"]"#);
+    parent.disconnect_sockets(false);
+    assert_eq!(one.recv().await, "41/ws-1,");
+    assert_eq!(two.recv().await, "41/ws-2,");
+}
+
+#[tokio::test]
+async fn of_with_a_name_a_regex_parent_matches_makes_its_child_and_new_namespaces_are_announced() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_new_namespace(move |nsp| tx.send(nsp.name().to_owned()).unwrap());
+    let parent = io.of_regex(regex::Regex::new(r"^/dynamic-\d+$").unwrap());
+    parent.on_connection(|socket| async move {
+        let _ = socket.emit("welcome", &socket.ns().to_owned());
+    });
+    io.of("/");
+    io.of("/static");
+    let child = io.of("/dynamic-101");
+    assert_eq!(child.name(), "/dynamic-101");
+    io.of("/dynamic-101");
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/dynamic-101").await;
+    assert_eq!(
+        client.recv().await,
+        r#"42/dynamic-101,["welcome","/dynamic-101"]"#
+    );
+    client.join("/dynamic-7").await;
+    assert_eq!(
+        client.recv().await,
+        r#"42/dynamic-7,["welcome","/dynamic-7"]"#
+    );
+    // The child made by `of` is the parent's: its broadcasts reach it.
+    parent.emit("from-parent", &()).unwrap();
+    let mut got = vec![client.recv().await, client.recv().await];
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            r#"42/dynamic-101,["from-parent"]"#,
+            r#"42/dynamic-7,["from-parent"]"#
+        ]
+    );
+    let mut announced = Vec::new();
+    for _ in 0..3 {
+        announced.push(next(&mut rx).await);
+    }
+    assert_eq!(announced, ["/static", "/dynamic-101", "/dynamic-7"]);
+}
+
+#[tokio::test]
+async fn with_cleanup_an_empty_child_namespace_goes_away_and_the_next_connect_makes_it_again() {
+    let mut config = config();
+    config.cleanup_empty_child_namespaces(true);
+    let io = SocketIo::new(config);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_new_namespace(move |nsp| tx.send(nsp.name().to_owned()).unwrap());
+    let parent = io.of_dynamic(|name| name.starts_with("/doc-"));
+    parent.on_connection(|_| async {});
+    let addr = start(&io).await;
+    let mut a = Client::connect(addr).await;
+    a.join("/doc-1").await;
+    let mut b = Client::connect(addr).await;
+    b.join("/doc-1").await;
+    assert_eq!(next(&mut rx).await, "/doc-1");
+    a.send("41/doc-1,").await;
+    b.send("41/doc-1,").await;
+    // Its last socket left: the child is gone from the parent (no delivery) and the next
+    // CONNECT makes a new one (announced again).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while parent.emit("x", &()).unwrap().delivered > 0 || !parent.adapter().sockets(&[]).is_empty()
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    a.join("/doc-1").await;
+    assert_eq!(next(&mut rx).await, "/doc-1");
+    parent.emit("again", &()).unwrap();
+    // (`x` may have reached `a` before it left, and then its CONNECT reply comes after.)
+    loop {
+        let m = a.recv().await;
+        if m != r#"42/doc-1,["x"]"# && !m.starts_with("40/doc-1,") {
+            assert_eq!(m, r#"42/doc-1,["again"]"#);
+            break;
+        }
+    }
+}
+
+#[tokio::test]
 async fn events_of_one_socket_are_handled_in_order_while_other_sockets_go_on() {
     let io = SocketIo::new(config());
     io.of("/").on_connection(|socket| async move {

@@ -608,3 +608,61 @@ async fn with_the_streams_adapter_garbage_in_the_stream_is_ignored_and_a_forged_
 
     let _ = redis::cmd("DEL").arg(&key).exec_async(&mut conn).await;
 }
+
+/// The channels of `key` with a subscriber on Redis.
+async fn subscribed_channels(url: &str, key: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut channels: Vec<String> = redis::cmd("PUBSUB")
+        .arg("CHANNELS")
+        .arg(format!("{key}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    channels.sort();
+    channels
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_empty_child_namespace_released_with_cleanup_unsubscribes_its_channels() {
+    let url = redis_url();
+    if !redis_ready(&url, "child namespace cleanup") {
+        return;
+    }
+    let key = unique_key("cleanup");
+    let redis = RedisAdapterFactory::connect(&url, RedisAdapterConfig::default().key(&key))
+        .await
+        .unwrap();
+    let mut config = config();
+    config
+        .adapter(redis.factory())
+        .cleanup_empty_child_namespaces(true);
+    let io = SocketIo::new(config);
+    io.of_dynamic(|name| name.starts_with("/doc-"))
+        .on_connection(|_| async {});
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    assert!(client.join("/doc-1").await.starts_with("40/doc-1,"));
+    let deadline = Instant::now() + WAIT;
+    while !subscribed_channels(&url, &key)
+        .await
+        .iter()
+        .any(|c| c.contains("/doc-1"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the child's channels are subscribed"
+        );
+        sleep(Duration::from_millis(20)).await;
+    }
+    client.send("41/doc-1,").await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let channels = subscribed_channels(&url, &key).await;
+        if !channels.iter().any(|c| c.contains("/doc-1")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still subscribed: {channels:?}");
+        sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -11,6 +11,7 @@
 //! ([`redis::RedisAdapter`](crate::adapter::redis), cargo feature `redis`) publishes it to the
 //! other nodes first, then delivers locally through an [`InMemoryAdapter`] of its own.
 
+pub(crate) mod parent;
 #[cfg(feature = "redis")]
 pub mod redis;
 
@@ -106,6 +107,10 @@ pub enum AdapterError {
         /// The answers received in time.
         responses: Vec<Value>,
     },
+    /// `fetch_sockets` on the parent of dynamic namespaces (the children of one parent
+    /// differ from node to node).
+    #[error("fetchSockets() is not supported on parent namespaces")]
+    ParentNamespace,
     /// The request could not be sent to the other nodes (the cluster's backend is
     /// unreachable).
     #[error("the cluster is unreachable: {0}")]
@@ -298,6 +303,11 @@ pub trait Adapter: Send + Sync + 'static {
     fn on_server_side_emit(&self, listener: ServerSideListener);
     /// The number of nodes, this one included.
     fn server_count(&self) -> AdapterFuture<'_, usize>;
+
+    /// The namespace is gone (an empty child of a dynamic namespace, with
+    /// [`crate::Config::cleanup_empty_child_namespaces`]): release what it holds (a cluster
+    /// adapter's subscriptions). The default holds nothing.
+    fn close(&self) {}
 
     /// Keeps the session of a socket that disconnected for a recoverable reason (connection
     /// state recovery; the default keeps nothing).

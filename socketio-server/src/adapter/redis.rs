@@ -630,25 +630,10 @@ impl RedisAdapter {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(Arc::downgrade(&adapter));
+        adapter.subscribe(true);
         match &adapter.proto {
-            Proto::Classic(c) => {
-                shared.subscribe("PSUBSCRIBE", c.broadcast_pattern(), true);
-                for channel in c.subscriptions() {
-                    shared.subscribe("SUBSCRIBE", channel.to_owned(), true);
-                }
-            }
-            Proto::Sharded(c, _) => {
-                shared.subscribe("SSUBSCRIBE", c.main().to_owned(), true);
-                shared.subscribe("SSUBSCRIBE", c.response().to_owned(), true);
-            }
-            Proto::Streams(c, stream) => {
-                let command = if shared.config.publish_command() == "SPUBLISH" {
-                    "SSUBSCRIBE"
-                } else {
-                    "SUBSCRIBE"
-                };
-                shared.subscribe(command, c.main().to_owned(), true);
-                shared.subscribe(command, c.response().to_owned(), true);
+            Proto::Classic(_) | Proto::Sharded(..) => {}
+            Proto::Streams(_, stream) => {
                 let new = shared
                     .readers
                     .lock()
@@ -663,6 +648,32 @@ impl RedisAdapter {
             }
         }
         adapter
+    }
+
+    /// Wants (`on`) or drops the subscriptions of this namespace's channels.
+    fn subscribe(&self, on: bool) {
+        let shared = &self.shared;
+        match &self.proto {
+            Proto::Classic(c) => {
+                shared.subscribe("PSUBSCRIBE", c.broadcast_pattern(), on);
+                for channel in c.subscriptions() {
+                    shared.subscribe("SUBSCRIBE", channel.to_owned(), on);
+                }
+            }
+            Proto::Sharded(c, _) => {
+                shared.subscribe("SSUBSCRIBE", c.main().to_owned(), on);
+                shared.subscribe("SSUBSCRIBE", c.response().to_owned(), on);
+            }
+            Proto::Streams(c, _) => {
+                let command = if shared.config.publish_command() == "SPUBLISH" {
+                    "SSUBSCRIBE"
+                } else {
+                    "SUBSCRIBE"
+                };
+                shared.subscribe(command, c.main().to_owned(), on);
+                shared.subscribe(command, c.response().to_owned(), on);
+            }
+        }
     }
 
     /// This adapter's uid (per namespace and node, as the reference).
@@ -1504,6 +1515,17 @@ fn random_hex(n: usize) -> String {
 }
 
 impl Adapter for RedisAdapter {
+    /// Unsubscribes this namespace's channels and leaves the node's list of namespaces (the
+    /// reference's `close`). The stream reader, shared by the namespaces, stays.
+    fn close(&self) {
+        self.subscribe(false);
+        self.shared
+            .namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|n| n.upgrade().is_some_and(|n| !std::ptr::eq(&*n, self)));
+    }
+
     fn add_socket(&self, socket: &Socket) {
         self.local.add_socket(socket);
         if let Proto::Sharded(channels, SubscriptionMode::DynamicPrivate) = &self.proto {
