@@ -16,6 +16,8 @@
 //!   at-least-once delivery; connection state recovery (`pid`, `offset`,
 //!   [`Socket::recovered`]).
 //!
+//! [`mapping`] lists every part of socket.io-client 4.8's API and where it is here.
+//!
 //! # Architecture
 //!
 //! All protocol decisions live in the Sans-IO client endpoint of `socketio-proto`
@@ -60,6 +62,8 @@
 #![warn(clippy::wildcard_enum_match_arm)]
 
 mod config;
+#[doc = include_str!("../docs/mapping.md")]
+pub mod mapping {}
 mod driver;
 mod error;
 mod handle;

@@ -21,6 +21,7 @@
 //! ```
 //!
 //! - [`engine`]: the Engine.IO layer alone (raw messages), like Node's `engine.io`.
+//! - [`mapping`]: every part of socket.io 4.8's server API, and where it is here.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Every variant of the proto crates' enums is handled by name: a new one cannot vanish in a
@@ -34,6 +35,8 @@ mod conn;
 pub mod engine;
 mod error;
 mod io;
+#[doc = include_str!("../docs/mapping.md")]
+pub mod mapping {}
 mod service;
 mod socket;
 
