@@ -224,9 +224,8 @@ impl SioConnection {
                         slot.ns.add_socket(&slot.socket);
                         slot.socket.join_pending(joined);
                     }
-                    if let Some(handler) = slot.ns.on_connection() {
-                        slot.queue
-                            .push_back(Work::Future(handler(slot.socket.clone())));
+                    if let Some(listeners) = slot.ns.on_connection(&slot.socket) {
+                        slot.queue.push_back(Work::Future(listeners));
                     }
                 }
             }

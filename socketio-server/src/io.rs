@@ -172,6 +172,35 @@ impl Config {
         self
     }
 
+    /// `allowRequest` answering asynchronously (a token looked up in a database): the
+    /// closure takes from the request what it needs, and returns the future of the decision
+    /// (`Err(message)` refuses with 403 as [`Config::allow_request`]).
+    ///
+    /// ```
+    /// use socketio_server::Config;
+    ///
+    /// # async fn token_is_valid(_token: Option<http::HeaderValue>) -> bool { true }
+    /// let mut config = Config::default();
+    /// config.allow_request_async(|parts| {
+    ///     let token = parts.headers.get("x-token").cloned();
+    ///     async move {
+    ///         if token_is_valid(token).await {
+    ///             Ok(())
+    ///         } else {
+    ///             Err(Some("invalid token".to_owned()))
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn allow_request_async<F, Fut>(&mut self, check: F) -> &mut Self
+    where
+        F: Fn(&http::request::Parts) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Option<String>>> + Send + 'static,
+    {
+        self.engine.allow_request_async(check);
+        self
+    }
+
     /// Turns connection state recovery on (`connectionStateRecovery`; off by default): a
     /// client that lost its connection for a moment comes back with the same socket id,
     /// rooms and data, and receives the events it missed, in order, before `connect`
@@ -460,7 +489,7 @@ type NewNamespaceListener = Arc<dyn Fn(NamespaceRef) + Send + Sync>;
 
 #[derive(Default)]
 pub(crate) struct NsHandlers {
-    on_connection: Option<ConnectionHandler>,
+    on_connection: Vec<ConnectionHandler>,
     middlewares: Vec<Middleware>,
     server_side: Arc<ServerSideHandlers>,
 }
@@ -607,12 +636,26 @@ impl NamespaceInner {
         }
     }
 
-    pub(crate) fn on_connection(&self) -> Option<ConnectionHandler> {
-        self.handlers
+    /// The future of the connection listeners for a new socket, in the order they were added.
+    pub(crate) fn on_connection(&self, socket: &Socket) -> Option<BoxFuture> {
+        let mut listeners = self
+            .handlers
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .on_connection
-            .clone()
+            .clone();
+        match listeners.len() {
+            0 => None,
+            1 => listeners.pop().map(|listener| listener(socket.clone())),
+            _ => {
+                let socket = socket.clone();
+                Some(Box::pin(async move {
+                    for listener in listeners {
+                        listener(socket.clone()).await;
+                    }
+                }))
+            }
+        }
     }
 
     pub(crate) fn middlewares(&self) -> Vec<Middleware> {
@@ -657,8 +700,9 @@ impl NamespaceRef {
         self.inner.name.as_str()
     }
 
-    /// Sets the connection handler, called with each new socket after the middlewares
-    /// accepted it (the CONNECT reply is sent before it runs).
+    /// Adds a connection listener (`nsp.on("connection")`), called with each new socket
+    /// after the middlewares accepted it (the CONNECT reply is sent before it runs); several
+    /// listeners run in the order they were added.
     pub fn on_connection<F, Fut>(&self, handler: F) -> &Self
     where
         F: Fn(Socket) -> Fut + Send + Sync + 'static,
@@ -668,7 +712,8 @@ impl NamespaceRef {
             .handlers
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .on_connection = Some(Arc::new(move |s| Box::pin(handler(s))));
+            .on_connection
+            .push(Arc::new(move |s| Box::pin(handler(s))));
         self
     }
 
@@ -1219,6 +1264,26 @@ impl SocketIo {
         args: &T,
     ) -> Result<BroadcastReport, EmitError> {
         self.of("/").send(args)
+    }
+
+    /// Calls `listener` with every request the server refuses
+    /// (`io.engine.on("connection_error")`): an unknown session id, a bad handshake, a
+    /// refusal of [`Config::allow_request`], an unsupported protocol version, … with the
+    /// reference's code and message, and the request.
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// io.on_connection_error(|err| {
+    ///     eprintln!("refused {} {}: {} ({})", err.method, err.uri, err.message(), err.code());
+    /// });
+    /// # }
+    /// ```
+    pub fn on_connection_error<F>(&self, listener: F) -> &Self
+    where
+        F: Fn(&crate::engine::ConnectionError) + Send + Sync + 'static,
+    {
+        self.engine.on_connection_error(Arc::new(listener));
+        self
     }
 
     /// Number of open Engine.IO connections.

@@ -400,6 +400,23 @@ async fn with_cleanup_an_empty_child_namespace_goes_away_and_the_next_connect_ma
 }
 
 #[tokio::test]
+async fn every_connection_listener_of_a_namespace_runs_in_the_order_added() {
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for label in ["first", "second"] {
+        let tx = tx.clone();
+        io.on_connection(move |socket| {
+            let tx = tx.clone();
+            async move { tx.send(format!("{label} {}", socket.connected())).unwrap() }
+        });
+    }
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    assert_eq!(received(&mut rx, 2).await, ["first true", "second true"]);
+}
+
+#[tokio::test]
 async fn events_of_one_socket_are_handled_in_order_while_other_sockets_go_on() {
     let io = SocketIo::new(config());
     io.of("/").on_connection(|socket| async move {
@@ -738,6 +755,93 @@ async fn outgoing_listeners_see_the_emits_of_the_socket_and_not_broadcasts_nor_a
             r#"42["after off"]"#,
             r#"42["unseen"]"#,
         ]
+    );
+}
+
+#[tokio::test]
+async fn an_asynchronous_allow_request_decides_after_awaiting_and_refuses_with_403() {
+    let mut config = config();
+    config.allow_request_async(|parts| {
+        let token = parts.headers.get("x-token").cloned();
+        async move {
+            // As a lookup in a database would.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            match token {
+                Some(t) if t == "good" => Ok(()),
+                Some(_) => Err(Some("bad token".to_owned())),
+                None => Err(None),
+            }
+        }
+    });
+    let io = SocketIo::new(config);
+    let addr = start(&io).await;
+    let path = "/socket.io/?EIO=4&transport=polling";
+    let (status, _, body) = http_get(addr, path, "").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"code":4,"message":"Forbidden"}"#)
+    );
+    let (status, _, body) = http_get(addr, path, "x-token: bad\r\n").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"code":4,"message":"bad token"}"#)
+    );
+    let (status, _, body) = http_get(addr, path, "x-token: good\r\n").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(r#"0{"sid":"#), "{body}");
+}
+
+#[tokio::test]
+async fn every_refused_request_reaches_the_connection_error_listeners_with_its_code_and_request() {
+    let mut config = config();
+    config.allow_request(|parts| {
+        if parts.headers.contains_key("x-banned") {
+            Err(Some("banned".into()))
+        } else {
+            Ok(())
+        }
+    });
+    let io = SocketIo::new(config);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection_error(move |err| {
+        let sid_query = err.uri.query().unwrap_or("").to_owned();
+        tx.send(format!(
+            "{} {} {} {sid_query} remote={}",
+            err.code(),
+            err.message(),
+            err.method,
+            err.remote.is_some()
+        ))
+        .unwrap();
+    });
+    let addr = start(&io).await;
+    let ok = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(ok.0, 200);
+    for (path, extra) in [
+        ("/socket.io/?EIO=4&transport=polling&sid=nope", ""),
+        ("/socket.io/?EIO=4&transport=carrier-pigeon", ""),
+        ("/socket.io/?EIO=3&transport=polling", ""),
+        ("/socket.io/?EIO=4&transport=polling", "x-banned: 1\r\n"),
+    ] {
+        let (status, _, _) = http_get(addr, path, extra).await;
+        assert!(status == 400 || status == 403, "{path}: {status}");
+    }
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(next(&mut rx).await);
+    }
+    assert_eq!(
+        got,
+        [
+            "1 Session ID unknown GET EIO=4&transport=polling&sid=nope remote=true",
+            "0 Transport unknown GET EIO=4&transport=carrier-pigeon remote=true",
+            "5 Unsupported protocol version GET EIO=3&transport=polling remote=true",
+            "4 banned GET EIO=4&transport=polling remote=true",
+        ]
+    );
+    assert!(
+        rx.try_recv().is_err(),
+        "the accepted handshake is not an error"
     );
 }
 

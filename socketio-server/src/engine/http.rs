@@ -106,7 +106,26 @@ where
     }
     // (Kept for CORS only: a copy of the headers per request costs a map.)
     let request_headers = shared.config.cors.as_ref().map(|_| req.headers().clone());
+    // The request as the `connection_error` listeners see it, if there are any.
+    let request = shared.wants_connection_errors().then(|| {
+        (
+            req.method().clone(),
+            req.uri().clone(),
+            req.headers().clone(),
+        )
+    });
     let mut response = route(&shared, req, remote).await;
+    if let (Some((method, uri, headers)), Some(rejection)) =
+        (request, response.extensions_mut().remove::<Rejection>())
+    {
+        shared.connection_error(&super::ConnectionError {
+            rejection,
+            method,
+            uri,
+            headers,
+            remote,
+        });
+    }
     if let (Some(cors), Some(request_headers)) = (&shared.config.cors, request_headers) {
         cors.apply(&request_headers, response.headers_mut());
     }
@@ -145,7 +164,7 @@ where
     let req = match (&route, &shared.config.allow_request) {
         (Route::Handshake { .. }, Some(allow)) => {
             let (parts, body) = req.into_parts();
-            if let Err(message) = allow(&parts) {
+            if let Err(message) = allow(&parts).await {
                 return reject(&Rejection::Forbidden(message.map(Into::into)));
             }
             Request::from_parts(parts, body)
@@ -532,11 +551,14 @@ pub(crate) fn reject(rejection: &Rejection) -> Response<ResBody> {
         message = rejection.message(),
         "request refused"
     );
-    Response::builder()
+    let mut response = Response::builder()
         .status(rejection.status())
         .header(header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(rejection.to_json())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+    // For the `connection_error` listeners (taken off before the response goes out).
+    response.extensions_mut().insert(rejection.clone());
+    response
 }
 
 fn preflight(request: &HeaderMap) -> Response<ResBody> {

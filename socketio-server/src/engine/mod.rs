@@ -46,8 +46,14 @@ pub(crate) fn log_close(reason: &engineio_proto::CloseReason) {
 /// Decides whether a handshake request may open a session (the reference's
 /// `allowRequest`): `Err(message)` refuses it with 403 `{"code":4,"message":…}` (message
 /// `"Forbidden"` when `None`).
-pub type AllowRequest =
-    Arc<dyn Fn(&::http::request::Parts) -> Result<(), Option<String>> + Send + Sync>;
+pub type AllowRequest = Arc<
+    dyn Fn(
+            &::http::request::Parts,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), Option<String>>> + Send>,
+        > + Send
+        + Sync,
+>;
 
 /// Engine.IO options: the protocol options of [`ServerConfig`] plus those of the HTTP
 /// integration (`path`, `cors`, `allowRequest`, `cookie`).
@@ -128,7 +134,21 @@ impl EngineConfig {
     where
         F: Fn(&::http::request::Parts) -> Result<(), Option<String>> + Send + Sync + 'static,
     {
-        self.allow_request = Some(Arc::new(check));
+        self.allow_request = Some(Arc::new(move |parts| {
+            Box::pin(std::future::ready(check(parts)))
+        }));
+        self
+    }
+
+    /// Checks every handshake request before a session opens, asynchronously
+    /// (`allowRequest` answering later): the closure takes from the request what it needs
+    /// and returns the future of the decision.
+    pub fn allow_request_async<F, Fut>(&mut self, check: F) -> &mut Self
+    where
+        F: Fn(&::http::request::Parts) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), Option<String>>> + Send + 'static,
+    {
+        self.allow_request = Some(Arc::new(move |parts| Box::pin(check(parts))));
         self
     }
 
@@ -371,7 +391,46 @@ pub(crate) struct EngineShared {
     pub(crate) factory: Box<ConnectionFactory>,
     /// Bumped by [`EngineShared::stop_serving`]: the `serve` loops running then return.
     stops: tokio::sync::watch::Sender<u64>,
+    /// The `connection_error` listeners, and whether there is one (read per request).
+    connection_error: std::sync::RwLock<Vec<ConnectionErrorListener>>,
+    has_connection_error: AtomicBool,
 }
+
+/// A listener of refused requests.
+pub(crate) type ConnectionErrorListener = Arc<dyn Fn(&ConnectionError) + Send + Sync>;
+
+/// A request the server refused (the reference's `connection_error` event of
+/// `io.engine`): the reason, with the reference's code, message and context, and what the
+/// request was.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConnectionError {
+    /// Why ([`Rejection::code`], [`Rejection::message`]; a [`BadRequestReason`] is the
+    /// reference's `context.name`).
+    pub rejection: Rejection,
+    /// The request's method.
+    pub method: ::http::Method,
+    /// The request's URI (its query has `EIO`, `transport`, `sid`).
+    pub uri: ::http::Uri,
+    /// The request's headers.
+    pub headers: ::http::HeaderMap,
+    /// The peer's address, when known.
+    pub remote: Option<std::net::SocketAddr>,
+}
+
+impl ConnectionError {
+    /// The reference's error code, 0–5.
+    pub fn code(&self) -> u8 {
+        self.rejection.code()
+    }
+
+    /// The reference's message (`"Session ID unknown"`, …).
+    pub fn message(&self) -> &str {
+        self.rejection.message()
+    }
+}
+
+pub use engineio_proto::{BadRequestReason, Rejection};
 
 impl EngineShared {
     pub(crate) fn new(config: EngineConfig, factory: Box<ConnectionFactory>) -> Self {
@@ -386,6 +445,33 @@ impl EngineShared {
             open_connections: Arc::default(),
             factory,
             stops: tokio::sync::watch::Sender::new(0),
+            connection_error: std::sync::RwLock::default(),
+            has_connection_error: AtomicBool::new(false),
+        }
+    }
+
+    /// Adds a listener of refused requests.
+    pub(crate) fn on_connection_error(&self, listener: ConnectionErrorListener) {
+        self.connection_error
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(listener);
+        self.has_connection_error.store(true, Ordering::Release);
+    }
+
+    /// True when a request's refusal has listeners (the request is then kept to tell them).
+    pub(crate) fn wants_connection_errors(&self) -> bool {
+        self.has_connection_error.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn connection_error(&self, error: &ConnectionError) {
+        let listeners = self
+            .connection_error
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for listener in listeners {
+            listener(error);
         }
     }
 

@@ -101,6 +101,14 @@ impl EngineServer {
         handle(self.shared.clone(), req, remote).await
     }
 
+    /// Calls `listener` with every request the server refuses (`engine.on("connection_error")`).
+    pub fn on_connection_error<F>(&self, listener: F)
+    where
+        F: Fn(&super::ConnectionError) + Send + Sync + 'static,
+    {
+        self.shared.on_connection_error(Arc::new(listener));
+    }
+
     /// Number of live sessions.
     pub fn session_count(&self) -> usize {
         self.shared.len()
