@@ -8,13 +8,13 @@
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use bytestring::ByteString;
-use engineio_proto::{ClientTransmit, WsMessage};
+use engineio_proto::{ClientTransmit, TransportKind, WsMessage};
 use futures_util::{FutureExt, StreamExt};
 use socketio_proto::endpoint::client::{
     self as endpoint, AckHandle, AckOutcome, AuthRequest, ClientEndpoint, ConnectionId,
@@ -29,7 +29,9 @@ use tracing::{Instrument, Span, debug, info, info_span, trace, warn};
 
 use crate::config::Options;
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::shared::{Auth, Command, Info, ManagerEvent, Reply, SocketEvent, SocketState, lock};
+use crate::shared::{
+    Auth, Command, EngineInfo, Info, ManagerEvent, Reply, SocketEvent, SocketState, lock,
+};
 use crate::transport::{IoError, ParsedUrl, Transport, WsReader, WsStream, split_ws};
 
 type AckSender = oneshot::Sender<Result<Payload, AckError>>;
@@ -42,6 +44,7 @@ pub(crate) fn spawn(
     rx: mpsc::Receiver<Command>,
     self_tx: mpsc::WeakSender<Command>,
     manager_events: broadcast::Sender<ManagerEvent>,
+    engine: Arc<Mutex<EngineInfo>>,
 ) {
     let transport = Transport::new(url, options);
     let root = info_span!("socketio_client", url = %transport.url());
@@ -51,6 +54,7 @@ pub(crate) fn spawn(
         rx,
         self_tx,
         manager_events,
+        engine,
         sockets: HashMap::new(),
         acks: HashMap::new(),
         conns: Vec::new(),
@@ -108,6 +112,8 @@ struct Driver {
     /// For the answers of auth functions, which run in tasks of their own.
     self_tx: mpsc::WeakSender<Command>,
     manager_events: broadcast::Sender<ManagerEvent>,
+    /// What the handles read of the connection in use.
+    engine: Arc<Mutex<EngineInfo>>,
     /// The sockets the handles asked to connect.
     sockets: HashMap<Namespace, Arc<SocketState>>,
     /// Who waits for each ack the endpoint reports on.
@@ -473,6 +479,21 @@ impl Driver {
             // Manager's subscribers have no variant for an event added there.
             other => return warn!(?other, "unknown Manager event"),
         };
+        {
+            let mut engine = lock(&self.engine);
+            match event {
+                ManagerEvent::Open | ManagerEvent::Upgrade => {
+                    engine.id = self.endpoint.session_id().map(str::to_owned);
+                    engine.transport = self.endpoint.transport().map(TransportKind::name);
+                }
+                ManagerEvent::Close(_) => *engine = EngineInfo::default(),
+                ManagerEvent::Error(_)
+                | ManagerEvent::ReconnectAttempt(_)
+                | ManagerEvent::Reconnect(_)
+                | ManagerEvent::ReconnectError(_)
+                | ManagerEvent::ReconnectFailed => {}
+            }
+        }
         if self.manager_events.send(event).is_err() {
             trace!("nobody subscribed to the Manager's events");
         }

@@ -26,7 +26,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::config::Options;
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::shared::{Auth, Command, ManagerEvent, Reply, SocketEvent, SocketState, lock};
+use crate::shared::{
+    Auth, Command, EngineInfo, ManagerEvent, Reply, SocketEvent, SocketState, lock,
+};
 use crate::transport::{InvalidUrl, parse_url};
 
 type BoxFut = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -102,6 +104,7 @@ struct ManagerInner {
     namespace: String,
     sockets: Mutex<HashMap<Namespace, Arc<SocketShared>>>,
     events: broadcast::Sender<ManagerEvent>,
+    engine: Arc<Mutex<EngineInfo>>,
 }
 
 /// One Engine.IO connection to a server, shared by several namespaces (the `Manager` of
@@ -151,23 +154,44 @@ impl fmt::Debug for Manager {
 impl Manager {
     /// A Manager for the server at `url` (`http`, `https`, `ws` or `wss`; the URL's path is
     /// the default namespace of [`Manager::default_socket`], its query is added to the
-    /// options' query). Nothing is sent until a socket connects. Must be called within a
-    /// tokio runtime.
+    /// options' query, the URL's value winning for a key in both). Nothing is sent until a
+    /// socket connects. Must be called within a tokio runtime.
+    ///
+    /// (socket.io-client keeps the URL's query alone when the URL has one, dropping the
+    /// `query` option; both are kept here.)
     pub fn new(url: &str, mut options: Options) -> Result<Self, InvalidUrl> {
         let parsed = parse_url(url)?;
-        if options.query.is_empty() {
-            options.query.clone_from(&parsed.query);
-        }
+        merge_query(&mut options.query, &parsed.query);
         let (tx, rx) = mpsc::channel(1024);
         let (events, _) = broadcast::channel(256);
-        crate::driver::spawn(&parsed, &options, rx, tx.downgrade(), events.clone());
+        let engine = Arc::new(Mutex::new(EngineInfo::default()));
+        crate::driver::spawn(
+            &parsed,
+            &options,
+            rx,
+            tx.downgrade(),
+            events.clone(),
+            engine.clone(),
+        );
         let inner = Arc::new(ManagerInner {
             options,
             namespace: parsed.namespace,
             sockets: Mutex::default(),
             events,
+            engine,
         });
         Ok(Self { inner, tx })
+    }
+
+    /// The Engine.IO session id of the connection open now (`socket.io.engine.id`).
+    pub fn engine_id(&self) -> Option<String> {
+        lock(&self.inner.engine).id.clone()
+    }
+
+    /// The transport of the connection open now, `"polling"` or `"websocket"`
+    /// (`socket.io.engine.transport.name`); `ManagerEvent::Upgrade` tells when it changes.
+    pub fn transport_name(&self) -> Option<&'static str> {
+        lock(&self.inner.engine).transport
     }
 
     /// The socket of namespace `nsp` (the same socket for the same name), not connected yet:
@@ -236,6 +260,12 @@ impl SocketShared {
         tokio::spawn(dispatch(Arc::downgrade(&shared), manager.downgrade(), rx));
         shared
     }
+}
+
+/// Adds the URL's query parameters to the options' (a key of both takes the URL's value).
+fn merge_query(query: &mut Vec<(String, String)>, from_url: &[(String, String)]) {
+    query.retain(|(key, _)| !from_url.iter().any(|(k, _)| k == key));
+    query.extend(from_url.iter().cloned());
 }
 
 /// Runs the handlers of one socket, one event at a time, in arrival order. The driver never

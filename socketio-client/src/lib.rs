@@ -256,12 +256,31 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects and waits for the first `connect` (the socket) or `connect_error` (the
-    /// error; the client is then closed). Later losses reconnect on their own.
+    /// See [`Socket::on_connect_error`]: called at each failed attempt while
+    /// [`ClientBuilder::connect`] waits, and later.
+    pub fn on_connect_error<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket, ConnectError) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.setup.push(Box::new(move |s| {
+            s.on_connect_error(handler);
+        }));
+        self
+    }
+
+    /// Connects and waits for the namespace's `connect`, returning the socket. A server
+    /// that cannot be reached (not up yet, restarting) is tried again with the reconnection
+    /// backoff, as socket.io-client does (each failure is a `connect_error` for
+    /// [`ClientBuilder::on_connect_error`] listeners); the error comes back when the server
+    /// refuses the namespace (a middleware's CONNECT_ERROR), when reconnection is off, or
+    /// when `reconnection_attempts` are used up. The client is then closed. Later losses
+    /// reconnect on their own.
     pub async fn connect(self) -> Result<Socket, ClientError> {
         if let Some(e) = self.invalid_auth {
             return Err(ClientError::InvalidAuth(e));
         }
+        let reconnection = self.options.endpoint.reconnection;
         let manager = Manager::new(&self.url, self.options)?;
         let socket = manager
             .default_socket()
@@ -270,20 +289,41 @@ impl ClientBuilder {
             f(&socket);
         }
         let mut outcome = socket.shared.state.outcome.subscribe();
+        let mut events = manager.subscribe();
         socket.connect().await.map_err(|_| ClientError::Closed)?;
+        let mut last_error = None;
         loop {
-            if let Some(result) = outcome.borrow_and_update().clone() {
-                return match result {
-                    Ok(()) => Ok(socket),
-                    Err(e) => {
+            // (Cloned out: the guard must not live across an await, the future is `Send`.)
+            let current = outcome.borrow_and_update().clone();
+            if let Some(result) = current {
+                match result {
+                    Ok(()) => return Ok(socket),
+                    Err(e) if e.from_server || !reconnection => {
                         // Refused: close the connection (already gone if the driver ended).
                         manager.close().await.ok();
-                        Err(e.into())
+                        return Err(e.into());
                     }
-                };
+                    // The Manager tries again.
+                    Err(e) => last_error = Some(e),
+                }
             }
-            if outcome.changed().await.is_err() {
-                return Err(ClientError::Closed);
+            tokio::select! {
+                changed = outcome.changed() => {
+                    if changed.is_err() {
+                        return Err(ClientError::Closed);
+                    }
+                }
+                event = events.recv() => match event {
+                    Ok(ManagerEvent::ReconnectFailed) => {
+                        manager.close().await.ok();
+                        return Err(last_error.map_or(ClientError::Closed, Into::into));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        return Err(ClientError::Closed);
+                    }
+                    // Other events, or some missed (`Lagged`): the outcome tells.
+                    _ => {}
+                },
             }
         }
     }

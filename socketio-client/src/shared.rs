@@ -103,6 +103,15 @@ pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The Engine.IO connection in use, as the driver last saw it (`socket.io.engine`).
+#[derive(Debug, Default)]
+pub(crate) struct EngineInfo {
+    /// `engine.id`.
+    pub(crate) id: Option<String>,
+    /// `engine.transport.name`.
+    pub(crate) transport: Option<&'static str>,
+}
+
 /// What happens to the Manager's connection (socket.io-client's Manager events).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -887,3 +887,73 @@ async fn node_server_answers_send_with_send() {
     );
     server.kill().await;
 }
+
+async fn query_and_headers(mode: TransportMode) {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let mut options = Options::default();
+    options
+        .transports(mode)
+        .query("b", "from-options")
+        .query("c", "from-options")
+        .header(
+            http::HeaderName::from_static("x-test"),
+            http::HeaderValue::from_static("yes"),
+        );
+    let url = format!("{}/?a=from-url&b=from-url", server.url());
+    let manager = Manager::new(&url, options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    let conn = server.next("connection").await;
+    let query = &conn["query"];
+    assert_eq!(query["a"], "from-url");
+    assert_eq!(query["b"], "from-url", "the URL's value wins");
+    assert_eq!(query["c"], "from-options");
+    assert_eq!(query["EIO"], "4");
+    assert_eq!(
+        conn["header"], "yes",
+        "extraHeaders reach the handshake: {conn}"
+    );
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn node_server_sees_the_query_of_url_and_options_and_extra_headers_over_polling() {
+    query_and_headers(TransportMode::Polling).await;
+}
+
+#[tokio::test]
+async fn node_server_sees_the_query_of_url_and_options_and_extra_headers_over_websocket() {
+    query_and_headers(TransportMode::WebSocket).await;
+}
+
+#[tokio::test]
+async fn node_server_engine_id_and_transport_name_are_visible_and_follow_the_upgrade() {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let manager = Manager::new(&server.url(), Options::default()).unwrap();
+    let mut events = manager.subscribe();
+    assert_eq!(manager.transport_name(), None, "nothing open yet");
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    let conn = server.next("connection").await;
+    assert_eq!(
+        manager.engine_id().as_deref(),
+        conn["engine"].as_str(),
+        "socket.io.engine.id is the server's socket.conn.id"
+    );
+    assert_eq!(conn["transport"], "polling");
+    loop {
+        match timeout(T, events.recv()).await.unwrap().unwrap() {
+            ManagerEvent::Upgrade => break,
+            _ => {}
+        }
+    }
+    assert_eq!(manager.transport_name(), Some("websocket"));
+    assert_eq!(manager.engine_id().as_deref(), conn["engine"].as_str());
+    server.kill().await;
+}

@@ -416,3 +416,73 @@ async fn our_server_answers_send_with_send() {
         [Value::String("hello".into()), Value::Number(1.into())]
     );
 }
+
+/// A loopback port with nothing listening (bound, then released).
+async fn free_port() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+#[tokio::test]
+async fn connect_keeps_trying_a_server_that_is_not_up_yet_and_reports_each_failure() {
+    let addr = free_port().await;
+    let (tx, mut errors) = mpsc::unbounded_channel::<bool>();
+    let client = ClientBuilder::new(&format!("http://{addr}/"))
+        .options(|o| {
+            o.reconnection_delay(Duration::from_millis(50))
+                .reconnection_delay_max(Duration::from_millis(100));
+        })
+        .on_connect_error(move |_s, e| {
+            let _ = tx.send(e.from_server);
+            async {}
+        })
+        .connect();
+    let connecting = tokio::spawn(client);
+    // Two failures at least, then the server comes up on that port.
+    for _ in 0..2 {
+        let from_server = timeout(T, errors.recv()).await.unwrap().unwrap();
+        assert!(!from_server, "a connection failure, not a refusal");
+    }
+    let io = SocketIo::new(Config::default());
+    io.of("/").on_connection(|_| async {});
+    let listener = TcpListener::bind(addr).await.unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    let socket = timeout(T, connecting).await.unwrap().unwrap().unwrap();
+    assert!(socket.connected());
+}
+
+#[tokio::test]
+async fn connect_gives_up_once_the_reconnection_attempts_are_used_up_or_without_reconnection() {
+    let addr = free_port().await;
+    let url = format!("http://{addr}/");
+    let result = timeout(
+        T,
+        ClientBuilder::new(&url)
+            .options(|o| {
+                o.reconnection_attempts(Some(2))
+                    .reconnection_delay(Duration::from_millis(20))
+                    .reconnection_delay_max(Duration::from_millis(20));
+            })
+            .connect(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(result, Err(socketio_client::ClientError::Connect(ref e)) if !e.from_server),
+        "{result:?}"
+    );
+    let result = timeout(
+        T,
+        ClientBuilder::new(&url)
+            .options(|o| {
+                o.reconnection(false);
+            })
+            .connect(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(result, Err(socketio_client::ClientError::Connect(_))),
+        "{result:?}"
+    );
+}

@@ -27,7 +27,7 @@ const io = new Server(httpServer, {
 io.engine.on("connection", (raw) => log({ ev: "engine_connection", id: raw.id }));
 
 io.on("connection", (socket) => {
-  log({ ev: "connection", nsp: "/", engine: socket.conn.id, id: socket.id, recovered: socket.recovered, auth: socket.handshake.auth, transport: socket.conn.transport.name });
+  log({ ev: "connection", nsp: "/", engine: socket.conn.id, id: socket.id, recovered: socket.recovered, auth: socket.handshake.auth, transport: socket.conn.transport.name, query: socket.handshake.query, header: socket.handshake.headers["x-test"] || null });
   socket.join("room");
   if (!socket.recovered) socket.emit("auth", socket.handshake.auth);
   socket.on("echo", (...args) => socket.emit("echo-back", ...args));

@@ -668,6 +668,12 @@ impl ClientEndpoint {
         self.engine.as_ref().map(|e| e.session.transport())
     }
 
+    /// The Engine.IO session id of the connection in use, once its handshake is done
+    /// (`socket.io.engine.id`).
+    pub fn session_id(&self) -> Option<&str> {
+        self.engine.as_ref().and_then(|e| e.session.sid())
+    }
+
     /// `socket.connected`.
     pub fn is_connected(&self, nsp: &Namespace) -> bool {
         self.sockets.get(nsp).is_some_and(|s| s.connected)
