@@ -947,12 +947,7 @@ async fn node_server_engine_id_and_transport_name_are_visible_and_follow_the_upg
         "socket.io.engine.id is the server's socket.conn.id"
     );
     assert_eq!(conn["transport"], "polling");
-    loop {
-        match timeout(T, events.recv()).await.unwrap().unwrap() {
-            ManagerEvent::Upgrade => break,
-            _ => {}
-        }
-    }
+    while timeout(T, events.recv()).await.unwrap().unwrap() != ManagerEvent::Upgrade {}
     assert_eq!(manager.transport_name(), Some("websocket"));
     assert_eq!(manager.engine_id().as_deref(), conn["engine"].as_str());
     server.kill().await;
