@@ -486,3 +486,38 @@ async fn connect_gives_up_once_the_reconnection_attempts_are_used_up_or_without_
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn the_server_socket_sees_its_transport_and_the_upgrade_to_websocket() {
+    let io = SocketIo::new(Config::default());
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            tx.send(format!("connected over {}", socket.transport_name()))
+                .unwrap();
+            let tx = tx.clone();
+            socket.on_upgrade(move |socket| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(format!("upgraded to {}", socket.transport_name()))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    let manager = Manager::new(&format!("http://{addr}"), Options::default()).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    assert_eq!(
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+        "connected over polling"
+    );
+    assert_eq!(
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+        "upgraded to websocket"
+    );
+}

@@ -656,6 +656,31 @@ impl Connection for SioConnection {
         progressed
     }
 
+    fn on_upgrade(&mut self) {
+        for (_, slot) in self.slots.0.iter_mut() {
+            let listeners = slot
+                .socket
+                .inner
+                .handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .rare
+                .as_ref()
+                .map(|r| r.upgrade.handlers())
+                .unwrap_or_default();
+            if listeners.is_empty() {
+                continue;
+            }
+            let socket = slot.socket.clone();
+            // In the socket's queue: after the events before the upgrade, in order.
+            slot.queue.push_back(Work::Future(Box::pin(async move {
+                for listener in listeners {
+                    listener(socket.clone()).await;
+                }
+            })));
+        }
+    }
+
     fn finish(&mut self) {
         // Every ack was resolved by the endpoint's events (the connection closed before
         // the session did); a waiter left here would see the channel close: `Closed`.

@@ -50,6 +50,8 @@ pub(crate) type EventMiddleware = Arc<
         + Send
         + Sync,
 >;
+/// A listener of the connection's upgrade to WebSocket.
+pub(crate) type UpgradeHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
 /// A listener of the errors of the event middlewares.
 pub(crate) type ErrorHandler = Arc<dyn Fn(Socket, SocketError) -> BoxFuture + Send + Sync>;
 /// A listener of the events the socket sends.
@@ -533,6 +535,7 @@ pub(crate) struct Handlers {
 
 #[derive(Default)]
 pub(crate) struct RareHandlers {
+    pub(crate) upgrade: AnyListeners<UpgradeHandler>,
     pub(crate) disconnecting: AnyListeners<DisconnectHandler>,
     pub(crate) middleware: Vec<EventMiddleware>,
     pub(crate) error: AnyListeners<ErrorHandler>,
@@ -552,6 +555,7 @@ impl Handlers {
             "disconnect" => Some(self.disconnect.ids()),
             "disconnecting" => Some(rare.map(|r| r.disconnecting.ids()).unwrap_or_default()),
             "error" => Some(rare.map(|r| r.error.ids()).unwrap_or_default()),
+            "upgrade" => Some(rare.map(|r| r.upgrade.ids()).unwrap_or_default()),
             _ => None,
         }
     }
@@ -562,6 +566,7 @@ impl Handlers {
             "disconnect" => self.disconnect.off(id),
             "disconnecting" => rare.is_some_and(|r| r.disconnecting.off(id)),
             "error" => rare.is_some_and(|r| r.error.off(id)),
+            "upgrade" => rare.is_some_and(|r| r.upgrade.off(id)),
             _ => false,
         }
     }
@@ -578,6 +583,9 @@ impl Handlers {
             }
             if all || event == "error" {
                 rare.error.clear();
+            }
+            if all || event == "upgrade" {
+                rare.upgrade.clear();
             }
         }
     }
@@ -867,8 +875,9 @@ impl Socket {
     }
 
     /// Removes the listener `id` of `event` (`socket.off(event, listener)`); `event` may also
-    /// be `"disconnect"`, `"disconnecting"` or `"error"` for the listeners added with
-    /// [`Socket::on_disconnect`], [`Socket::on_disconnecting`] and [`Socket::on_error`].
+    /// be `"disconnect"`, `"disconnecting"`, `"error"` or `"upgrade"` for the listeners added
+    /// with [`Socket::on_disconnect`], [`Socket::on_disconnecting`], [`Socket::on_error`] and
+    /// [`Socket::on_upgrade`].
     /// False if the listener is not there.
     ///
     /// ```no_run
@@ -910,7 +919,7 @@ impl Socket {
             .into_iter()
             .map(String::from)
             .collect();
-        for own in ["disconnect", "disconnecting", "error"] {
+        for own in ["disconnect", "disconnecting", "error", "upgrade"] {
             if handlers.own_ids(own).is_some_and(|ids| !ids.is_empty()) {
                 names.push(own.to_owned());
             }
@@ -1321,6 +1330,32 @@ impl Socket {
         self.inner
             .handle
             .send(Input::Custom(Box::new(Command::Close)));
+    }
+
+    /// The transport of the connection now, `"polling"` or `"websocket"`
+    /// (`socket.conn.transport.name`); [`Socket::on_upgrade`] tells when it changes.
+    pub fn transport_name(&self) -> &'static str {
+        self.inner.handle.transport_name()
+    }
+
+    /// Adds a listener of the connection's upgrade from long-polling to WebSocket
+    /// (`socket.conn.on("upgrade")`), called once the upgrade is done.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// println!("{} connected over {}", socket.id(), socket.transport_name());
+    /// socket.on_upgrade(|socket| async move {
+    ///     println!("{} upgraded to {}", socket.id(), socket.transport_name());
+    /// });
+    /// # }
+    /// ```
+    pub fn on_upgrade<F, Fut>(&self, handler: F) -> ListenerId
+    where
+        F: Fn(Self) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: UpgradeHandler = Arc::new(move |s| Box::pin(handler(s)));
+        self.handlers().rare().upgrade.on(handler)
     }
 
     /// Closes the underlying Engine.IO connection without a DISCONNECT, as the reference's

@@ -247,6 +247,8 @@ struct Flow {
     /// blocked on that client gives up.
     slow: AtomicBool,
     slow_signal: tokio::sync::Notify,
+    /// Set once the session is on WebSocket (opened so, or upgraded).
+    websocket: AtomicBool,
 }
 
 /// What to do when a client does not read fast enough (the proto layer's rule, under its
@@ -369,6 +371,20 @@ impl SessionHandle {
             biased;
             result = write => Some(result),
             () = self.flow.slow_signal.notified() => None,
+        }
+    }
+
+    /// The session is on WebSocket from now on.
+    pub(crate) fn set_websocket(&self) {
+        self.flow.websocket.store(true, Ordering::Release);
+    }
+
+    /// The session's transport: `"websocket"` (opened so or upgraded) or `"polling"`.
+    pub(crate) fn transport_name(&self) -> &'static str {
+        if self.flow.websocket.load(Ordering::Acquire) {
+            "websocket"
+        } else {
+            "polling"
         }
     }
 

@@ -234,6 +234,8 @@ pub(crate) trait Connection: Send + 'static {
     }
     /// Frees the memory of empty buffers: the session is about to go idle.
     fn shrink_buffers(&mut self) {}
+    /// The session moved from long-polling to WebSocket.
+    fn on_upgrade(&mut self) {}
     /// Drives this layer's asynchronous work (handlers); `Ready` when it made progress.
     fn poll_work(&mut self, machine: &mut Self::Machine, cx: &mut Context<'_>) -> Poll<()> {
         let _ = (machine, cx);
@@ -326,6 +328,7 @@ impl Launch {
                 let id = task.add_ws(*ws);
                 debug_assert_eq!(id, WsId(0));
                 task.on_websocket = true;
+                task.handle.set_websocket();
                 task
             }
         };
@@ -487,8 +490,10 @@ impl<C: Connection> SessionTask<C> {
                 }
                 if !self.on_websocket && self.machine.transport() == TransportKind::WebSocket {
                     self.on_websocket = true;
+                    self.handle.set_websocket();
                     // (The span keeps the transport it opened with: this event marks the change.)
                     tracing::debug!("transport upgraded to websocket");
+                    self.conn.on_upgrade();
                 }
                 // Going idle: the empty buffers are released, so that an idle session holds
                 // none. Not while the session is busy (woken up BUSY_WAKEUPS times in a row
