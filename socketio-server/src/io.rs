@@ -1286,6 +1286,39 @@ impl SocketIo {
         self
     }
 
+    /// Lets `listener` add or change headers of every handshake response, the polling
+    /// handshake and the WebSocket one (`io.engine.on("initial_headers")`): a session
+    /// cookie, for example. The cookie of [`Config::cookie`] is there already.
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// io.on_initial_headers(|headers, _request| {
+    ///     headers.append(
+    ///         http::header::SET_COOKIE,
+    ///         http::HeaderValue::from_static("session=abc; Path=/; HttpOnly"),
+    ///     );
+    /// });
+    /// # }
+    /// ```
+    pub fn on_initial_headers<F>(&self, listener: F) -> &Self
+    where
+        F: Fn(&mut http::HeaderMap, &crate::engine::RequestInfo) + Send + Sync + 'static,
+    {
+        self.engine.on_headers(true, Arc::new(listener));
+        self
+    }
+
+    /// Lets `listener` add or change headers of every response of the server's path, the
+    /// handshakes included (after the `initial_headers` listeners), refusals aside
+    /// (`io.engine.on("headers")`).
+    pub fn on_headers<F>(&self, listener: F) -> &Self
+    where
+        F: Fn(&mut http::HeaderMap, &crate::engine::RequestInfo) + Send + Sync + 'static,
+    {
+        self.engine.on_headers(false, Arc::new(listener));
+        self
+    }
+
     /// Number of open Engine.IO connections.
     pub fn connection_count(&self) -> usize {
         self.engine.len()

@@ -10,7 +10,7 @@ use tokio::time::timeout;
 
 mod common;
 
-use common::{Client, WAIT, config, http_get, next, start};
+use common::{Client, WAIT, config, http_get, http_post, next, start};
 
 #[tokio::test]
 async fn a_middleware_refusal_reaches_the_client_as_connect_error_with_data() {
@@ -843,6 +843,49 @@ async fn every_refused_request_reaches_the_connection_error_listeners_with_its_c
         rx.try_recv().is_err(),
         "the accepted handshake is not an error"
     );
+}
+
+#[tokio::test]
+async fn header_listeners_change_handshakes_and_every_response_but_refusals() {
+    let io = SocketIo::new(config());
+    io.on_initial_headers(|headers, request| {
+        assert!(request.is_handshake());
+        headers.append("set-cookie", http::HeaderValue::from_static("session=s1"));
+    });
+    io.on_headers(|headers, request| {
+        let kind = if request.is_handshake() {
+            "handshake"
+        } else {
+            "session"
+        };
+        headers.insert("x-seen", http::HeaderValue::from_static(kind));
+    });
+    let addr = start(&io).await;
+    let base = "/socket.io/?EIO=4&transport=polling";
+    let (status, head, body) = http_get(addr, base, "").await;
+    assert_eq!(status, 200);
+    let head = head.to_lowercase();
+    assert!(head.contains("set-cookie: session=s1"), "{head}");
+    assert!(head.contains("x-seen: handshake"), "{head}");
+    let sid: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    let sid = sid["sid"].as_str().unwrap();
+    // A request of the session: `headers` only.
+    let (status, _) = http_post(addr, &format!("{base}&sid={sid}"), "40").await;
+    assert_eq!(status, 200);
+    let (status, head, _) = http_get(addr, &format!("{base}&sid={sid}"), "").await;
+    assert_eq!(status, 200);
+    let head = head.to_lowercase();
+    assert!(!head.contains("set-cookie"), "{head}");
+    assert!(head.contains("x-seen: session"), "{head}");
+    // A refusal: none.
+    let (status, head, _) = http_get(addr, &format!("{base}&sid=nope"), "").await;
+    assert_eq!(status, 400);
+    assert!(!head.to_lowercase().contains("x-seen"), "{head}");
+    // The WebSocket handshake too.
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (_ws, response) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(response.headers()["set-cookie"], "session=s1");
+    assert_eq!(response.headers()["x-seen"], "handshake");
 }
 
 #[tokio::test]

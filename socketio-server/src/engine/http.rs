@@ -106,25 +106,30 @@ where
     }
     // (Kept for CORS only: a copy of the headers per request costs a map.)
     let request_headers = shared.config.cors.as_ref().map(|_| req.headers().clone());
-    // The request as the `connection_error` listeners see it, if there are any.
-    let request = shared.wants_connection_errors().then(|| {
-        (
-            req.method().clone(),
-            req.uri().clone(),
-            req.headers().clone(),
-        )
+    // The request as the hooks see it, if there are any.
+    let request = shared.wants_requests().then(|| super::RequestInfo {
+        method: req.method().clone(),
+        uri: req.uri().clone(),
+        headers: req.headers().clone(),
+        remote,
     });
     let mut response = route(&shared, req, remote).await;
-    if let (Some((method, uri, headers)), Some(rejection)) =
-        (request, response.extensions_mut().remove::<Rejection>())
-    {
-        shared.connection_error(&super::ConnectionError {
-            rejection,
-            method,
-            uri,
-            headers,
-            remote,
-        });
+    match (request, response.extensions_mut().remove::<Rejection>()) {
+        (Some(request), Some(rejection)) => {
+            shared.connection_error(&super::ConnectionError {
+                rejection,
+                method: request.method,
+                uri: request.uri,
+                headers: request.headers,
+                remote,
+            });
+        }
+        // Every answer of the engine but a CORS preflight (answered before the engine in
+        // the reference).
+        (Some(request), None) if request.method != http::Method::OPTIONS => {
+            shared.response_headers(response.headers_mut(), &request);
+        }
+        _ => {}
     }
     if let (Some(cors), Some(request_headers)) = (&shared.config.cors, request_headers) {
         cors.apply(&request_headers, response.headers_mut());

@@ -407,9 +407,37 @@ pub(crate) struct EngineShared {
     pub(crate) factory: Box<ConnectionFactory>,
     /// Bumped by [`EngineShared::stop_serving`]: the `serve` loops running then return.
     stops: tokio::sync::watch::Sender<u64>,
-    /// The `connection_error` listeners, and whether there is one (read per request).
+    /// The `connection_error`, `initial_headers` and `headers` listeners, and whether there
+    /// is one (read per request: without, the request is not copied for them).
     connection_error: std::sync::RwLock<Vec<ConnectionErrorListener>>,
-    has_connection_error: AtomicBool,
+    initial_headers: std::sync::RwLock<Vec<HeadersListener>>,
+    headers: std::sync::RwLock<Vec<HeadersListener>>,
+    has_request_listeners: AtomicBool,
+}
+
+/// A listener of the headers of responses.
+pub(crate) type HeadersListener = Arc<dyn Fn(&mut ::http::HeaderMap, &RequestInfo) + Send + Sync>;
+
+/// The request an engine hook is about: what `req` is to the reference's listeners.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RequestInfo {
+    /// The request's method.
+    pub method: ::http::Method,
+    /// The request's URI (its query has `EIO`, `transport`, `sid`).
+    pub uri: ::http::Uri,
+    /// The request's headers.
+    pub headers: ::http::HeaderMap,
+    /// The peer's address, when known.
+    pub remote: Option<std::net::SocketAddr>,
+}
+
+impl RequestInfo {
+    /// True for a handshake (no `sid` in the query): what `initial_headers` answers.
+    pub fn is_handshake(&self) -> bool {
+        !form_urlencoded::parse(self.uri.query().unwrap_or("").as_bytes())
+            .any(|(key, _)| key == "sid")
+    }
 }
 
 /// A listener of refused requests.
@@ -462,7 +490,9 @@ impl EngineShared {
             factory,
             stops: tokio::sync::watch::Sender::new(0),
             connection_error: std::sync::RwLock::default(),
-            has_connection_error: AtomicBool::new(false),
+            initial_headers: std::sync::RwLock::default(),
+            headers: std::sync::RwLock::default(),
+            has_request_listeners: AtomicBool::new(false),
         }
     }
 
@@ -472,12 +502,51 @@ impl EngineShared {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(listener);
-        self.has_connection_error.store(true, Ordering::Release);
+        self.has_request_listeners.store(true, Ordering::Release);
     }
 
-    /// True when a request's refusal has listeners (the request is then kept to tell them).
-    pub(crate) fn wants_connection_errors(&self) -> bool {
-        self.has_connection_error.load(Ordering::Acquire)
+    /// Adds a listener of the headers of handshake responses (`initial`) or of every
+    /// response.
+    pub(crate) fn on_headers(&self, initial: bool, listener: HeadersListener) {
+        let list = if initial {
+            &self.initial_headers
+        } else {
+            &self.headers
+        };
+        list.write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(listener);
+        self.has_request_listeners.store(true, Ordering::Release);
+    }
+
+    /// True when a hook wants to see requests (each is then copied to tell them).
+    pub(crate) fn wants_requests(&self) -> bool {
+        self.has_request_listeners.load(Ordering::Acquire)
+    }
+
+    /// Lets the `initial_headers` (for a handshake) then `headers` listeners change the
+    /// headers of a response.
+    pub(crate) fn response_headers(&self, headers: &mut ::http::HeaderMap, request: &RequestInfo) {
+        let mut listeners = Vec::new();
+        if request.is_handshake() {
+            listeners.extend(
+                self.initial_headers
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .cloned(),
+            );
+        }
+        listeners.extend(
+            self.headers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        for listener in listeners {
+            listener(headers, request);
+        }
     }
 
     pub(crate) fn connection_error(&self, error: &ConnectionError) {

@@ -109,6 +109,24 @@ impl EngineServer {
         self.shared.on_connection_error(Arc::new(listener));
     }
 
+    /// Lets `listener` change the headers of every handshake response
+    /// (`engine.on("initial_headers")`).
+    pub fn on_initial_headers<F>(&self, listener: F)
+    where
+        F: Fn(&mut HeaderMap, &super::RequestInfo) + Send + Sync + 'static,
+    {
+        self.shared.on_headers(true, Arc::new(listener));
+    }
+
+    /// Lets `listener` change the headers of every response but refusals
+    /// (`engine.on("headers")`).
+    pub fn on_headers<F>(&self, listener: F)
+    where
+        F: Fn(&mut HeaderMap, &super::RequestInfo) + Send + Sync + 'static,
+    {
+        self.shared.on_headers(false, Arc::new(listener));
+    }
+
     /// Number of live sessions.
     pub fn session_count(&self) -> usize {
         self.shared.len()
