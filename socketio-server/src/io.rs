@@ -234,6 +234,28 @@ impl Config {
         self
     }
 
+    /// `cookie` with the `cookie` package's options: the session id in a cookie with
+    /// `template`'s name and attributes.
+    ///
+    /// ```
+    /// use socketio_server::Config;
+    ///
+    /// let mut config = Config::default();
+    /// config.cookie_with(
+    ///     cookie::Cookie::build(("io", ""))
+    ///         .path("/")
+    ///         .secure(true)
+    ///         .http_only(true)
+    ///         .same_site(cookie::SameSite::Strict)
+    ///         .max_age(cookie::time::Duration::hours(1))
+    ///         .build(),
+    /// );
+    /// ```
+    pub fn cookie_with(&mut self, template: cookie::Cookie<'static>) -> &mut Self {
+        self.engine.cookie_with(template);
+        self
+    }
+
     /// `cookie`: sends the session id in a cookie named `name` with the handshake.
     pub fn cookie(&mut self, name: &str) -> &mut Self {
         self.engine.cookie(name);

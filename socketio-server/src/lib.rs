@@ -42,6 +42,8 @@ mod socket;
 
 pub use broadcast::{BroadcastAckError, BroadcastOperator, IntoRooms, RemoteSocket, RemoteTimeout};
 pub use client_bundle::{ClientBundle, ClientBundleError};
+/// The cookie crate, for [`Config::cookie_with`].
+pub use cookie;
 pub use engine::{Cors, SlowClientPolicy};
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{AdapterContext, AdapterFactory, Config, NamespaceRef, ServerSideMessage, SocketIo};

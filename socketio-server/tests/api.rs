@@ -10,7 +10,7 @@ use tokio::time::timeout;
 
 mod common;
 
-use common::{Client, WAIT, config, http_get, http_post, next, start};
+use common::{Client, WAIT, config, http_get, http_post, http_request, next, start};
 
 #[tokio::test]
 async fn a_middleware_refusal_reaches_the_client_as_connect_error_with_data() {
@@ -888,6 +888,147 @@ async fn header_listeners_change_handshakes_and_every_response_but_refusals() {
     assert_eq!(response.headers()["x-seen"], "handshake");
 }
 
+/// The response headers of a raw response head, lower-cased: `name: value` lines.
+fn header_lines(head: &str) -> Vec<String> {
+    head.lines().skip(1).map(str::to_lowercase).collect()
+}
+
+#[tokio::test]
+async fn cors_takes_the_cors_packages_options_origins_credentials_exposed_headers_and_max_age() {
+    let mut config = config();
+    config.cors(
+        socketio_server::Cors::origins(["https://a.example"])
+            .with_credentials()
+            .map(|layer| {
+                layer
+                    .max_age(Duration::from_secs(600))
+                    .expose_headers([http::HeaderName::from_static("x-trace")])
+            }),
+    );
+    let io = SocketIo::new(config);
+    let addr = start(&io).await;
+    let path = "/socket.io/?EIO=4&transport=polling";
+    // A preflight from an allowed origin: 204, the origin sent back, credentials, max age,
+    // the requested headers allowed.
+    let (status, head, _) = http_request(
+        addr,
+        "OPTIONS",
+        path,
+        "Origin: https://a.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-token\r\n",
+    )
+    .await;
+    assert_eq!(status, 204);
+    let lines = header_lines(&head);
+    for expected in [
+        "access-control-allow-origin: https://a.example",
+        "access-control-allow-credentials: true",
+        "access-control-max-age: 600",
+        "access-control-allow-headers: x-token",
+        "access-control-allow-methods: get,head,put,patch,post,delete",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected} in {lines:?}"
+        );
+    }
+    // A handshake from an allowed origin: the origin and the exposed headers.
+    let (status, head, _) = http_get(addr, path, "Origin: https://a.example\r\n").await;
+    assert_eq!(status, 200);
+    let lines = header_lines(&head);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "access-control-allow-origin: https://a.example")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "access-control-expose-headers: x-trace")
+    );
+    // Another origin: no allow-origin.
+    let (_, head, _) = http_get(addr, path, "Origin: https://evil.example\r\n").await;
+    assert!(
+        !head.to_lowercase().contains("access-control-allow-origin"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn cors_origins_can_be_a_predicate_and_any_origin_with_credentials_sends_the_origin_back() {
+    let mut config = config();
+    config.cors(socketio_server::Cors::origin_predicate(
+        |origin, _request| origin.as_bytes().ends_with(b".example.com"),
+    ));
+    let io = SocketIo::new(config);
+    let addr = start(&io).await;
+    let path = "/socket.io/?EIO=4&transport=polling";
+    let (_, head, _) = http_get(addr, path, "Origin: https://app.example.com\r\n").await;
+    assert!(
+        header_lines(&head)
+            .iter()
+            .any(|l| l == "access-control-allow-origin: https://app.example.com")
+    );
+    let (_, head, _) = http_get(addr, path, "Origin: https://example.org\r\n").await;
+    assert!(
+        !head.to_lowercase().contains("access-control-allow-origin"),
+        "{head}"
+    );
+
+    let mut config = self::config();
+    config.cors(socketio_server::Cors::any().with_credentials());
+    let io = SocketIo::new(config);
+    let addr = start(&io).await;
+    let (_, head, _) = http_get(addr, path, "Origin: https://b.example\r\n").await;
+    let lines = header_lines(&head);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "access-control-allow-origin: https://b.example"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "access-control-allow-credentials: true")
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_option_takes_the_cookie_packages_attributes() {
+    let mut config = config();
+    config.cookie_with(
+        cookie::Cookie::build(("sticky", ""))
+            .path("/app")
+            .domain("example.com")
+            .secure(true)
+            .http_only(false)
+            .same_site(cookie::SameSite::Strict)
+            .max_age(cookie::time::Duration::seconds(3600))
+            .build(),
+    );
+    let io = SocketIo::new(config);
+    let addr = start(&io).await;
+    let (status, headers, body) = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, 200);
+    let sid: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    let line = headers
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie:"))
+        .expect("a cookie");
+    let parsed = cookie::Cookie::parse(line["set-cookie: ".len()..].to_owned()).unwrap();
+    assert_eq!(parsed.name(), "sticky");
+    assert_eq!(parsed.value(), sid["sid"].as_str().unwrap());
+    assert_eq!(parsed.path(), Some("/app"));
+    assert_eq!(parsed.domain(), Some("example.com"));
+    assert_eq!(parsed.secure(), Some(true));
+    assert_eq!(parsed.http_only(), None, "httpOnly off");
+    assert_eq!(parsed.same_site(), Some(cookie::SameSite::Strict));
+    assert_eq!(
+        parsed.max_age(),
+        Some(cookie::time::Duration::seconds(3600))
+    );
+}
+
 #[tokio::test]
 async fn allow_request_refuses_a_handshake_with_403_and_the_cookie_option_sets_a_cookie() {
     let mut config = config();
@@ -913,16 +1054,16 @@ async fn allow_request_refuses_a_handshake_with_403_and_the_cookie_option_sets_a
     .await;
     assert_eq!(status, 200);
     let sid: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
-    let cookie = format!(
-        "set-cookie: io={}; Path=/; HttpOnly; SameSite=Lax",
-        sid["sid"].as_str().unwrap()
-    );
-    assert!(
-        headers
-            .to_ascii_lowercase()
-            .contains(&cookie.to_ascii_lowercase()),
-        "{headers}"
-    );
+    let line = header_lines(&headers)
+        .into_iter()
+        .find(|l| l.starts_with("set-cookie:"))
+        .expect("a cookie");
+    let mut attributes: Vec<&str> = line["set-cookie: ".len()..].split("; ").collect();
+    attributes.sort_unstable();
+    let value = format!("io={}", sid["sid"].as_str().unwrap().to_lowercase());
+    let mut expected = vec![value.as_str(), "path=/", "httponly", "samesite=lax"];
+    expected.sort_unstable();
+    assert_eq!(attributes, expected);
 }
 
 #[tokio::test]

@@ -19,6 +19,9 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use tower_layer::Layer;
+use tower_service::Service;
 
 use super::session::{Input, Launch, Opening};
 use super::{EngineShared, NewSession, SessionHandle};
@@ -26,59 +29,164 @@ use super::{EngineShared, NewSession, SessionHandle};
 /// The response body type of the server.
 pub(crate) type ResBody = Full<Bytes>;
 
-/// CORS options (the reference's `cors` option, as the `cors` npm middleware applies it).
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
+/// CORS (the reference's `cors` option, as the `cors` npm middleware applies it): tower-http's
+/// [`CorsLayer`] with the defaults of the `cors` package (the methods
+/// `GET,HEAD,PUT,PATCH,POST,DELETE`, the requested headers allowed, `204` for a preflight).
+/// [`Cors::map`] and [`Cors::custom`] give every option of the layer: allowed and exposed
+/// headers, max age, methods.
+///
+/// ```
+/// use std::time::Duration;
+/// use socketio_server::{Config, Cors};
+///
+/// let mut config = Config::default();
+/// config.cors(
+///     Cors::origins(["https://example.com", "https://admin.example.com"])
+///         .with_credentials()
+///         .map(|layer| layer.max_age(Duration::from_secs(600))),
+/// );
+/// ```
+#[derive(Clone, Debug)]
 pub struct Cors {
-    /// `None`: any origin (`*`). `Some(list)`: the request's origin when it is listed.
-    pub origins: Option<Vec<String>>,
-    /// Sends `Access-Control-Allow-Credentials: true`.
-    pub credentials: bool,
+    layer: CorsLayer,
+    /// `Access-Control-Allow-Origin: *`, which credentials cannot go with.
+    any_origin: bool,
 }
 
 impl Cors {
-    /// Any origin, without credentials: `cors: { origin: "*" }`.
-    pub fn any() -> Self {
-        Self::default()
-    }
-
-    /// Only these origins (the request's origin is reflected when it is one of them).
-    pub fn origins<I: IntoIterator<Item = S>, S: Into<String>>(origins: I) -> Self {
+    /// The `cors` package's defaults with this origin rule.
+    fn reference(origin: AllowOrigin, any_origin: bool) -> Self {
+        let methods = [
+            http::Method::GET,
+            http::Method::HEAD,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::POST,
+            http::Method::DELETE,
+        ];
         Self {
-            origins: Some(origins.into_iter().map(Into::into).collect()),
-            credentials: false,
+            layer: CorsLayer::new()
+                .allow_origin(origin)
+                .allow_methods(methods)
+                .allow_headers(AllowHeaders::mirror_request()),
+            any_origin,
         }
     }
 
-    /// Allows credentials (cookies) in cross-origin requests.
+    /// Any origin: `cors: { origin: "*" }`.
+    pub fn any() -> Self {
+        Self::reference(AllowOrigin::any(), true)
+    }
+
+    /// Only these origins (the request's origin is sent back when it is one of them): `cors:
+    /// { origin: [...] }`. An entry that is not a valid header value matches nothing.
+    pub fn origins<I: IntoIterator<Item = S>, S: AsRef<str>>(origins: I) -> Self {
+        let list: Vec<HeaderValue> = origins
+            .into_iter()
+            .filter_map(|o| HeaderValue::from_str(o.as_ref()).ok())
+            .collect();
+        Self::reference(AllowOrigin::list(list), false)
+    }
+
+    /// The origins `allow` accepts, with the request (`cors: { origin: (origin, cb) => … }`;
+    /// a pattern is a predicate that matches it).
+    pub fn origin_predicate<F>(allow: F) -> Self
+    where
+        F: Fn(&HeaderValue, &http::request::Parts) -> bool + Send + Sync + 'static,
+    {
+        Self::reference(AllowOrigin::predicate(allow), false)
+    }
+
+    /// Allows credentials (cookies) in cross-origin requests (`credentials: true`). With any
+    /// origin, the request's origin is sent back instead of `*`, which browsers refuse with
+    /// credentials (the `cors` package's `origin: true`).
     pub fn with_credentials(mut self) -> Self {
-        self.credentials = true;
+        if self.any_origin {
+            self.layer = self.layer.allow_origin(AllowOrigin::mirror_request());
+            self.any_origin = false;
+        }
+        self.layer = self.layer.allow_credentials(true);
         self
     }
 
-    fn apply(&self, request: &HeaderMap, response: &mut HeaderMap) {
-        let origin = match &self.origins {
-            None => Some(HeaderValue::from_static("*")),
-            Some(list) => request
-                .get(header::ORIGIN)
-                .filter(|o| {
-                    list.iter()
-                        .any(|allowed| o.as_bytes() == allowed.as_bytes())
-                })
-                .cloned(),
+    /// Changes the layer (allowed and exposed headers, max age, methods, …).
+    pub fn map(mut self, f: impl FnOnce(CorsLayer) -> CorsLayer) -> Self {
+        self.layer = f(self.layer);
+        self
+    }
+
+    /// Exactly this layer, without the `cors` package's defaults. A configuration tower-http
+    /// refuses (credentials with a wildcard) panics here, when the server is configured.
+    pub fn custom(layer: CorsLayer) -> Self {
+        let _ = layer.layer(()); // tower-http checks the rules when it wraps a service
+        Self {
+            layer,
+            any_origin: false,
+        }
+    }
+
+    /// Serves `req` through the CORS layer: a preflight is answered by it (`204`, as the
+    /// `cors` package), any other request gets its headers.
+    async fn serve<B>(
+        &self,
+        shared: &Arc<EngineShared>,
+        req: Request<B>,
+        remote: Option<SocketAddr>,
+    ) -> Response<ResBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+    {
+        let preflight = req.method() == http::Method::OPTIONS;
+        let mut service = self.layer.layer(RouteService {
+            shared: shared.clone(),
+            remote,
+        });
+        let answered = match poll_fn(|cx| Service::<Request<B>>::poll_ready(&mut service, cx)).await
+        {
+            Ok(()) => service.call(req).await,
+            Err(never) => Err(never),
         };
-        if let Some(origin) = origin {
-            response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            if self.origins.is_some() {
-                response.append(header::VARY, HeaderValue::from_static("Origin"));
-            }
+        let mut response = match answered {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        if preflight {
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-        if self.credentials {
-            response.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
+        response
+    }
+}
+
+/// The engine's routing as a tower service, for the CORS layer to wrap.
+struct RouteService {
+    shared: Arc<EngineShared>,
+    remote: Option<SocketAddr>,
+}
+
+impl<B> Service<Request<B>> for RouteService
+where
+    B: Body<Data = Bytes> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Response<ResBody>, std::convert::Infallible>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> Poll<Result<(), std::convert::Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let shared = self.shared.clone();
+        let remote = self.remote;
+        Box::pin(async move { Ok(route(&shared, req, remote).await) })
     }
 }
 
@@ -104,8 +212,6 @@ where
             return response;
         }
     }
-    // (Kept for CORS only: a copy of the headers per request costs a map.)
-    let request_headers = shared.config.cors.as_ref().map(|_| req.headers().clone());
     // The request as the hooks see it, if there are any.
     let request = shared.wants_requests().then(|| super::RequestInfo {
         method: req.method().clone(),
@@ -113,7 +219,10 @@ where
         headers: req.headers().clone(),
         remote,
     });
-    let mut response = route(&shared, req, remote).await;
+    let mut response = match &shared.config.cors {
+        Some(cors) => cors.serve(&shared, req, remote).await,
+        None => route(&shared, req, remote).await,
+    };
     match (request, response.extensions_mut().remove::<Rejection>()) {
         (Some(request), Some(rejection)) => {
             shared.connection_error(&super::ConnectionError {
@@ -131,9 +240,6 @@ where
         }
         _ => {}
     }
-    if let (Some(cors), Some(request_headers)) = (&shared.config.cors, request_headers) {
-        cors.apply(&request_headers, response.headers_mut());
-    }
     response
 }
 
@@ -149,9 +255,6 @@ where
     B: Body<Data = Bytes> + Send + 'static,
 {
     let method = Method::from_name(req.method().as_str());
-    if method == Method::Options && shared.config.cors.is_some() {
-        return preflight(req.headers());
-    }
     let classified = {
         // (Borrowed from the request, which the route then takes.)
         let query = req.uri().query().unwrap_or("");
@@ -268,9 +371,10 @@ async fn open_polling<B>(
 
 /// The `cookie` option: the session id in a cookie on the handshake response.
 fn set_cookie(shared: &EngineShared, sid: &engineio_proto::Sid, response: &mut Response<ResBody>) {
-    if let Some(name) = &shared.config.cookie {
-        let cookie = format!("{name}={sid}; Path=/; HttpOnly; SameSite=Lax");
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
+    if let Some(template) = &shared.config.cookie {
+        let mut cookie = template.clone();
+        cookie.set_value(sid.to_string());
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
@@ -564,24 +668,6 @@ pub(crate) fn reject(rejection: &Rejection) -> Response<ResBody> {
     // For the `connection_error` listeners (taken off before the response goes out).
     response.extensions_mut().insert(rejection.clone());
     response
-}
-
-fn preflight(request: &HeaderMap) -> Response<ResBody> {
-    let mut builder = Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .header(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            "GET,HEAD,PUT,PATCH,POST,DELETE",
-        )
-        .header(header::CONTENT_LENGTH, "0");
-    if let Some(h) = request.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-        builder = builder
-            .header(header::ACCESS_CONTROL_ALLOW_HEADERS, h.clone())
-            .header(header::VARY, "Access-Control-Request-Headers");
-    }
-    builder
-        .body(Full::new(Bytes::new()))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 fn is_websocket_upgrade(headers: &HeaderMap) -> bool {

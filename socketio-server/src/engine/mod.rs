@@ -64,7 +64,7 @@ pub struct EngineConfig {
     pub(crate) path: String,
     pub(crate) cors: Option<Cors>,
     pub(crate) allow_request: Option<AllowRequest>,
-    pub(crate) cookie: Option<String>,
+    pub(crate) cookie: Option<cookie::Cookie<'static>>,
     /// The most bytes a session may hold for a client that does not read (default 16 MiB).
     pub(crate) max_buffered: usize,
     /// How long the standalone server waits for a request's headers, on a new connection
@@ -153,9 +153,23 @@ impl EngineConfig {
     }
 
     /// Sends a cookie named `name` holding the session id with the handshake response
-    /// (`cookie` option: `Path=/; HttpOnly; SameSite=Lax`).
+    /// (`cookie` option: `Path=/; HttpOnly; SameSite=Lax`, the reference's defaults).
     pub fn cookie(&mut self, name: &str) -> &mut Self {
-        self.cookie = Some(name.to_owned());
+        self.cookie = Some(
+            cookie::Cookie::build((name.to_owned(), ""))
+                .path("/")
+                .http_only(true)
+                .same_site(cookie::SameSite::Lax)
+                .build(),
+        );
+        self
+    }
+
+    /// Sends the session id in a cookie with these attributes (the `cookie` option with the
+    /// `cookie` package's options: path, domain, `httpOnly`, `sameSite`, `secure`, `maxAge`,
+    /// …): `template`'s name and attributes, the session id as its value.
+    pub fn cookie_with(&mut self, template: cookie::Cookie<'static>) -> &mut Self {
+        self.cookie = Some(template);
         self
     }
 
@@ -475,6 +489,8 @@ impl ConnectionError {
 }
 
 pub use engineio_proto::{BadRequestReason, Rejection};
+/// tower-http's CORS types, for [`Cors::custom`] and [`Cors::map`].
+pub use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
 
 impl EngineShared {
     pub(crate) fn new(config: EngineConfig, factory: Box<ConnectionFactory>) -> Self {

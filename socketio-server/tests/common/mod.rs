@@ -110,10 +110,20 @@ pub async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
 
 /// A minimal HTTP/1.1 GET: status, raw headers, body.
 pub async fn http_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
+    http_request(addr, "GET", path, extra).await
+}
+
+/// A minimal HTTP/1.1 request without a body: status, raw headers, body.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &str,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     timeout(WAIT, stream.read_to_end(&mut raw))
