@@ -334,7 +334,13 @@ async fn dispatch(
                     let msg = Message {
                         event: name,
                         payload,
-                        ack: ack.map(|id| Arc::new(AckOnce(AtomicBool::new(false), id))),
+                        ack: ack.map(|id| {
+                            Arc::new(AckOnce {
+                                sent: AtomicBool::new(false),
+                                id,
+                                socket: socket.clone(),
+                            })
+                        }),
                     };
                     let socket = socket.clone();
                     Some(Box::pin(async move {
@@ -354,7 +360,12 @@ async fn dispatch(
     }
 }
 
-struct AckOnce(AtomicBool, AckId);
+/// The acknowledgement an event asked for: sent once, to the socket it came from.
+struct AckOnce {
+    sent: AtomicBool,
+    id: AckId,
+    socket: Socket,
+}
 
 /// An event from the server: its name, its arguments (deserialized on demand) and, when the
 /// server asked for one, the means to acknowledge it.
@@ -370,7 +381,7 @@ impl fmt::Debug for Message {
         f.debug_struct("Message")
             .field("event", &self.event)
             .field("payload", &self.payload)
-            .field("ack", &self.ack.as_ref().map(|a| a.1))
+            .field("ack", &self.ack.as_ref().map(|a| a.id))
             .finish()
     }
 }
@@ -399,25 +410,23 @@ impl Message {
     }
 
     /// Acknowledges the event with `args` (one value, a tuple spread into several, or `&()`
-    /// for none). Only the first call sends; later calls (and calls for an event that asked
-    /// for no ack) return `Ok(false)`.
-    pub async fn ack<T: Serialize + ?Sized>(
-        &self,
-        socket: &Socket,
-        args: &T,
-    ) -> Result<bool, EmitError> {
+    /// for none), as the server's `Message::ack` does. Only the first call sends (several
+    /// listeners of one event share its acknowledgement); later calls, and calls for an event
+    /// that asked for no ack, return `Ok(false)`.
+    pub async fn ack<T: Serialize + ?Sized>(&self, args: &T) -> Result<bool, EmitError> {
         let Some(ack) = &self.ack else {
             return Ok(false);
         };
-        if ack.0.swap(true, Ordering::SeqCst) {
+        if ack.sent.swap(true, Ordering::SeqCst) {
             return Ok(false);
         }
+        let socket = &ack.socket;
         let payload = Payload::new(socket.manager.inner.options.endpoint.parser, &AckData(args))?;
         socket
             .manager
             .send(Command::Ack {
                 nsp: socket.shared.state.nsp.clone(),
-                id: ack.1,
+                id: ack.id,
                 payload,
             })
             .await?;
@@ -436,9 +445,9 @@ impl Message {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let manager = Manager::new("http://127.0.0.1:3000", Options::default())?;
 /// let socket = manager.socket("/admin")?;
-/// socket.on("ping", |socket, msg| async move {
+/// socket.on("ping", |_socket, msg| async move {
 ///     let (n,): (u32,) = msg.args().unwrap_or((0,));
-///     let _ = msg.ack(&socket, &(n + 1,)).await;
+///     let _ = msg.ack(&(n + 1,)).await;
 /// });
 /// socket.connect().await?;
 /// socket.emit("hello", &("world", 42)).await?;

@@ -42,11 +42,11 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let socket = ClientBuilder::new("http://127.0.0.1:3000/")
 //!     .auth(&serde_json::json!({ "token": "abc" }))
-//!     .on("chat", |socket, msg| async move {
+//!     .on("chat", |_socket, msg| async move {
 //!         let (text,): (String,) = msg.args().unwrap_or_default();
 //!         println!("chat: {text}");
 //!         // Answer the server's emitWithAck, if it asked.
-//!         let _ = msg.ack(&socket, &"got it").await;
+//!         let _ = msg.ack(&"got it").await;
 //!     })
 //!     .connect()
 //!     .await?;

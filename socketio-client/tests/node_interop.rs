@@ -166,9 +166,9 @@ async fn scenario_with(
             o.parser(parser);
         })
         .auth(&json!({"token": "abc"}))
-        .on("question", |socket, msg| async move {
+        .on("question", |_socket, msg| async move {
             let (q,): (String,) = msg.args().unwrap();
-            msg.ack(&socket, &format!("answer to {q}")).await.unwrap();
+            msg.ack(&format!("answer to {q}")).await.unwrap();
         })
         .on_disconnect(move |_s, r| {
             let tx = disc_tx.clone();
@@ -821,8 +821,8 @@ async fn node_server_events_reach_every_listener_in_order_and_only_the_first_ans
     socket.on("answer", report(&tx, "on"));
     // Two listeners answer the server's emitWithAck: the Node server gets the first answer.
     for answer in ["first", "second"] {
-        socket.on("question", move |socket, msg| async move {
-            msg.ack(&socket, &(answer,)).await.unwrap();
+        socket.on("question", move |_socket, msg| async move {
+            msg.ack(&(answer,)).await.unwrap();
         });
     }
     socket.on_any_outgoing(move |_socket, event, payload| {

@@ -85,10 +85,10 @@ async fn scenario(mode: TransportMode, parser: ParserKind) {
             o.transports(mode).parser(parser);
         })
         .auth(&serde_json::json!({"token": "abc"}))
-        .on("question", |socket, msg| async move {
+        .on("question", |_socket, msg| async move {
             assert!(msg.needs_ack());
             let (q,): (String,) = msg.args().unwrap();
-            msg.ack(&socket, &format!("answer to {q}")).await.unwrap();
+            msg.ack(&format!("answer to {q}")).await.unwrap();
         })
         .on_disconnect(move |_s, reason| {
             let tx = tx_disc.clone();
