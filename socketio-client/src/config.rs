@@ -32,6 +32,7 @@ pub struct Options {
     pub(crate) headers: HeaderMap,
     pub(crate) endpoint: ClientEndpointConfig,
     pub(crate) max_response_bytes: usize,
+    pub(crate) with_credentials: bool,
     pub(crate) random: SharedRandom,
     #[cfg(feature = "rustls")]
     pub(crate) extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
@@ -60,6 +61,7 @@ impl Default for Options {
             headers: HeaderMap::new(),
             endpoint: ClientEndpointConfig::default(),
             max_response_bytes: 100_000_000,
+            with_credentials: false,
             random: SharedRandom(Arc::new(Mutex::new(SeededRandom::new(seed)))),
             #[cfg(feature = "rustls")]
             extra_roots: Vec::new(),
@@ -95,6 +97,16 @@ impl Options {
     /// Adds a `query` parameter, sent before `EIO` on every request.
     pub fn query(&mut self, key: &str, value: &str) -> &mut Self {
         self.query.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Keeps the cookies the server sets and sends them back with every request, polling and
+    /// WebSocket (`withCredentials`, with the cookie jar Node's client takes as an option):
+    /// what a load balancer that pins a session to a node with a cookie needs. Off by
+    /// default. The jar belongs to the Manager (one server): a cookie goes back to it
+    /// whatever its `Path`, until it expires or the server deletes it.
+    pub fn with_credentials(&mut self, on: bool) -> &mut Self {
+        self.with_credentials = on;
         self
     }
 

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 #[cfg(feature = "rustls")]
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::SinkExt;
@@ -89,6 +89,8 @@ pub(crate) struct Transport {
     headers: HeaderMap,
     client: Client<Connector, Full<Bytes>>,
     max_response: usize,
+    /// The cookies of the server, with `with_credentials`.
+    jar: Option<Arc<Mutex<cookie::CookieJar>>>,
     /// The rustls configuration for `https`/`wss`.
     #[cfg(feature = "rustls")]
     tls: Option<Arc<rustls::ClientConfig>>,
@@ -123,6 +125,7 @@ impl Transport {
             headers: options.headers.clone(),
             client: Client::builder(TokioExecutor::new()).build(connector),
             max_response: options.max_response_bytes,
+            jar: options.with_credentials.then(Arc::default),
             #[cfg(feature = "rustls")]
             tls,
         }
@@ -172,6 +175,7 @@ impl Transport {
         }
         if let Some(h) = req.headers_mut() {
             h.extend(self.headers.clone());
+            add_cookies(self.jar.as_ref(), h);
             if body.is_some() {
                 let text = header::HeaderValue::from_static("text/plain;charset=UTF-8");
                 h.insert(header::CONTENT_TYPE, text);
@@ -181,9 +185,11 @@ impl Transport {
         let limit = body.as_ref().map_or(self.max_response, |_| 1024);
         let req = req.body(Full::new(body.unwrap_or_default()));
         let client = self.client.clone();
+        let jar = self.jar.clone();
         async move {
             let req = req.map_err(|e| e.to_string())?;
             let resp = client.request(req).await.map_err(|e| e.to_string())?;
+            keep_cookies(jar.as_ref(), resp.headers());
             let status = resp.status();
             let body = Limited::new(resp.into_body(), limit).collect().await;
             let body = body.map_err(|e| format!("response body: {e}"))?.to_bytes();
@@ -201,18 +207,63 @@ impl Transport {
     ) -> impl Future<Output = Result<WsStream, IoError>> + Send + 'static {
         let req = self.uri(true, sid).into_client_request();
         let headers = self.headers.clone();
+        let jar = self.jar.clone();
         #[cfg(feature = "rustls")]
         let connector = self.tls.clone().map(tokio_tungstenite::Connector::Rustls);
         async move {
             let mut req = req.map_err(|e| e.to_string())?;
             req.headers_mut().extend(headers);
+            add_cookies(jar.as_ref(), req.headers_mut());
             #[cfg(feature = "rustls")]
             let connecting =
                 tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector);
             #[cfg(not(feature = "rustls"))]
             let connecting = tokio_tungstenite::connect_async_with_config(req, None, true);
-            let (ws, _) = connecting.await.map_err(|e| e.to_string())?;
+            let (ws, response) = connecting.await.map_err(|e| e.to_string())?;
+            keep_cookies(jar.as_ref(), response.headers());
             Ok(ws)
+        }
+    }
+}
+
+/// Adds the jar's cookies to a request's `Cookie` header.
+fn add_cookies(jar: Option<&Arc<Mutex<cookie::CookieJar>>>, headers: &mut HeaderMap) {
+    let Some(jar) = jar else { return };
+    let jar = jar.lock().unwrap_or_else(|e| e.into_inner());
+    let now = cookie::time::OffsetDateTime::now_utc();
+    let pairs: Vec<String> = jar
+        .iter()
+        .filter(|c| c.expires_datetime().is_none_or(|at| at > now))
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    if let Ok(value) = header::HeaderValue::from_str(&pairs.join("; ")) {
+        headers.append(header::COOKIE, value);
+    }
+}
+
+/// Keeps the cookies a response sets (a cookie already expired, or with `Max-Age=0`,
+/// deletes the one of its name).
+fn keep_cookies(jar: Option<&Arc<Mutex<cookie::CookieJar>>>, headers: &HeaderMap) {
+    let Some(jar) = jar else { return };
+    let mut jar = jar.lock().unwrap_or_else(|e| e.into_inner());
+    let now = cookie::time::OffsetDateTime::now_utc();
+    for value in headers.get_all(header::SET_COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        let Ok(mut cookie) = cookie::Cookie::parse(text.to_owned()) else {
+            continue;
+        };
+        // Max-Age wins over Expires (RFC 6265 §5.3): turned into a date to check later.
+        if let Some(max_age) = cookie.max_age() {
+            cookie.set_expires(now + max_age);
+        }
+        let expired = cookie.expires_datetime().is_some_and(|at| at <= now);
+        if expired {
+            jar.force_remove(cookie.name().to_owned());
+        } else {
+            jar.add_original(cookie);
         }
     }
 }
@@ -246,4 +297,64 @@ pub(crate) fn split_ws(ws: WsStream) -> (mpsc::UnboundedSender<Message>, WsReade
         }
     });
     (tx, stream)
+}
+
+#[cfg(test)]
+mod cookie_jar_tests {
+    use super::*;
+
+    fn set_cookies(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(
+                header::SET_COOKIE,
+                header::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        headers
+    }
+
+    fn sent(jar: &Arc<Mutex<cookie::CookieJar>>) -> String {
+        let mut headers = HeaderMap::new();
+        add_cookies(Some(jar), &mut headers);
+        headers
+            .get(header::COOKIE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_jar_sends_back_what_was_set_replaces_by_name_and_forgets_deleted_or_expired_cookies() {
+        let jar = Arc::default();
+        keep_cookies(
+            Some(&jar),
+            &set_cookies(&["io=abc; Path=/; HttpOnly", "lb=node1"]),
+        );
+        let mut got: Vec<&str> = Vec::new();
+        let text = sent(&jar);
+        got.extend(text.split("; "));
+        got.sort_unstable();
+        assert_eq!(got, ["io=abc", "lb=node1"]);
+        // A new value replaces the old; Max-Age=0 and a past date delete.
+        keep_cookies(
+            Some(&jar),
+            &set_cookies(&[
+                "io=def",
+                "lb=x; Max-Age=0",
+                "old=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            ]),
+        );
+        assert_eq!(sent(&jar), "io=def");
+        // A short Max-Age expires on its own.
+        keep_cookies(Some(&jar), &set_cookies(&["io=ghi; Max-Age=1"]));
+        assert_eq!(sent(&jar), "io=ghi");
+    }
+
+    #[test]
+    fn without_a_jar_nothing_is_kept_or_sent() {
+        keep_cookies(None, &set_cookies(&["io=abc"]));
+        let mut headers = HeaderMap::new();
+        add_cookies(None, &mut headers);
+        assert!(headers.is_empty());
+    }
 }

@@ -521,3 +521,72 @@ async fn the_server_socket_sees_its_transport_and_the_upgrade_to_websocket() {
         "upgraded to websocket"
     );
 }
+
+/// Our server with the `cookie` option; the `Cookie` header of every request of a session
+/// (not handshakes) goes to the returned channel, with the transport.
+async fn cookie_server() -> (String, mpsc::UnboundedReceiver<(String, String)>) {
+    let mut config = Config::default();
+    config.cookie("io");
+    let io = SocketIo::new(config);
+    io.of("/").on_connection(|socket| async move {
+        socket.on("echo", |socket, _msg| async move {
+            let _ = socket.emit("echo-back", &());
+        });
+    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    io.on_headers(move |_headers, request| {
+        if request.is_handshake() {
+            return;
+        }
+        let query = request.uri.query().unwrap_or("").to_owned();
+        let transport = if query.contains("transport=websocket") {
+            "websocket"
+        } else {
+            "polling"
+        };
+        let cookie = request
+            .headers
+            .get("cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let _ = tx.send((transport.to_owned(), cookie));
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    (format!("http://{addr}"), rx)
+}
+
+#[tokio::test]
+async fn with_credentials_the_client_sends_back_the_cookies_the_server_set_polling_and_websocket() {
+    let (url, mut requests) = cookie_server().await;
+    let mut options = Options::default();
+    options.with_credentials(true);
+    let manager = Manager::new(&url, options).unwrap();
+    let mut events = manager.subscribe();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    while timeout(T, events.recv()).await.unwrap().unwrap() != socketio_client::ManagerEvent::Open {
+    }
+    let sid = manager.engine_id().expect("the engine id");
+    // Every request of the session, polling ones and the upgrade's WebSocket, carries it.
+    let (mut polling, mut websocket) = (false, false);
+    while !(polling && websocket) {
+        let (transport, cookie) = timeout(T, requests.recv()).await.unwrap().unwrap();
+        assert_eq!(cookie, format!("io={sid}"), "{transport}");
+        polling |= transport == "polling";
+        websocket |= transport == "websocket";
+    }
+}
+
+#[tokio::test]
+async fn without_credentials_no_cookie_goes_back() {
+    let (url, mut requests) = cookie_server().await;
+    let mut options = Options::default();
+    options.transports(TransportMode::Polling);
+    let manager = Manager::new(&url, options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    let (_, cookie) = timeout(T, requests.recv()).await.unwrap().unwrap();
+    assert_eq!(cookie, "");
+}
