@@ -261,7 +261,7 @@ fn keep_cookies(jar: Option<&Arc<Mutex<cookie::CookieJar>>>, headers: &HeaderMap
         }
         let expired = cookie.expires_datetime().is_some_and(|at| at <= now);
         if expired {
-            jar.force_remove(cookie.name().to_owned());
+            jar.force_remove(cookie.name());
         } else {
             jar.add_original(cookie);
         }
