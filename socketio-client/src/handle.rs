@@ -143,6 +143,15 @@ struct WeakManager {
     tx: mpsc::WeakSender<Command>,
 }
 
+impl WeakManager {
+    fn upgrade(&self) -> Option<Manager> {
+        Some(Manager {
+            inner: self.inner.upgrade()?,
+            tx: self.tx.upgrade()?,
+        })
+    }
+}
+
 impl fmt::Debug for Manager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Manager")
@@ -181,6 +190,51 @@ impl Manager {
             engine,
         });
         Ok(Self { inner, tx })
+    }
+
+    /// The Manager `io(url)` uses for `url`, and the namespace the URL names: the one already
+    /// made for the same server (scheme, host, port and path) while it is alive (then the
+    /// flag is true), as
+    /// socket.io-client's cache, unless `force_new`, `multiplex` is off, or that Manager
+    /// has a socket of this namespace already (a second socket of one namespace needs a
+    /// connection of its own). A cached Manager keeps the options it was made with.
+    pub(crate) fn lookup(
+        url: &str,
+        options: Options,
+        force_new: bool,
+        multiplex: bool,
+    ) -> Result<(Self, String, bool), InvalidUrl> {
+        static CACHE: std::sync::OnceLock<Mutex<HashMap<String, WeakManager>>> =
+            std::sync::OnceLock::new();
+        let parsed = parse_url(url)?;
+        let scheme = if parsed.secure { "https" } else { "http" };
+        let key = format!("{scheme}://{}{}", parsed.authority, options.path);
+        let nsp = parsed.namespace;
+        let fresh = force_new || !multiplex;
+        let mut cache = lock(CACHE.get_or_init(Mutex::default));
+        cache.retain(|_, m| m.inner.strong_count() > 0);
+        if !fresh {
+            if let Some(manager) = cache.get(&key).and_then(WeakManager::upgrade) {
+                let taken = Namespace::new(nsp.clone())
+                    .map(|n| lock(&manager.inner.sockets).contains_key(&n))
+                    .unwrap_or(false);
+                if !taken {
+                    return Ok((manager, nsp, true));
+                }
+                // Same namespace: a Manager of its own, not cached.
+                return Ok((Self::new(url, options)?, nsp, false));
+            }
+        }
+        let manager = Self::new(url, options)?;
+        if !fresh {
+            cache.insert(key, manager.downgrade());
+        }
+        Ok((manager, nsp, false))
+    }
+
+    /// Whether the Manager reconnects after a failure (`reconnection`).
+    pub(crate) fn reconnects(&self) -> bool {
+        self.inner.options.endpoint.reconnection
     }
 
     /// The Engine.IO session id of the connection open now (`socket.io.engine.id`).

@@ -143,6 +143,8 @@ pub struct ClientBuilder {
     options: Options,
     setup: Vec<Setup>,
     invalid_auth: Option<serde_json::Error>,
+    force_new: bool,
+    multiplex: bool,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -162,7 +164,45 @@ impl ClientBuilder {
             options: Options::default(),
             setup: Vec::new(),
             invalid_auth: None,
+            force_new: false,
+            multiplex: true,
         }
+    }
+
+    /// A connection of its own (`forceNew`), not the one a client of the same server made
+    /// (by default, clients of one server share a Manager, as `io()` does: several
+    /// namespaces, one connection).
+    pub fn force_new(mut self, force_new: bool) -> Self {
+        self.force_new = force_new;
+        self
+    }
+
+    /// `multiplex: false`: as [`ClientBuilder::force_new`].
+    pub fn multiplex(mut self, multiplex: bool) -> Self {
+        self.multiplex = multiplex;
+        self
+    }
+
+    /// The socket, not connected (`autoConnect: false`): call [`Socket::connect`]. Its
+    /// listeners are in place.
+    pub fn build(self) -> Result<Socket, ClientError> {
+        self.make().map(|(socket, _)| socket)
+    }
+
+    /// The socket with its listeners, and whether its Manager was shared.
+    fn make(self) -> Result<(Socket, bool), ClientError> {
+        if let Some(e) = self.invalid_auth {
+            return Err(ClientError::InvalidAuth(e));
+        }
+        let (manager, nsp, shared) =
+            Manager::lookup(&self.url, self.options, self.force_new, self.multiplex)?;
+        let socket = manager
+            .socket(&nsp)
+            .map_err(|_| ClientError::InvalidNamespace)?;
+        for f in self.setup {
+            f(&socket);
+        }
+        Ok((socket, shared))
     }
 
     /// Changes the options.
@@ -277,17 +317,9 @@ impl ClientBuilder {
     /// when `reconnection_attempts` are used up. The client is then closed. Later losses
     /// reconnect on their own.
     pub async fn connect(self) -> Result<Socket, ClientError> {
-        if let Some(e) = self.invalid_auth {
-            return Err(ClientError::InvalidAuth(e));
-        }
-        let reconnection = self.options.endpoint.reconnection;
-        let manager = Manager::new(&self.url, self.options)?;
-        let socket = manager
-            .default_socket()
-            .map_err(|_| ClientError::InvalidNamespace)?;
-        for f in self.setup {
-            f(&socket);
-        }
+        let (socket, shared) = self.make()?;
+        let manager = socket.manager().clone();
+        let reconnection = manager.reconnects();
         let mut outcome = socket.shared.state.outcome.subscribe();
         let mut events = manager.subscribe();
         socket.connect().await.map_err(|_| ClientError::Closed)?;
@@ -299,8 +331,9 @@ impl ClientBuilder {
                 match result {
                     Ok(()) => return Ok(socket),
                     Err(e) if e.from_server || !reconnection => {
-                        // Refused: close the connection (already gone if the driver ended).
-                        manager.close().await.ok();
+                        // Refused: close the connection (already gone if the driver ended),
+                        // or leave a shared one to its other sockets.
+                        give_up(&socket, shared).await;
                         return Err(e.into());
                     }
                     // The Manager tries again.
@@ -315,7 +348,7 @@ impl ClientBuilder {
                 }
                 event = events.recv() => match event {
                     Ok(ManagerEvent::ReconnectFailed) => {
-                        manager.close().await.ok();
+                        give_up(&socket, shared).await;
                         return Err(last_error.map_or(ClientError::Closed, Into::into));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => {
@@ -326,5 +359,16 @@ impl ClientBuilder {
                 },
             }
         }
+    }
+}
+
+/// Ends a socket whose first connection failed: its Manager with it, unless the Manager is
+/// shared with other sockets.
+async fn give_up(socket: &Socket, shared: bool) {
+    // (Errors mean the driver ended already: nothing left to close.)
+    if shared {
+        socket.disconnect().await.ok();
+    } else {
+        socket.manager().close().await.ok();
     }
 }

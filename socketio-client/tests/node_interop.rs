@@ -952,3 +952,48 @@ async fn node_server_engine_id_and_transport_name_are_visible_and_follow_the_upg
     assert_eq!(manager.engine_id().as_deref(), conn["engine"].as_str());
     server.kill().await;
 }
+
+#[tokio::test]
+async fn node_server_sees_clients_of_one_server_share_a_connection_unless_forced_new_or_same_namespace()
+ {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let url = server.url();
+    // `autoConnect: false`: built, connected later.
+    let main = ClientBuilder::new(&format!("{url}/")).build().unwrap();
+    assert!(!main.connected());
+    main.connect().await.unwrap();
+    let admin = ClientBuilder::new(&format!("{url}/admin"))
+        .connect()
+        .await
+        .unwrap();
+    let first = server.next("engine_connection").await;
+    server.next("connection").await;
+    server.next("connection").await;
+    assert_eq!(main.manager().engine_id(), admin.manager().engine_id());
+    assert_eq!(main.manager().engine_id().as_deref(), first["id"].as_str());
+    // The same namespace again, or force_new: a connection of its own.
+    let again = ClientBuilder::new(&format!("{url}/"))
+        .connect()
+        .await
+        .unwrap();
+    let forced = ClientBuilder::new(&format!("{url}/admin"))
+        .force_new(true)
+        .connect()
+        .await
+        .unwrap();
+    let second = server.next("engine_connection").await;
+    let third = server.next("engine_connection").await;
+    let mut ids = vec![
+        first["id"].as_str().unwrap().to_owned(),
+        second["id"].as_str().unwrap().to_owned(),
+        third["id"].as_str().unwrap().to_owned(),
+    ];
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "three Engine.IO connections in all");
+    assert_ne!(again.manager().engine_id(), main.manager().engine_id());
+    assert_ne!(forced.manager().engine_id(), admin.manager().engine_id());
+    server.kill().await;
+}
