@@ -59,6 +59,8 @@ pub(crate) fn spawn(
         acks: HashMap::new(),
         conns: Vec::new(),
         closed: false,
+        after_flush: Vec::new(),
+        after_close: Vec::new(),
         root: root.clone(),
     };
     tokio::spawn(driver.run().instrument(root));
@@ -121,6 +123,10 @@ struct Driver {
     conns: Vec<Conn>,
     /// Every handle is gone: the driver ends once the connection is closed.
     closed: bool,
+    /// Who waits for the commands of the last round to be handed to the connection.
+    after_flush: Vec<oneshot::Sender<()>>,
+    /// Who waits for the connection to be closed.
+    after_close: Vec<oneshot::Sender<()>>,
     root: Span,
 }
 
@@ -147,6 +153,17 @@ impl Driver {
     async fn run(mut self) {
         loop {
             self.flush();
+            for done in self.after_flush.drain(..) {
+                let _ = done.send(());
+            }
+            if !self.after_close.is_empty()
+                && self.endpoint.connection().is_none()
+                && self.conns.is_empty()
+            {
+                for done in self.after_close.drain(..) {
+                    let _ = done.send(());
+                }
+            }
             if self.closed && self.conns.is_empty() {
                 debug!("closed");
                 return;
@@ -338,15 +355,17 @@ impl Driver {
                 self.endpoint.connect(&nsp, auth, now);
                 self.sync_active(&nsp);
             }
-            Command::Disconnect(nsp) => {
+            Command::Disconnect(nsp, done) => {
                 self.endpoint.disconnect(&nsp, now);
                 self.sync_active(&nsp);
+                self.after_flush.push(done);
             }
-            Command::Close => {
+            Command::Close(done) => {
                 self.endpoint.close(now);
                 for s in self.sockets.values() {
                     s.active.store(false, Ordering::SeqCst);
                 }
+                self.after_close.push(done);
             }
             Command::Emit {
                 nsp,

@@ -112,7 +112,10 @@ struct ManagerInner {
 /// namespaces multiplexed on it.
 ///
 /// Cheap to clone. The connection is driven by one task; when every `Manager` and
-/// [`Socket`] handle is dropped, it closes the connection and ends.
+/// [`Socket`] handle is dropped, it closes the connection and ends. A handle captured by a
+/// listener of its own socket counts as a handle (as in JavaScript, where a listener keeps
+/// its socket alive): end such a client with [`Manager::close`], and drop what the
+/// listeners hold with [`Socket::remove_all_listeners`].
 ///
 /// ```no_run
 /// use socketio_client::{Manager, ManagerEvent, Options};
@@ -274,12 +277,18 @@ impl Manager {
         self.inner.events.subscribe()
     }
 
-    /// Disconnects every socket ("io client disconnect") and closes the connection.
+    /// Disconnects every socket ("io client disconnect") and closes the connection; returns
+    /// once it is closed (the close packet delivered, or the connection gone). A socket may
+    /// connect again later, with its listeners.
     pub async fn close(&self) -> Result<(), EmitError> {
         for s in lock(&self.inner.sockets).values() {
             s.state.active.store(false, Ordering::SeqCst);
         }
-        self.send(Command::Close).await
+        let (done, closed) = oneshot::channel();
+        self.send(Command::Close(done)).await?;
+        // The driver ended meanwhile: closed too.
+        let _ = closed.await;
+        Ok(())
     }
 
     async fn send(&self, cmd: Command) -> Result<(), EmitError> {
@@ -764,12 +773,15 @@ impl Socket {
     }
 
     /// Leaves the namespace: sends DISCONNECT when connected, reason
-    /// `"io client disconnect"`. When it was the Manager's last active socket, the
-    /// connection closes too.
+    /// `"io client disconnect"`; returns once the DISCONNECT is handed to the connection.
+    /// When it was the Manager's last active socket, the connection closes too.
     pub async fn disconnect(&self) -> Result<(), EmitError> {
         self.shared.state.active.store(false, Ordering::SeqCst);
         let nsp = self.shared.state.nsp.clone();
-        self.manager.send(Command::Disconnect(nsp)).await
+        let (done, handed) = oneshot::channel();
+        self.manager.send(Command::Disconnect(nsp, done)).await?;
+        let _ = handed.await;
+        Ok(())
     }
 
     /// Emits `event` with `args`: one value, a tuple spread into several arguments

@@ -17,7 +17,8 @@ use crate::error::{AckError, ConnectError, EmitError};
 pub(crate) enum Command {
     /// `socket.connect()`; the driver keeps the socket's state from then on.
     Connect(Arc<SocketState>),
-    Disconnect(Namespace),
+    /// `socket.disconnect()`; answered once the DISCONNECT is handed to the connection.
+    Disconnect(Namespace, oneshot::Sender<()>),
     Emit {
         nsp: Namespace,
         payload: Payload,
@@ -35,7 +36,8 @@ pub(crate) enum Command {
         request: AuthRequest,
         auth: serde_json::Value,
     },
-    Close,
+    /// `manager.close()`; answered once the connection is closed.
+    Close(oneshot::Sender<()>),
 }
 
 /// Where the driver reports what became of an emit.

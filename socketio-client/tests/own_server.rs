@@ -590,3 +590,50 @@ async fn without_credentials_no_cookie_goes_back() {
     let (_, cookie) = timeout(T, requests.recv()).await.unwrap().unwrap();
     assert_eq!(cookie, "");
 }
+
+#[tokio::test]
+async fn close_and_disconnect_return_once_done() {
+    let io = SocketIo::new(Config::default());
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_disconnect(move |_s, reason| {
+                let _ = tx.send(reason);
+                async {}
+            });
+        }
+    });
+    io.of("/admin").on_connection(|_| async {});
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = io.clone();
+    tokio::spawn(async move { server.serve(listener).await });
+    let manager = Manager::new(&format!("http://{addr}"), Options::default()).unwrap();
+    let mut events = manager.subscribe();
+    let main = manager.socket("/").unwrap();
+    let admin = manager.socket("/admin").unwrap();
+    main.connect().await.unwrap();
+    admin.connect().await.unwrap();
+    timeout(T, async {
+        while !(main.connected() && admin.connected()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    // DISCONNECT handed over: the server sees it (the other namespace keeps the connection).
+    timeout(T, main.disconnect()).await.unwrap().unwrap();
+    assert!(!main.connected());
+    let reason = timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(reason, "client namespace disconnect");
+    assert_eq!(io.connection_count(), 1);
+    // Closed when close returns: the Manager reports no transport any more.
+    timeout(T, manager.close()).await.unwrap().unwrap();
+    assert_eq!(manager.transport_name(), None);
+    let mut closed = false;
+    while let Ok(event) = events.try_recv() {
+        closed |= matches!(event, socketio_client::ManagerEvent::Close(_));
+    }
+    assert!(closed, "the close event came before close returned");
+}
