@@ -81,6 +81,8 @@ pub enum ClientEvent {
     Upgraded,
     /// The upgrade failed; the session goes on over polling.
     UpgradeFailed,
+    /// The server pinged (answered already): engine.io-client's `ping` event.
+    Ping,
     /// The session closed.
     Closed(ClientCloseReason),
 }
@@ -492,6 +494,7 @@ impl ClientSession {
             PacketType::Ping => {
                 self.reset_ping_deadline(now);
                 self.outbox.push_front(Frame::from_packet(&Packet::pong()));
+                self.events.push_back(ClientEvent::Ping);
                 self.flush();
             }
             PacketType::Message => self.events.push_back(ClientEvent::Message(packet.data)),

@@ -52,11 +52,13 @@ fn parses_the_handshake_and_starts_long_polling() {
 }
 
 #[test]
-fn answers_a_ping_with_a_pong_and_pushes_its_ping_timeout_back() {
+fn answers_a_ping_with_a_pong_reports_it_and_pushes_its_ping_timeout_back() {
     let now = origin();
     let mut client = opened_polling_client(ClientConfig::default().upgrade(false), now);
     drain(&mut client);
+    events(&mut client);
     client.handle_poll_response(Bytes::from_static(b"2"), now + ms(300));
+    assert_eq!(events(&mut client), [ClientEvent::Ping]);
     assert_eq!(
         drain(&mut client),
         [

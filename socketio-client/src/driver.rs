@@ -494,6 +494,10 @@ impl Driver {
             E::ProtocolViolation(detail) => {
                 return warn!(%detail, "protocol violation by the server: closing");
             }
+            E::Ping => {
+                trace!("ping");
+                ManagerEvent::Ping
+            }
             // A wildcard is forced by `#[non_exhaustive]` on the endpoint's enum: the
             // Manager's subscribers have no variant for an event added there.
             other => return warn!(?other, "unknown Manager event"),
@@ -507,6 +511,7 @@ impl Driver {
                 }
                 ManagerEvent::Close(_) => *engine = EngineInfo::default(),
                 ManagerEvent::Error(_)
+                | ManagerEvent::Ping
                 | ManagerEvent::ReconnectAttempt(_)
                 | ManagerEvent::Reconnect(_)
                 | ManagerEvent::ReconnectError(_)

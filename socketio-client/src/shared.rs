@@ -134,4 +134,6 @@ pub enum ManagerEvent {
     ReconnectError(String),
     /// `reconnectionAttempts` are used up (`reconnect_failed`).
     ReconnectFailed,
+    /// The server pinged (`ping`); the pong is sent already.
+    Ping,
 }

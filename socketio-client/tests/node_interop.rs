@@ -997,3 +997,24 @@ async fn node_server_sees_clients_of_one_server_share_a_connection_unless_forced
     assert_ne!(forced.manager().engine_id(), admin.manager().engine_id());
     server.kill().await;
 }
+
+#[tokio::test]
+async fn node_server_pings_reach_the_manager_ping_event() {
+    if !available() {
+        return;
+    }
+    let server = NodeServer::start(0, "polling,websocket").await;
+    let manager = Manager::new(&server.url(), Options::default()).unwrap();
+    let mut events = manager.subscribe();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    // The server pings every 300 ms.
+    let mut pings = 0;
+    while pings < 2 {
+        if timeout(T, events.recv()).await.unwrap().unwrap() == ManagerEvent::Ping {
+            pings += 1;
+        }
+    }
+    assert!(socket.connected() || socket.active());
+    server.kill().await;
+}

@@ -145,6 +145,8 @@ pub enum ManagerEvent {
     ReconnectFailed,
     /// The connection moved from polling to WebSocket.
     Upgrade,
+    /// `ping`: the server pinged (the pong is sent already).
+    Ping,
     /// The server broke the protocol: a packet or a handshake that does not decode (the
     /// detail, for the logs). The connection closes for it: `close` or `error` follows.
     ProtocolViolation(String),
@@ -822,6 +824,7 @@ impl ClientEndpoint {
                 self.ws_ok = true;
                 self.manager_event(ManagerEvent::Upgrade);
             }
+            ClientEvent::Ping => self.manager_event(ManagerEvent::Ping),
             ClientEvent::Closed(reason) => {
                 // Requests in flight finish on their own; their results are now stale.
                 let Some(engine) = self.engine.take() else {
