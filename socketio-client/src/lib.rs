@@ -43,7 +43,8 @@
 //! let socket = ClientBuilder::new("http://127.0.0.1:3000/")
 //!     .auth(&serde_json::json!({ "token": "abc" }))
 //!     .on("chat", |_socket, msg| async move {
-//!         let (text,): (String,) = msg.args().unwrap_or_default();
+//!         // One argument is read as a 1-tuple; a wrong type is an error, not a default.
+//!         let Ok((text,)) = msg.args::<(String,)>() else { return };
 //!         println!("chat: {text}");
 //!         // Answer the server's emitWithAck, if it asked.
 //!         let _ = msg.ack(&"got it").await;

@@ -54,6 +54,98 @@ impl Value {
     }
 }
 
+/// A JSON value, as the same value without binary (object keys in their order).
+///
+/// ```
+/// use bytes::Bytes;
+/// use socketio_proto::Value;
+///
+/// // JSON from `serde_json::json!`, with binary next to it.
+/// let mut upload = Value::from(serde_json::json!({ "name": "a.bin", "size": 3 }));
+/// if let Value::Object(entries) = &mut upload {
+///     entries.push(("data".to_owned(), Bytes::from_static(&[1, 2, 3]).into()));
+/// }
+/// ```
+impl From<serde_json::Value> for Value {
+    fn from(value: serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::Null => Self::Null,
+            serde_json::Value::Bool(b) => Self::Bool(b),
+            serde_json::Value::Number(n) => Self::Number(n),
+            serde_json::Value::String(s) => Self::String(s),
+            serde_json::Value::Array(items) => {
+                Self::Array(items.into_iter().map(Self::from).collect())
+            }
+            serde_json::Value::Object(map) => {
+                Self::Object(map.into_iter().map(|(k, v)| (k, Self::from(v))).collect())
+            }
+        }
+    }
+}
+
+impl From<Bytes> for Value {
+    fn from(bytes: Bytes) -> Self {
+        Self::Binary(bytes)
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::Binary(Bytes::from(bytes))
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Self::String(s)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Self::String(s.to_owned())
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Self::Bool(b)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Self::Number(n.into())
+    }
+}
+
+impl From<u64> for Value {
+    fn from(n: u64) -> Self {
+        Self::Number(n.into())
+    }
+}
+
+/// A number; `NaN` and the infinities (not numbers in JSON) are `null`, as
+/// `JSON.stringify` writes them.
+impl From<f64> for Value {
+    fn from(n: f64) -> Self {
+        serde_json::Number::from_f64(n).map_or(Self::Null, Self::Number)
+    }
+}
+
+impl From<Vec<Self>> for Value {
+    fn from(items: Vec<Self>) -> Self {
+        Self::Array(items)
+    }
+}
+
+impl FromIterator<(String, Self)> for Value {
+    /// An object with these entries, in order.
+    fn from_iter<I: IntoIterator<Item = (String, Self)>>(entries: I) -> Self {
+        Self::Object(entries.into_iter().collect())
+    }
+}
+
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -189,5 +281,47 @@ impl<'de> Deserialize<'de> for KeyString {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod conversion_tests {
+    use super::*;
+
+    #[test]
+    fn json_converts_in_order_and_binary_goes_next_to_it() {
+        let json = serde_json::json!({"z": 1, "a": [true, null, "s", 1.5]});
+        let value = Value::from(json.clone());
+        assert_eq!(serde_json::to_value(&value).unwrap(), json);
+        let Value::Object(entries) = &value else {
+            panic!("{value:?}")
+        };
+        assert_eq!(entries[0].0, "z", "keys keep their order");
+        let upload: Value = [
+            ("meta".to_owned(), value),
+            ("data".to_owned(), Bytes::from_static(b"\x01").into()),
+        ]
+        .into_iter()
+        .collect();
+        let Value::Object(entries) = upload else {
+            panic!()
+        };
+        assert_eq!(entries[1].1.as_binary(), Some(&Bytes::from_static(b"\x01")));
+    }
+
+    #[test]
+    fn scalars_convert_and_a_number_json_cannot_hold_is_null() {
+        assert_eq!(Value::from("a"), Value::String("a".into()));
+        assert_eq!(Value::from(true), Value::Bool(true));
+        assert_eq!(Value::from(-3i64), Value::Number((-3).into()));
+        assert_eq!(Value::from(f64::NAN), Value::Null);
+        assert_eq!(
+            Value::from(vec![1u8, 2]),
+            Value::Binary(Bytes::from_static(&[1, 2]))
+        );
+        assert_eq!(
+            Value::from(vec![Value::Null]),
+            Value::Array(vec![Value::Null])
+        );
     }
 }

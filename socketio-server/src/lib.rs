@@ -12,7 +12,7 @@
 //! let io = SocketIo::new(Config::default());
 //! io.of("/").on_connection(|socket| async move {
 //!     socket.on("message", |socket, msg| async move {
-//!         let args: Vec<Value> = msg.args().unwrap_or_default();
+//!         let Ok(args) = msg.args::<Vec<Value>>() else { return };
 //!         let _ = socket.emit("message-back", &Spread(&args));
 //!     });
 //! });
