@@ -1296,7 +1296,8 @@ impl SocketIo {
     /// ```no_run
     /// # fn f(io: socketio_server::SocketIo) {
     /// io.on_connection_error(|err| {
-    ///     eprintln!("refused {} {}: {} ({})", err.method, err.uri, err.message(), err.code());
+    ///     let request = &err.request;
+    ///     eprintln!("refused {} {}: {} ({})", request.method, request.uri, err.message(), err.code());
     /// });
     /// # }
     /// ```

@@ -804,13 +804,13 @@ async fn every_refused_request_reaches_the_connection_error_listeners_with_its_c
     let io = SocketIo::new(config);
     let (tx, mut rx) = mpsc::unbounded_channel();
     io.on_connection_error(move |err| {
-        let sid_query = err.uri.query().unwrap_or("").to_owned();
+        let sid_query = err.request.uri.query().unwrap_or("").to_owned();
         tx.send(format!(
             "{} {} {} {sid_query} remote={}",
             err.code(),
             err.message(),
-            err.method,
-            err.remote.is_some()
+            err.request.method,
+            err.request.remote.is_some()
         ))
         .unwrap();
     });

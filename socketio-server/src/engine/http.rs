@@ -225,13 +225,7 @@ where
     };
     match (request, response.extensions_mut().remove::<Rejection>()) {
         (Some(request), Some(rejection)) => {
-            shared.connection_error(&super::ConnectionError {
-                rejection,
-                method: request.method,
-                uri: request.uri,
-                headers: request.headers,
-                remote,
-            });
+            shared.connection_error(&super::ConnectionError { rejection, request });
         }
         // Every answer of the engine but a CORS preflight (answered before the engine in
         // the reference).

@@ -466,14 +466,8 @@ pub struct ConnectionError {
     /// Why ([`Rejection::code`], [`Rejection::message`]; a [`BadRequestReason`] is the
     /// reference's `context.name`).
     pub rejection: Rejection,
-    /// The request's method.
-    pub method: ::http::Method,
-    /// The request's URI (its query has `EIO`, `transport`, `sid`).
-    pub uri: ::http::Uri,
-    /// The request's headers.
-    pub headers: ::http::HeaderMap,
-    /// The peer's address, when known.
-    pub remote: Option<std::net::SocketAddr>,
+    /// The request refused.
+    pub request: RequestInfo,
 }
 
 impl ConnectionError {
