@@ -660,16 +660,19 @@ impl NamespaceInner {
 
     /// The future of the connection listeners for a new socket, in the order they were added.
     pub(crate) fn on_connection(&self, socket: &Socket) -> Option<BoxFuture> {
-        let mut listeners = self
-            .handlers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .on_connection
-            .clone();
-        match listeners.len() {
-            0 => None,
-            1 => listeners.pop().map(|listener| listener(socket.clone())),
-            _ => {
+        let handlers = self.handlers.read().unwrap_or_else(|e| e.into_inner());
+        match handlers.on_connection.as_slice() {
+            [] => None,
+            // The usual case: the one listener, no list copied (called after the lock is
+            // released: it may register listeners).
+            [listener] => {
+                let listener = listener.clone();
+                drop(handlers);
+                Some(listener(socket.clone()))
+            }
+            several => {
+                let listeners = several.to_vec();
+                drop(handlers);
                 let socket = socket.clone();
                 Some(Box::pin(async move {
                     for listener in listeners {
