@@ -462,6 +462,14 @@ impl Message {
         self.payload.event_args()
     }
 
+    /// The first argument, the others ignored (a JavaScript listener's `(value) => …`),
+    /// without the 1-tuple [`Message::args`] needs for one argument.
+    pub fn arg<'de, T: Deserialize<'de>>(&'de self) -> Result<T, PayloadError> {
+        self.payload
+            .event_args::<socketio_proto::args::First<T>>()
+            .map(|first| first.0)
+    }
+
     /// The raw payload, `[name, ...args]`.
     pub fn payload(&self) -> &Payload {
         &self.payload

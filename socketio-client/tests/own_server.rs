@@ -417,6 +417,26 @@ async fn our_server_answers_send_with_send() {
     );
 }
 
+#[tokio::test]
+async fn arg_reads_the_first_argument_of_an_event_with_several() {
+    let url = start_server(ParserKind::MsgPack).await;
+    let mut options = Options::default();
+    options.parser(ParserKind::MsgPack);
+    let manager = Manager::new(&url, options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    socket.on("echo-back", move |_s, msg| {
+        let _ = tx.send(msg.arg::<String>().unwrap());
+        async {}
+    });
+    socket.connect().await.unwrap();
+    socket
+        .emit("echo", &("first", 2, Bytes::from_static(b"x")))
+        .await
+        .unwrap();
+    assert_eq!(timeout(T, rx.recv()).await.unwrap().unwrap(), "first");
+}
+
 /// A loopback port with nothing listening (bound, then released).
 async fn free_port() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -353,3 +353,44 @@ impl<T: Serialize> Serialize for Spread<'_, T> {
         tuple.end()
     }
 }
+
+/// The first argument of an event or an acknowledgement, the others ignored: what a
+/// JavaScript listener `(value) => …` reads, without the 1-tuple `(T,)` (which refuses
+/// extra arguments).
+///
+/// ```
+/// use socketio_proto::{Payload, args::First};
+///
+/// let payload = Payload::from_json_text(r#"["chat","hello",{"extra":1}]"#.into()).unwrap();
+/// let First(text): First<String> = payload.event_args().unwrap();
+/// assert_eq!(text, "hello");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct First<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for First<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FirstVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for FirstVisitor<T> {
+            type Value = First<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("at least one argument")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let first = seq
+                    .next_element::<T>()?
+                    .ok_or_else(|| serde::de::Error::invalid_length(0, &self))?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(First(first))
+            }
+        }
+
+        deserializer.deserialize_seq(FirstVisitor(std::marker::PhantomData))
+    }
+}

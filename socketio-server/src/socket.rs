@@ -367,6 +367,23 @@ impl Message {
         self.payload.event_args_lossy()
     }
 
+    /// The first argument, the others ignored (a JavaScript listener's `(value) => …`),
+    /// without the 1-tuple [`Message::args`] needs for one argument.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// socket.on("chat", |_socket, msg| async move {
+    ///     let Ok(text) = msg.arg::<String>() else { return };
+    ///     println!("chat: {text}");
+    /// });
+    /// # }
+    /// ```
+    pub fn arg<T: DeserializeOwned>(&self) -> Result<T, socketio_proto::PayloadError> {
+        self.payload
+            .event_args_lossy::<socketio_proto::args::First<T>>()
+            .map(|first| first.0)
+    }
+
     /// The raw payload `[event, ...args]`.
     pub fn payload(&self) -> &Payload {
         &self.payload

@@ -510,6 +510,26 @@ async fn received(rx: &mut mpsc::UnboundedReceiver<String>, n: usize) -> Vec<Str
 }
 
 #[tokio::test]
+async fn arg_reads_the_first_argument_whatever_follows_and_fails_without_one() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_io, mut client) = joined(move |socket| {
+        let tx = tx.clone();
+        socket.on("e", move |_socket, msg| {
+            let got = match msg.arg::<String>() {
+                Ok(text) => text,
+                Err(e) => format!("error: {}", e.to_string().contains("length")),
+            };
+            tx.send(got).unwrap();
+            std::future::ready(())
+        });
+    })
+    .await;
+    client.send(r#"42["e","first",{"more":1},2]"#).await;
+    client.send(r#"42["e"]"#).await;
+    assert_eq!(received(&mut rx, 2).await, ["first", "error: true"]);
+}
+
+#[tokio::test]
 async fn on_any_sees_every_event_before_its_listeners_events_without_listeners_included() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (_io, mut client) = joined(move |socket| {
