@@ -464,11 +464,11 @@ impl Driver {
             }
             E::Close(reason) => {
                 info!(%reason, "closed");
-                ManagerEvent::Close(reason.as_str().to_owned())
+                ManagerEvent::Close(reason)
             }
             E::Error(e) => {
                 warn!(error = %e, "the connection failed to open");
-                ManagerEvent::Error(e.to_string())
+                ManagerEvent::Error(e)
             }
             E::ReconnectAttempt(n) => {
                 info!(attempt = n, "reconnecting");
@@ -485,7 +485,7 @@ impl Driver {
             }
             E::ReconnectError(e) => {
                 debug!(error = %e, "reconnection attempt failed");
-                ManagerEvent::ReconnectError(e.to_string())
+                ManagerEvent::ReconnectError(e)
             }
             E::ReconnectFailed => {
                 warn!("reconnection attempts used up: giving up");

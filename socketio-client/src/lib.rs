@@ -83,7 +83,8 @@ pub use shared::ManagerEvent;
 pub use socketio_proto::Spread;
 pub use socketio_proto::Value;
 pub use socketio_proto::endpoint::client::{
-    Backoff, DisconnectReason, RandomSource, ReconnectSchedule, TransportMode,
+    Backoff, CloseReason, DisconnectReason, OpenError, RandomSource, ReconnectSchedule,
+    TransportMode,
 };
 pub use socketio_proto::listeners::ListenerId;
 pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use socketio_proto::endpoint::client::{self as endpoint, AckMode, AuthRequest, DisconnectReason};
+use socketio_proto::endpoint::client::{CloseReason, OpenError};
 use socketio_proto::{AckId, Namespace, Payload};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -120,18 +121,20 @@ pub(crate) struct EngineInfo {
 pub enum ManagerEvent {
     /// The Engine.IO connection opened (`open`).
     Open,
-    /// The Engine.IO connection failed to open (`error`), with the message.
-    Error(String),
-    /// The Engine.IO connection closed (`close`), with the engine reason.
-    Close(String),
+    /// The Engine.IO connection failed to open (`error`): why (its `Display` is
+    /// socket.io-client's message, `"xhr poll error"`, `"websocket error"`, `"timeout"`, …).
+    Error(OpenError),
+    /// The Engine.IO connection closed (`close`): the engine reason
+    /// ([`CloseReason::as_str`] is socket.io-client's string, `"transport close"`, …).
+    Close(CloseReason),
     /// The connection moved from polling to WebSocket.
     Upgrade,
     /// Attempt `n` begins (`reconnect_attempt`).
     ReconnectAttempt(u32),
     /// Attempt `n` succeeded (`reconnect`).
     Reconnect(u32),
-    /// An attempt failed (`reconnect_error`).
-    ReconnectError(String),
+    /// An attempt failed (`reconnect_error`), and why.
+    ReconnectError(OpenError),
     /// `reconnectionAttempts` are used up (`reconnect_failed`).
     ReconnectFailed,
     /// The server pinged (`ping`); the pong is sent already.
