@@ -1018,3 +1018,42 @@ async fn node_server_pings_reach_the_manager_ping_event() {
     assert!(socket.connected() || socket.active());
     server.kill().await;
 }
+
+async fn cookie_jar(parser: ParserKind) {
+    if !available() {
+        return;
+    }
+    let flags = if parser == ParserKind::MsgPack {
+        "cookie,msgpack"
+    } else {
+        "cookie"
+    };
+    let mut server = NodeServer::start_flags(0, "polling,websocket", flags).await;
+    let mut options = Options::default();
+    options.with_credentials(true).parser(parser);
+    let manager = Manager::new(&server.url(), options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    let engine = server.next("engine_connection").await;
+    let expected = format!("io={}", engine["id"].as_str().unwrap());
+    // Every request of the session, polling ones and the upgrade's WebSocket, carries the
+    // cookie the Node engine set on the handshake.
+    let (mut polling, mut websocket) = (false, false);
+    while !(polling && websocket) {
+        let request = server.next("session_request").await;
+        assert_eq!(request["cookie"], expected.as_str(), "{request}");
+        polling |= request["transport"] == "polling";
+        websocket |= request["transport"] == "websocket";
+    }
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn node_server_gets_its_cookie_back_from_the_jar_with_credentials() {
+    cookie_jar(ParserKind::Default).await;
+}
+
+#[tokio::test]
+async fn node_server_gets_its_cookie_back_from_the_jar_with_credentials_msgpack() {
+    cookie_jar(ParserKind::MsgPack).await;
+}

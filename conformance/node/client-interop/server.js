@@ -13,6 +13,9 @@ const transports = (process.argv[3] || "polling,websocket").split(",");
 const flags = (process.argv[4] || "").split(",");
 const recovery = flags.includes("recovery");
 const msgpack = flags.includes("msgpack");
+// "cookie": the engine sets the `io` cookie, and every request of a session is logged with
+// the Cookie header it came with.
+const cookie = flags.includes("cookie");
 const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 const httpServer = http.createServer();
@@ -22,9 +25,18 @@ const io = new Server(httpServer, {
   pingTimeout: 200,
   ...(msgpack ? { parser: require("socket.io-msgpack-parser") } : {}),
   ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 30000 } } : {}),
+  ...(cookie ? { cookie: { name: "io" } } : {}),
 });
 
 io.engine.on("connection", (raw) => log({ ev: "engine_connection", id: raw.id }));
+if (cookie) {
+  io.engine.on("headers", (headers, req) => {
+    const query = new URL(req.url, "http://localhost").searchParams;
+    if (query.get("sid")) {
+      log({ ev: "session_request", transport: query.get("transport"), cookie: req.headers.cookie || null });
+    }
+  });
+}
 
 io.on("connection", (socket) => {
   log({ ev: "connection", nsp: "/", engine: socket.conn.id, id: socket.id, recovered: socket.recovered, auth: socket.handshake.auth, transport: socket.conn.transport.name, query: socket.handshake.query, header: socket.handshake.headers["x-test"] || null });
