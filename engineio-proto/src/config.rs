@@ -57,6 +57,7 @@ pub struct ServerConfig {
     pub(crate) close_timeout: Duration,
     pub(crate) upgrade_noop_interval: Duration,
     pub(crate) max_buffered: usize,
+    pub(crate) initial_packet: Option<crate::Frame>,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +72,7 @@ impl Default for ServerConfig {
             close_timeout: Duration::from_millis(30_000),
             upgrade_noop_interval: Duration::from_millis(100),
             max_buffered: 16 << 20,
+            initial_packet: None,
         }
     }
 }
@@ -126,6 +128,20 @@ impl ServerConfig {
     /// (The reference has no such bound.)
     pub fn max_buffered(&mut self, bytes: usize) -> &mut Self {
         self.max_buffered = bytes;
+        self
+    }
+
+    /// `initialPacket`: a `message` packet with this data sent to every new session right
+    /// after the open packet (in the handshake's answer on long-polling). Default none.
+    ///
+    /// ```
+    /// use engineio_proto::{Data, ServerConfig};
+    ///
+    /// let mut config = ServerConfig::default();
+    /// config.initial_packet(Data::Text("welcome".into()));
+    /// ```
+    pub fn initial_packet(&mut self, data: crate::Data) -> &mut Self {
+        self.initial_packet = Some(crate::Frame::message(data));
         self
     }
 

@@ -161,6 +161,9 @@ pub enum BadRequestReason {
     TransportHandshakeError,
     /// `MIDDLEWARE_FAILURE`: an Engine.IO-level middleware refused the request.
     MiddlewareFailure,
+    /// `ID_GENERATION_ERROR`: the application's id generator (`generateId`) failed or
+    /// chose an id that cannot be one (or is in use).
+    IdGenerationError,
 }
 
 impl Rejection {
@@ -480,7 +483,7 @@ mod tests {
             })
         );
         assert_eq!(
-            get("EIO=4&transport=polling&sid=nope"),
+            get("EIO=4&transport=polling&sid=no%20pe"),
             Err(Rejection::UnknownSid)
         );
         assert_eq!(

@@ -350,6 +350,9 @@ impl ServerSession {
             config,
         };
         session.push_frame(open);
+        if let Some(initial) = session.config.initial_packet.clone() {
+            session.push_frame(initial);
+        }
         session
     }
 

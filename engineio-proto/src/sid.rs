@@ -1,22 +1,38 @@
 //! Session ids: 20 characters of URL-safe base64 (15 random bytes), like the reference.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
-/// An Engine.IO session id: exactly 20 URL-safe base64 characters.
+/// An Engine.IO session id: 20 URL-safe base64 characters when the server makes it, or an
+/// id the application chose (the reference's `generateId`; see [`Sid::new`]).
 ///
-/// Built from random bytes ([`Sid::from_random`], [`SidGenerator`]) or parsed from a
-/// request's `sid` query parameter ([`Sid::parse`]); stored inline, without allocation.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Sid([u8; Self::LEN]);
+/// Built from random bytes ([`Sid::from_random`], [`SidGenerator`]), chosen by the
+/// application ([`Sid::new`]) or parsed from a request's `sid` query parameter
+/// ([`Sid::parse`]). A random id is stored inline, without allocation; a chosen one is
+/// shared (cloning it counts a reference). Ids compare, order and hash by their text.
+#[derive(Clone)]
+pub struct Sid(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// The server's own: 20 URL-safe base64 characters.
+    Random([u8; Sid::LEN]),
+    /// The application's choice.
+    Chosen(Arc<str>),
+}
 
 impl Sid {
-    /// Length of a session id in characters.
+    /// Length of a session id the server makes, in characters.
     pub const LEN: usize = 20;
+
+    /// The most characters of an id the application chooses.
+    pub const MAX_LEN: usize = 128;
 
     /// The session id for 15 random bytes.
     #[allow(
@@ -30,16 +46,39 @@ impl Sid {
             .encode_slice(bytes, &mut out)
             .expect("15 bytes encode to 20 characters");
         debug_assert_eq!(n, Self::LEN);
-        Self(out)
+        Self(Repr::Random(out))
     }
 
-    /// Parses a session id given by a peer; `None` if it cannot be one of ours.
+    /// An id the application chose (the reference's `generateId`): 1 to
+    /// [`Sid::MAX_LEN`] characters among `A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`, `.` and `~`
+    /// (those a URL carries as they are, so that the client's `sid` parameter is the id
+    /// itself); `None` for anything else.
+    ///
+    /// ```
+    /// use engineio_proto::Sid;
+    ///
+    /// let sid = Sid::new("0f8c2c9e-2a7b-4c1e-9d7e-3f1b2a6c5d4e").unwrap();
+    /// assert_eq!(Sid::parse(sid.as_str()), Some(sid));
+    /// assert_eq!(Sid::new("with space"), None);
+    /// assert_eq!(Sid::new(""), None);
+    /// ```
+    pub fn new(id: &str) -> Option<Self> {
+        Self::parse(id)
+    }
+
+    /// Parses a session id given by a peer; `None` if it cannot be a session id.
     pub fn parse(s: &str) -> Option<Self> {
-        let bytes: [u8; Self::LEN] = s.as_bytes().try_into().ok()?;
-        bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
-            .then_some(Self(bytes))
+        let valid = (1..=Self::MAX_LEN).contains(&s.len())
+            && s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+        if !valid {
+            return None;
+        }
+        Some(match <[u8; Self::LEN]>::try_from(s.as_bytes()) {
+            Ok(bytes) => Self(Repr::Random(bytes)),
+            Err(_) => Self(Repr::Chosen(s.into())),
+        })
     }
 
     /// The id as a string.
@@ -48,8 +87,37 @@ impl Sid {
         reason = "an invariant of our own encoding, said at the call; never peer input"
     )]
     pub fn as_str(&self) -> &str {
-        // Only URL-safe base64 characters are ever stored.
-        std::str::from_utf8(&self.0).expect("sid is ASCII")
+        match &self.0 {
+            // Only ASCII characters are ever stored.
+            Repr::Random(bytes) => std::str::from_utf8(bytes).expect("sid is ASCII"),
+            Repr::Chosen(id) => id,
+        }
+    }
+}
+
+impl PartialEq for Sid {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Sid {}
+
+impl PartialOrd for Sid {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sid {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Sid {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -134,12 +202,27 @@ mod tests {
 
     #[test]
     fn parse_rejects_what_cannot_be_a_sid() {
-        assert_eq!(Sid::parse("constructor"), None);
+        assert_eq!(Sid::parse(""), None);
+        assert_eq!(Sid::parse("../x"), None);
         assert_eq!(Sid::parse("lv_VI97HAXpY6yYWAAA+"), None);
         assert_eq!(
             Sid::parse("lv_VI97HAXpY6yYWAAAC").unwrap().as_str(),
             "lv_VI97HAXpY6yYWAAAC"
         );
+    }
+
+    #[test]
+    fn a_chosen_id_is_its_text_and_equals_the_same_text_parsed() {
+        let chosen = Sid::new("user-42.session~1").unwrap();
+        assert_eq!(chosen.as_str(), "user-42.session~1");
+        assert_eq!(Sid::parse("user-42.session~1"), Some(chosen));
+        // Twenty characters of the chosen alphabet compare equal whatever their origin.
+        let twenty = Sid::new("abcdefghij0123456789").unwrap();
+        assert_eq!(Sid::parse("abcdefghij0123456789"), Some(twenty));
+        assert_eq!(Sid::new(&"a".repeat(Sid::MAX_LEN + 1)), None);
+        assert!(Sid::new(&"a".repeat(Sid::MAX_LEN)).is_some());
+        assert_eq!(Sid::new("a/b"), None);
+        assert_eq!(Sid::new("é"), None);
     }
 
     #[test]

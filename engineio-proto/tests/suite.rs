@@ -393,6 +393,24 @@ mod reference_behaviour {
     use super::*;
 
     #[test]
+    fn the_initial_packet_follows_the_open_packet_on_both_transports() {
+        let mut config = Harness::suite_config();
+        config.initial_packet(Data::Text("welcome".into()));
+        let mut polling = Harness::polling_with(config.clone());
+        let body = polling.take_open_response();
+        let (open, initial) = body.split_once('\x1e').expect("two packets");
+        assert_open_packet(open, &["websocket"]);
+        assert_eq!(initial, "4welcome");
+
+        let mut ws = Harness::websocket_with(config);
+        let id = ws.ws;
+        let messages: Vec<String> = ws.ws_messages(id).iter().map(text).collect();
+        assert_eq!(messages.len(), 2);
+        assert_open_packet(&messages[0], &[]);
+        assert_eq!(messages[1], "4welcome");
+    }
+
+    #[test]
     fn a_post_body_over_max_payload_is_answered_413_and_the_session_is_kept() {
         let mut config = Harness::suite_config();
         config.max_payload(10);

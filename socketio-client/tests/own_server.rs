@@ -542,6 +542,66 @@ async fn the_server_socket_sees_its_transport_and_the_upgrade_to_websocket() {
     );
 }
 
+#[tokio::test]
+async fn a_session_id_chosen_by_generate_id_carries_the_connection_through_polling_and_the_upgrade()
+{
+    let mut config = Config::default();
+    let n = std::sync::atomic::AtomicU32::new(0);
+    config.generate_id(move |parts| {
+        let user = parts.headers.get("x-user").and_then(|v| v.to_str().ok());
+        let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok::<_, std::convert::Infallible>(format!("{}.{n}", user.unwrap_or("anonymous")))
+    });
+    let io = SocketIo::new(config);
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_upgrade(move |socket| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(format!("upgraded {}", socket.transport_name()))
+                        .unwrap();
+                }
+            });
+            socket.on("echo", |socket, msg| async move {
+                let _ = socket.emit("echo-back", &msg.arg::<String>().unwrap());
+            });
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    let mut options = Options::default();
+    options.header(
+        http::HeaderName::from_static("x-user"),
+        http::HeaderValue::from_static("alice"),
+    );
+    let manager = Manager::new(&format!("http://{addr}"), options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let (back_tx, mut back) = mpsc::unbounded_channel::<String>();
+    socket.on("echo-back", move |_socket, msg| {
+        let back_tx = back_tx.clone();
+        async move {
+            back_tx.send(msg.arg::<String>().unwrap()).unwrap();
+        }
+    });
+    let mut events = manager.subscribe();
+    socket.connect().await.unwrap();
+    while timeout(T, events.recv()).await.unwrap().unwrap() != socketio_client::ManagerEvent::Open {
+    }
+    assert_eq!(manager.engine_id().as_deref(), Some("alice.0"));
+    assert_eq!(
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+        "upgraded websocket"
+    );
+    socket.emit("echo", &("after the upgrade",)).await.unwrap();
+    assert_eq!(
+        timeout(T, back.recv()).await.unwrap().unwrap(),
+        "after the upgrade"
+    );
+}
+
 /// Our server with the `cookie` option; the `Cookie` header of every request of a session
 /// (not handshakes) goes to the returned channel, with the transport.
 async fn cookie_server() -> (String, mpsc::UnboundedReceiver<(String, String)>) {

@@ -201,6 +201,41 @@ impl Config {
         self
     }
 
+    /// `generateId`: chooses the Engine.IO id of every new connection (the session id the
+    /// client sends back with each request and the `cookie` option holds), instead of the
+    /// server's random 20 characters. The rules are [`EngineConfig::generate_id`]'s (an id
+    /// of 1 to 128 URL-safe characters, not in use; else, or on `Err`, the handshake is
+    /// refused with 400). As in the reference, socket ids stay the server's own.
+    ///
+    /// ```
+    /// use socketio_server::Config;
+    ///
+    /// let mut config = Config::default();
+    /// config.generate_id(|_parts| Ok::<_, std::convert::Infallible>(uuid()));
+    /// # fn uuid() -> String { "0f8c2c9e-2a7b-4c1e-9d7e-3f1b2a6c5d4e".to_owned() }
+    /// ```
+    ///
+    /// [`EngineConfig::generate_id`]: crate::engine::EngineConfig::generate_id
+    pub fn generate_id<F, E>(&mut self, generate: F) -> &mut Self
+    where
+        F: Fn(&http::request::Parts) -> Result<String, E> + Send + Sync + 'static,
+        E: std::fmt::Display,
+    {
+        self.engine.generate_id(generate);
+        self
+    }
+
+    /// `generateId` answering asynchronously; see [`Config::generate_id`].
+    pub fn generate_id_async<F, Fut, E>(&mut self, generate: F) -> &mut Self
+    where
+        F: Fn(&http::request::Parts) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.engine.generate_id_async(generate);
+        self
+    }
+
     /// Turns connection state recovery on (`connectionStateRecovery`; off by default): a
     /// client that lost its connection for a moment comes back with the same socket id,
     /// rooms and data, and receives the events it missed, in order, before `connect`

@@ -866,6 +866,44 @@ async fn every_refused_request_reaches_the_connection_error_listeners_with_its_c
 }
 
 #[tokio::test]
+async fn generate_id_chooses_the_session_id_and_a_bad_or_failed_choice_refuses_with_400() {
+    let mut config = config();
+    config.generate_id_async(|parts| {
+        let wanted = parts
+            .headers
+            .get("x-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        async move { wanted.ok_or("no x-id header") }
+    });
+    let io = SocketIo::new(config);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection_error(move |err| {
+        tx.send(format!("{} {} {:?}", err.code(), err.message(), err.rejection))
+            .unwrap();
+    });
+    let addr = start(&io).await;
+    let handshake = "/socket.io/?EIO=4&transport=polling";
+    let (status, _, body) = http_get(addr, handshake, "x-id: session-1\r\n").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""sid":"session-1""#), "{body}");
+    let (status, _, _) = http_get(addr, &format!("{handshake}&sid=session-1"), "").await;
+    assert_eq!(status, 200, "the chosen id names the session");
+    for extra in ["x-id: session-1\r\n", "x-id: not an id\r\n", ""] {
+        let (status, _, body) = http_get(addr, handshake, extra).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (400, r#"{"code":3,"message":"Bad request"}"#),
+            "{extra}"
+        );
+        assert_eq!(
+            next(&mut rx).await,
+            "3 Bad request BadRequest(IdGenerationError)"
+        );
+    }
+}
+
+#[tokio::test]
 async fn header_listeners_change_handshakes_and_every_response_but_refusals() {
     let io = SocketIo::new(config());
     io.on_initial_headers(|headers, request| {

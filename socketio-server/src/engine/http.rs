@@ -281,7 +281,7 @@ where
         Route::Handshake {
             transport: TransportKind::WebSocket,
             supports_binary,
-        } => open_websocket(shared, req, supports_binary, remote),
+        } => open_websocket(shared, req, supports_binary, remote).await,
         Route::Session {
             sid,
             request,
@@ -337,18 +337,21 @@ async fn open_polling<B>(
     remote: Option<SocketAddr>,
 ) -> Response<ResBody> {
     let (parts, _body) = req.into_parts();
-    let sid = shared.generate_id();
+    let sid = match shared.session_id(&parts).await {
+        Ok(sid) => sid,
+        Err(rejection) => return reject(&rejection),
+    };
     let request = shared.request_id();
     let (handle, inbox) = EngineShared::new_channel();
     let (reply, rx) = oneshot::channel();
     let new = NewSession {
-        sid,
+        sid: sid.clone(),
         remote,
         handle: handle.clone(),
         request: &parts,
     };
     let launch = Launch {
-        sid,
+        sid: sid.clone(),
         remote,
         opening: Opening::Polling {
             req: request,
@@ -374,7 +377,7 @@ fn set_cookie(shared: &EngineShared, sid: &engineio_proto::Sid, response: &mut R
     }
 }
 
-fn open_websocket<B>(
+async fn open_websocket<B>(
     shared: &Arc<EngineShared>,
     mut req: Request<B>,
     supports_binary: bool,
@@ -387,7 +390,10 @@ fn open_websocket<B>(
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, _body) = req.into_parts();
-    let sid = shared.generate_id();
+    let sid = match shared.session_id(&parts).await {
+        Ok(sid) => sid,
+        Err(rejection) => return reject(&rejection),
+    };
     let mut response = switching_protocols(&accept);
     set_cookie(shared, &sid, &mut response);
     let shared = shared.clone();
@@ -405,7 +411,7 @@ fn open_websocket<B>(
                 .await;
         let (handle, inbox) = EngineShared::new_channel();
         let new = NewSession {
-            sid,
+            sid: sid.clone(),
             remote,
             handle: handle.clone(),
             request: &parts,

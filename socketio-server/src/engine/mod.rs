@@ -55,6 +55,17 @@ pub type AllowRequest = Arc<
         + Sync,
 >;
 
+/// Chooses the session id of a handshake request (the reference's `generateId`): `Err`
+/// refuses the request with 400 `{"code":3,"message":"Bad request"}`.
+pub type GenerateId = Arc<
+    dyn Fn(
+            &::http::request::Parts,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// Engine.IO options: the protocol options of [`ServerConfig`] plus those of the HTTP
 /// integration (`path`, `cors`, `allowRequest`, `cookie`).
 #[derive(Clone)]
@@ -64,6 +75,7 @@ pub struct EngineConfig {
     pub(crate) path: String,
     pub(crate) cors: Option<Cors>,
     pub(crate) allow_request: Option<AllowRequest>,
+    pub(crate) generate_id: Option<GenerateId>,
     pub(crate) cookie: Option<cookie::Cookie<'static>>,
     /// The most bytes a session may hold for a client that does not read (default 16 MiB).
     pub(crate) max_buffered: usize,
@@ -87,6 +99,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("path", &self.path)
             .field("cors", &self.cors)
             .field("allow_request", &self.allow_request.is_some())
+            .field("generate_id", &self.generate_id.is_some())
             .field("cookie", &self.cookie)
             .finish()
     }
@@ -104,6 +117,7 @@ impl Default for EngineConfig {
             path: "/engine.io/".to_owned(),
             cors: None,
             allow_request: None,
+            generate_id: None,
             cookie: None,
             max_buffered: 16 << 20,
             header_read_timeout: Some(std::time::Duration::from_secs(60)),
@@ -149,6 +163,42 @@ impl EngineConfig {
         Fut: std::future::Future<Output = Result<(), Option<String>>> + Send + 'static,
     {
         self.allow_request = Some(Arc::new(move |parts| Box::pin(check(parts))));
+        self
+    }
+
+    /// Chooses the id of every new session (`generateId`) instead of the server's random
+    /// 20 characters: `Ok(id)` must be 1 to 128 characters among `A`–`Z`, `a`–`z`, `0`–`9`,
+    /// `-`, `_`, `.`, `~` (see [`Sid::new`]) and not in use; anything else, and `Err`,
+    /// refuses the handshake with 400 (`connection_error` with
+    /// [`BadRequestReason::IdGenerationError`]). The id is what clients send back with each
+    /// request, and what the `cookie` option holds: it must be as hard to guess as a
+    /// password if sessions are not otherwise bound to their client.
+    pub fn generate_id<F, E>(&mut self, generate: F) -> &mut Self
+    where
+        F: Fn(&::http::request::Parts) -> Result<String, E> + Send + Sync + 'static,
+        E: std::fmt::Display,
+    {
+        self.generate_id = Some(Arc::new(move |parts| {
+            Box::pin(std::future::ready(
+                generate(parts).map_err(|e| e.to_string()),
+            ))
+        }));
+        self
+    }
+
+    /// Chooses the id of every new session asynchronously (`generateId` returning a
+    /// promise), with the rules of [`EngineConfig::generate_id`]: the closure takes from the
+    /// request what it needs and returns the future of the id.
+    pub fn generate_id_async<F, Fut, E>(&mut self, generate: F) -> &mut Self
+    where
+        F: Fn(&::http::request::Parts) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<String, E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.generate_id = Some(Arc::new(move |parts| {
+            let id = generate(parts);
+            Box::pin(async move { id.await.map_err(|e| e.to_string()) })
+        }));
         self
     }
 
@@ -596,6 +646,29 @@ impl EngineShared {
             .unwrap_or_else(|e| e.into_inner())
             .fill(&mut seed);
         seed
+    }
+
+    /// The id of a new session: the application's (`generateId`), checked, or the server's.
+    pub(crate) async fn session_id(&self, parts: &::http::request::Parts) -> Result<Sid, Rejection> {
+        let Some(generate) = &self.config.generate_id else {
+            return Ok(self.generate_id());
+        };
+        let refused = Rejection::BadRequest(BadRequestReason::IdGenerationError);
+        let chosen = generate(parts).await.map_err(|error| {
+            tracing::debug!(%error, "the id generator failed");
+            refused.clone()
+        })?;
+        match Sid::new(&chosen) {
+            Some(sid) if self.lookup(&sid).is_none() => Ok(sid),
+            Some(_) => {
+                tracing::debug!(id = %chosen, "the id generator chose an id in use");
+                Err(refused)
+            }
+            None => {
+                tracing::debug!(id = %chosen, "the id generator chose an id that cannot be one");
+                Err(refused)
+            }
+        }
     }
 
     pub(crate) fn generate_id(&self) -> Sid {

@@ -303,9 +303,15 @@ impl Launch {
         let handle = channel.0.clone();
         let task = match opening {
             Opening::Polling { req, reply } => {
-                let session = ServerSession::new_polling(sid, config, req, now);
+                let session = ServerSession::new_polling(sid.clone(), config, req, now);
                 let mut task =
-                    SessionTask::new(sid, machine(session, now), conn, channel, shared.clone());
+                    SessionTask::new(
+                    sid.clone(),
+                    machine(session, now),
+                    conn,
+                    channel,
+                    shared.clone(),
+                );
                 task.replies.insert(req, reply);
                 // The handshake's answer (the open packet) is ready: given now, the request
                 // does not wait for the task's first turn.
@@ -322,9 +328,15 @@ impl Launch {
                 supports_binary,
             } => {
                 let session =
-                    ServerSession::new_websocket(sid, config, WsId(0), supports_binary, now);
+                    ServerSession::new_websocket(sid.clone(), config, WsId(0), supports_binary, now);
                 let mut task =
-                    SessionTask::new(sid, machine(session, now), conn, channel, shared.clone());
+                    SessionTask::new(
+                    sid.clone(),
+                    machine(session, now),
+                    conn,
+                    channel,
+                    shared.clone(),
+                );
                 let id = task.add_ws(*ws);
                 debug_assert_eq!(id, WsId(0));
                 task.on_websocket = true;
