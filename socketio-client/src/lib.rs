@@ -81,7 +81,7 @@ pub use error::{AckError, ConnectError, EmitError};
 pub use handle::{Manager, Message, Socket, Volatile, WithTimeout};
 pub use shared::ManagerEvent;
 pub use socketio_proto::Spread;
-pub use socketio_proto::Value;
+pub use socketio_proto::{Value, value};
 pub use socketio_proto::endpoint::client::{
     Backoff, CloseReason, DisconnectReason, OpenError, RandomSource, ReconnectSchedule,
     TransportMode,

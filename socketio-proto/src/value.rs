@@ -52,6 +52,100 @@ impl Value {
             _ => None,
         }
     }
+
+    /// The member `key` of an object (the first, should a peer send it twice); `None` for
+    /// a missing member or a value that is not an object.
+    ///
+    /// ```
+    /// use socketio_proto::Value;
+    ///
+    /// let auth = Value::from(serde_json::json!({ "token": "abc" }));
+    /// assert_eq!(auth.get("token").and_then(Value::as_str), Some("abc"));
+    /// assert_eq!(auth.get("user"), None);
+    /// ```
+    pub fn get(&self, key: &str) -> Option<&Self> {
+        match self {
+            Self::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is an array.
+    pub fn as_array(&self) -> Option<&[Self]> {
+        match self {
+            Self::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The number as an `i64`, if this is an integer that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The number as an `f64`, if this is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// True for `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Self::Null)
+    }
+}
+
+/// Builds a [`Value`] with JSON's syntax, binary included: objects `{"key": value, …}`,
+/// arrays `[…]`, `null`, and any expression that converts into a `Value` (strings,
+/// numbers, booleans, `bytes::Bytes`, `Vec<u8>`, `serde_json::Value`, another `Value`).
+/// A value of more than one token (a call, a negative number) goes in parentheses.
+///
+/// ```
+/// use bytes::Bytes;
+/// use socketio_proto::{Value, value};
+///
+/// let data = Bytes::from_static(&[1, 2, 3]);
+/// let name = String::from("a.bin");
+/// let upload = value!({
+///     "name": name,
+///     "size": (data.len() as u64),
+///     "data": data,
+///     "tags": ["x", null, (-1), 2.5],
+///     "meta": { "draft": true },
+/// });
+/// assert_eq!(upload.get("size").and_then(Value::as_i64), Some(3));
+/// assert_eq!(upload.get("data").and_then(Value::as_binary).map(|b| b.len()), Some(3));
+/// assert_eq!(upload.get("tags").and_then(Value::as_array).map(|t| t.len()), Some(4));
+/// ```
+#[macro_export]
+macro_rules! value {
+    (null) => {
+        $crate::Value::Null
+    };
+    ([ $($item:tt),* $(,)? ]) => {
+        $crate::Value::Array(::std::vec![ $( $crate::value!($item) ),* ])
+    };
+    ({ $($key:literal : $item:tt),* $(,)? }) => {
+        $crate::Value::Object(::std::vec![
+            $( (::std::string::String::from($key), $crate::value!($item)) ),*
+        ])
+    };
+    ($other:expr) => {
+        $crate::Value::from($other)
+    };
 }
 
 /// A JSON value, as the same value without binary (object keys in their order).
@@ -127,6 +221,18 @@ impl From<u64> for Value {
 
 /// A number; `NaN` and the infinities (not numbers in JSON) are `null`, as
 /// `JSON.stringify` writes them.
+impl From<i32> for Value {
+    fn from(n: i32) -> Self {
+        Self::Number(n.into())
+    }
+}
+
+impl From<u32> for Value {
+    fn from(n: u32) -> Self {
+        Self::Number(n.into())
+    }
+}
+
 impl From<f64> for Value {
     fn from(n: f64) -> Self {
         serde_json::Number::from_f64(n).map_or(Self::Null, Self::Number)

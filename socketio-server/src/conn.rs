@@ -279,13 +279,19 @@ impl SioConnection {
         nsp: Namespace,
         auth: Option<Payload>,
     ) {
-        let Some(ns) = self.io.namespace_for(&nsp) else {
+        // The auth object as the application reads it (`{}` when absent). One that cannot be
+        // read is refused with a CONNECT_ERROR naming why, never replaced silently (after
+        // the namespace is known: a dynamic one is asked with `{}`).
+        let auth = auth.map(|p| p.deserialize_lossy::<Value>());
+        let empty = Value::Object(Vec::new());
+        let Some(ns) = self.io.namespace_for(&nsp, match &auth {
+            Some(Ok(auth)) => auth,
+            None | Some(Err(_)) => &empty,
+        }) else {
             return reject(ep, &nsp, "Invalid namespace", None);
         };
-        // The auth object as the application reads it (`{}` when absent). One that cannot be
-        // read is refused with a CONNECT_ERROR naming why, never replaced silently.
-        let auth = match auth.map(|p| p.deserialize_lossy::<Value>()) {
-            None => Value::Object(Vec::new()),
+        let auth = match auth {
+            None => empty,
             Some(Ok(auth)) => auth,
             Some(Err(e)) => {
                 let message = format!("invalid auth payload: {e}");

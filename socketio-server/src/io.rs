@@ -30,8 +30,9 @@ pub(crate) type Middleware = Arc<
         + Sync,
 >;
 
-/// Decides which namespace names a dynamic namespace accepts.
-pub(crate) type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+/// Decides which namespace names a dynamic namespace accepts, with the CONNECT's auth
+/// object (`{}` when `of(name)` asks).
+pub(crate) type NamespaceMatcher = Arc<dyn Fn(&str, &Value) -> bool + Send + Sync>;
 
 /// Builds the adapter of a namespace.
 pub type AdapterFactory = Arc<dyn Fn(&AdapterContext) -> Arc<dyn Adapter> + Send + Sync>;
@@ -440,9 +441,13 @@ pub(crate) struct IoInner {
 }
 
 impl IoInner {
-    /// The namespace a CONNECT asks for: a static one, or a child of the first dynamic
-    /// namespace whose matcher accepts the name.
-    pub(crate) fn namespace_for(&self, nsp: &Namespace) -> Option<Arc<NamespaceInner>> {
+    /// The namespace a CONNECT with `auth` asks for: a static one, or a child of the first
+    /// dynamic namespace whose matcher accepts the name (and the auth object).
+    pub(crate) fn namespace_for(
+        &self,
+        nsp: &Namespace,
+        auth: &Value,
+    ) -> Option<Arc<NamespaceInner>> {
         if let Some(ns) = self
             .namespaces
             .read()
@@ -451,7 +456,7 @@ impl IoInner {
         {
             return Some(ns.clone());
         }
-        self.create_child(nsp, |_| true)
+        self.create_child(nsp, auth, |_| true)
     }
 
     /// Creates `nsp` as the child of the first dynamic namespace that accepts it (among
@@ -459,13 +464,14 @@ impl IoInner {
     fn create_child(
         &self,
         nsp: &Namespace,
+        auth: &Value,
         which: impl Fn(&DynamicParent) -> bool,
     ) -> Option<Arc<NamespaceInner>> {
         let parent = {
             let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
             let parent = dynamic
                 .iter()
-                .find(|p| which(p) && (p.matches)(nsp.as_str()))?;
+                .find(|p| which(p) && (p.matches)(nsp.as_str(), auth))?;
             (parent.ns.handlers.clone(), parent.adapter.clone())
         };
         let (child, created) = {
@@ -1047,7 +1053,8 @@ impl SocketIo {
                 inner: inner.clone(),
             };
         }
-        if let Some(inner) = self.inner.create_child(&nsp, |p| p.regex) {
+        if let Some(inner) = self.inner
+            .create_child(&nsp, &Value::Object(Vec::new()), |p| p.regex) {
             return NamespaceRef { inner };
         }
         let (inner, created) = {
@@ -1097,6 +1104,38 @@ impl SocketIo {
     where
         F: Fn(&str) -> bool + Send + Sync + 'static,
     {
+        self.add_dynamic(Arc::new(move |name: &str, _: &Value| matches(name)), false)
+    }
+
+    /// A dynamic namespace whose function sees the CONNECT's auth object too
+    /// (`io.of((name, auth, next) => …)`), as [`SocketIo::of_dynamic`] otherwise. A
+    /// CONNECT the function refuses gets "Invalid namespace", as there. As there too, the
+    /// function is asked only while the namespace does not exist: once made, the child
+    /// takes every CONNECT (to guard it, or to refuse with a reason of its own, use a
+    /// middleware: [`NamespaceRef::use_middleware`]). Unlike there, the function answers
+    /// at once (it cannot wait for I/O).
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// use socketio_server::Value;
+    ///
+    /// // Only members reach their team's namespace.
+    /// let teams = io.of_dynamic_with_auth(|name, auth| {
+    ///     let Some(team) = name.strip_prefix("/team-") else {
+    ///         return false;
+    ///     };
+    ///     matches!(auth.get("teams"), Some(Value::Array(teams))
+    ///         if teams.iter().any(|t| t.as_str() == Some(team)))
+    /// });
+    /// teams.on_connection(|socket| async move {
+    ///     let _ = socket.emit("welcome", &socket.ns().to_owned());
+    /// });
+    /// # }
+    /// ```
+    pub fn of_dynamic_with_auth<F>(&self, matches: F) -> NamespaceRef
+    where
+        F: Fn(&str, &Value) -> bool + Send + Sync + 'static,
+    {
         self.add_dynamic(Arc::new(matches), false)
     }
 
@@ -1116,7 +1155,10 @@ impl SocketIo {
     /// # }
     /// ```
     pub fn of_regex(&self, pattern: regex::Regex) -> NamespaceRef {
-        self.add_dynamic(Arc::new(move |name: &str| pattern.is_match(name)), true)
+        self.add_dynamic(
+            Arc::new(move |name: &str, _: &Value| pattern.is_match(name)),
+            true,
+        )
     }
 
     fn add_dynamic(&self, matches: NamespaceMatcher, regex: bool) -> NamespaceRef {

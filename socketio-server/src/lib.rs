@@ -53,6 +53,6 @@ pub use socket::{
 };
 pub use socketio_proto::ParserKind;
 pub use socketio_proto::Spread;
-pub use socketio_proto::Value;
+pub use socketio_proto::{Value, value};
 pub use socketio_proto::listeners::ListenerId;
 pub use socketio_proto::recovery::RecoveryConfig;

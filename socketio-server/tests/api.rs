@@ -280,6 +280,43 @@ async fn a_dynamic_namespace_accepts_the_names_its_function_accepts() {
 }
 
 #[tokio::test]
+async fn a_dynamic_namespace_with_auth_accepts_the_connects_whose_auth_its_function_accepts() {
+    let io = SocketIo::new(config());
+    io.of_dynamic_with_auth(|name, auth| {
+        let Some(team) = name.strip_prefix("/team-") else {
+            return false;
+        };
+        auth.get("teams")
+            .and_then(Value::as_array)
+            .is_some_and(|teams| teams.iter().any(|t| t.as_str() == Some(team)))
+    })
+    .on_connection(|socket| async move {
+        let _ = socket.emit("hello", &socket.ns().to_owned());
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.send(r#"40/team-red,{"teams":["blue","red"]}"#).await;
+    assert!(client.recv().await.starts_with(r#"40/team-red,{"sid":"#));
+    assert_eq!(client.recv().await, r#"42/team-red,["hello","/team-red"]"#);
+    client.send(r#"40/team-green,{"teams":["blue","red"]}"#).await;
+    assert_eq!(
+        client.recv().await,
+        r#"44/team-green,{"message":"Invalid namespace"}"#
+    );
+    client.send("40/team-blue,").await;
+    assert_eq!(
+        client.recv().await,
+        r#"44/team-blue,{"message":"Invalid namespace"}"#,
+        "no auth is {{}}"
+    );
+    // The namespace exists now: another CONNECT to it goes through whatever its auth, as
+    // the reference's (the function creates children, it does not guard them).
+    let mut other = Client::connect(addr).await;
+    other.send(r#"40/team-red,{"teams":[]}"#).await;
+    assert!(other.recv().await.starts_with(r#"40/team-red,{"sid":"#));
+}
+
+#[tokio::test]
 async fn what_is_emitted_on_a_dynamic_parent_reaches_every_child_and_fetch_sockets_is_refused() {
     let io = SocketIo::new(config());
     let parent = io.of_dynamic(|name| name.starts_with("/ws-"));
