@@ -84,6 +84,16 @@ pub enum Event {
     Upgraded,
     /// The session is closed; the driver may forget it once the transmits are drained.
     Closed(CloseReason),
+    /// With [`ServerSession::observe`]: a packet arrived on the session's transport, before
+    /// the session acts on it (the reference's `packet` event of a socket).
+    Packet(Packet),
+    /// With [`ServerSession::observe`]: a packet was queued for the client (`packetCreate`).
+    PacketCreate(Packet),
+    /// With [`ServerSession::observe`]: the client answered a ping (`heartbeat`).
+    Heartbeat,
+    /// With [`ServerSession::observe`]: the queued packets were handed to the transport
+    /// (`drain`).
+    Drain,
 }
 
 /// Why a session closed, with the reference's reason strings ([`CloseReason::as_str`]).
@@ -216,6 +226,8 @@ pub struct ServerSession {
     /// The v4 leniency (engine.io ≥ 6.6.10): while a pong is awaited, the first other packet
     /// pushes the ping-timeout deadline back once.
     pong_deadline_refreshed: bool,
+    /// Reports packets, heartbeats and flushes as events ([`ServerSession::observe`]).
+    observe: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,6 +359,7 @@ impl ServerSession {
                 ..Timers::default()
             },
             pong_deadline_refreshed: false,
+            observe: false,
             config,
         };
         session.push_frame(open);
@@ -417,7 +430,21 @@ impl ServerSession {
         }
     }
 
+    /// True while packets, heartbeats and flushes are reported ([`ServerSession::observe`]).
+    pub fn is_observed(&self) -> bool {
+        self.observe
+    }
+
     // ---- commands ----
+
+    /// Reports from now on every packet received ([`Event::Packet`]) and queued for the
+    /// client ([`Event::PacketCreate`]), each answered ping ([`Event::Heartbeat`]) and each
+    /// flush to the transport ([`Event::Drain`]): the reference's `packet`, `packetCreate`,
+    /// `heartbeat` and `drain` events of a socket, for an application that listens to them.
+    /// Off by default (nothing is copied nor queued then); `false` turns it off again.
+    pub fn observe(&mut self, on: bool) {
+        self.observe = on;
+    }
 
     /// Queues a `message` packet; it leaves at once on WebSocket or with the next poll.
     pub fn send(&mut self, data: Data) -> Result<(), SendError> {
@@ -765,6 +792,9 @@ impl ServerSession {
         if self.state != State::Open {
             return;
         }
+        if self.observe {
+            self.events.push_back(Event::Packet(packet.clone()));
+        }
         if packet.packet_type != PacketType::Pong && !self.pong_deadline_refreshed {
             if let Some(deadline) = &mut self.timers.pong {
                 *deadline = now + self.config.ping_timeout;
@@ -778,6 +808,9 @@ impl ServerSession {
             PacketType::Pong => {
                 self.timers.pong = None;
                 self.timers.ping = Some(now + self.config.ping_interval);
+                if self.observe {
+                    self.events.push_back(Event::Heartbeat);
+                }
             }
             PacketType::Message => self.events.push_back(Event::Message(packet.data)),
             // `close` is handled by each transport; the others mean nothing from a client.
@@ -923,6 +956,16 @@ impl ServerSession {
     }
 
     fn push_frame(&mut self, frame: Frame) {
+        if self.observe {
+            let packet = match &frame {
+                Frame::Binary(data) => Some(Packet::binary(data.clone())),
+                Frame::Text(text) => Packet::decode_text(text.clone()).ok(),
+            };
+            // (Our own frames always decode.)
+            if let Some(packet) = packet {
+                self.events.push_back(Event::PacketCreate(packet));
+            }
+        }
         self.outbox_bytes += frame.len();
         self.outbox.push_back(frame);
     }
@@ -947,11 +990,15 @@ impl ServerSession {
                 }
             }
             Transport::Polling { get, .. } => {
-                if let Some(req) = get.take() {
-                    let body = self.take_outbox_payload();
-                    self.respond(req, HttpResponse::Payload(body));
-                }
+                let Some(req) = get.take() else {
+                    return;
+                };
+                let body = self.take_outbox_payload();
+                self.respond(req, HttpResponse::Payload(body));
             }
+        }
+        if self.observe {
+            self.events.push_back(Event::Drain);
         }
     }
 

@@ -69,8 +69,7 @@ impl Sid {
     /// Parses a session id given by a peer; `None` if it cannot be a session id.
     pub fn parse(s: &str) -> Option<Self> {
         let valid = (1..=Self::MAX_LEN).contains(&s.len())
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
         if !valid {
             return None;

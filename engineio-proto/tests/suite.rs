@@ -393,6 +393,63 @@ mod reference_behaviour {
     use super::*;
 
     #[test]
+    fn an_observed_session_reports_packets_received_and_created_heartbeats_and_drains() {
+        let mut h = Harness::websocket_opened();
+        let ws = h.ws;
+        assert_eq!(h.take_event(), None, "nothing is reported unless observed");
+        h.session.observe(true);
+        // A message in, echoed by the harness: received, then created and flushed.
+        h.ws_send(ws, WsMessage::Text("4hello".into()));
+        let mut events = Vec::new();
+        while let Some(e) = h.take_event() {
+            events.push(e);
+        }
+        assert_eq!(
+            events,
+            [
+                Event::Packet(engineio_proto::Packet::message("hello")),
+                Event::PacketCreate(engineio_proto::Packet::message("hello")),
+                Event::Drain,
+            ]
+        );
+        assert_eq!(h.ws_messages(ws).len(), 1);
+        // The ping, then the client's pong: a heartbeat.
+        h.advance(300);
+        assert_eq!(
+            h.take_event(),
+            Some(Event::PacketCreate(engineio_proto::Packet::ping()))
+        );
+        assert_eq!(h.take_event(), Some(Event::Drain));
+        h.ws_send(ws, WsMessage::Text("3".into()));
+        assert_eq!(
+            h.take_event(),
+            Some(Event::Packet(engineio_proto::Packet::pong()))
+        );
+        assert_eq!(h.take_event(), Some(Event::Heartbeat));
+        // Off again: nothing more.
+        h.session.observe(false);
+        h.ws_send(ws, WsMessage::Text("4again".into()));
+        assert_eq!(h.take_event(), None);
+    }
+
+    #[test]
+    fn on_polling_an_observed_session_drains_when_a_poll_takes_the_packets() {
+        let mut h = Harness::polling_opened();
+        h.session.observe(true);
+        h.server_send("queued");
+        assert_eq!(
+            h.take_event(),
+            Some(Event::PacketCreate(engineio_proto::Packet::message(
+                "queued"
+            )))
+        );
+        assert_eq!(h.take_event(), None, "no poll yet: nothing drained");
+        let get = h.get();
+        assert_eq!(h.payload(get), "4queued");
+        assert_eq!(h.take_event(), Some(Event::Drain));
+    }
+
+    #[test]
     fn the_initial_packet_follows_the_open_packet_on_both_transports() {
         let mut config = Harness::suite_config();
         config.initial_packet(Data::Text("welcome".into()));

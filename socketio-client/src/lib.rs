@@ -81,13 +81,13 @@ pub use error::{AckError, ConnectError, EmitError};
 pub use handle::{Manager, Message, Socket, Volatile, WithTimeout};
 pub use shared::ManagerEvent;
 pub use socketio_proto::Spread;
-pub use socketio_proto::{Value, value};
 pub use socketio_proto::endpoint::client::{
     Backoff, CloseReason, DisconnectReason, OpenError, RandomSource, ReconnectSchedule,
     TransportMode,
 };
 pub use socketio_proto::listeners::ListenerId;
 pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};
+pub use socketio_proto::{Value, value};
 #[cfg(feature = "rustls")]
 pub use tls::InvalidCertificate;
 pub use transport::InvalidUrl;

@@ -174,6 +174,13 @@ pub enum Event {
     },
     /// The whole connection is closed: the driver closes the Engine.IO session.
     Closed(CloseReason),
+    /// An Engine.IO event of the connection's session (a packet received or created, a
+    /// heartbeat, a flush, the upgrade's steps, its close), for the application's listeners
+    /// of the connection (the reference's `socket.conn` events). Only a
+    /// [`ServerEndpoint`](crate::endpoint::server::ServerEndpoint) told to
+    /// [`observe_engine`](crate::endpoint::server::ServerEndpoint::observe_engine) reports
+    /// them; a bare [`ServerConnection`] never does.
+    Engine(engineio_proto::Event),
 }
 
 /// Why a socket left its namespace; [`DisconnectReason::as_str`] gives the reference's
@@ -341,6 +348,11 @@ impl ServerConnection {
             events: VecDeque::new(),
             closed: None,
         }
+    }
+
+    /// Queues an event of the layer below (the endpoint's Engine.IO events).
+    pub(crate) fn push_event(&mut self, event: Event) {
+        self.events.push_back(event);
     }
 
     /// The bytes of binary attachments held for a packet whose attachments have not all

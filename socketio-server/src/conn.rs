@@ -266,10 +266,30 @@ impl SioConnection {
             // The endpoint closes its session itself; the sockets left already (their
             // `Disconnected` came first).
             Event::Closed(reason) => log_close(&reason),
+            Event::Engine(event) => self.on_engine_event(&event),
             // `Event` is non-exhaustive (another crate): a future event is ignored until
             // this driver handles it (the proto adds it with its driver support; debug
             // builds, hence the tests, stop here).
             other => debug_assert!(false, "event not handled by the driver: {other:?}"),
+        }
+    }
+
+    /// Calls the application's listeners of an Engine.IO event of the connection.
+    fn on_engine_event(&mut self, event: &engineio_proto::Event) {
+        use engineio_proto::Event as E;
+        let name = match event {
+            E::Packet(_) => "packet",
+            E::PacketCreate(_) => "packetCreate",
+            E::Heartbeat => "heartbeat",
+            E::Drain => "drain",
+            E::Upgrading => "upgrading",
+            E::Upgraded => "upgrade",
+            E::Closed(_) => "close",
+            // Messages go to the sockets; a future event has no listeners yet.
+            E::Message(_) | _ => return,
+        };
+        for listener in self.handle.conn_listeners(name) {
+            listener(event);
         }
     }
 
@@ -284,10 +304,13 @@ impl SioConnection {
         // the namespace is known: a dynamic one is asked with `{}`).
         let auth = auth.map(|p| p.deserialize_lossy::<Value>());
         let empty = Value::Object(Vec::new());
-        let Some(ns) = self.io.namespace_for(&nsp, match &auth {
-            Some(Ok(auth)) => auth,
-            None | Some(Err(_)) => &empty,
-        }) else {
+        let Some(ns) = self.io.namespace_for(
+            &nsp,
+            match &auth {
+                Some(Ok(auth)) => auth,
+                None | Some(Err(_)) => &empty,
+            },
+        ) else {
             return reject(ep, &nsp, "Invalid namespace", None);
         };
         let auth = match auth {
@@ -776,6 +799,7 @@ impl Connection for SioConnection {
             Command::Close => ep.close(now),
             Command::CloseTransport => ep.close_session(now),
             Command::Shutdown => ep.shutdown(now),
+            Command::ObserveEngine => ep.observe_engine(true),
         }
     }
 

@@ -1022,7 +1022,9 @@ impl SocketIo {
         });
         let io = inner.clone();
         let factory = move |new: NewSession<'_>, launch: Launch| {
-            let base = Arc::new(HandshakeBase::from_request(new.request, new.remote));
+            let mut base = HandshakeBase::from_request(new.request, new.remote);
+            base.engine_id = Some(new.sid.clone());
+            let base = Arc::new(base);
             let conn = SioConnection::new(io.clone(), new.handle, base);
             let seed = launch.shared.random_seed();
             launch.spawn(
@@ -1053,8 +1055,10 @@ impl SocketIo {
                 inner: inner.clone(),
             };
         }
-        if let Some(inner) = self.inner
-            .create_child(&nsp, &Value::Object(Vec::new()), |p| p.regex) {
+        if let Some(inner) = self
+            .inner
+            .create_child(&nsp, &Value::Object(Vec::new()), |p| p.regex)
+        {
             return NamespaceRef { inner };
         }
         let (inner, created) = {

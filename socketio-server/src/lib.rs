@@ -49,10 +49,11 @@ pub use error::{AckError, ConnectError, EmitError};
 pub use io::{AdapterContext, AdapterFactory, Config, NamespaceRef, ServerSideMessage, SocketIo};
 pub use service::{NotFound, SocketIoLayer, SocketIoService};
 pub use socket::{
-    AckResponse, AckSender, Handshake, Message, MiddlewareError, Socket, SocketError, TimeoutSocket,
+    AckResponse, AckSender, Conn, Handshake, Message, MiddlewareError, Socket, SocketError,
+    TimeoutSocket,
 };
 pub use socketio_proto::ParserKind;
 pub use socketio_proto::Spread;
-pub use socketio_proto::{Value, value};
 pub use socketio_proto::listeners::ListenerId;
 pub use socketio_proto::recovery::RecoveryConfig;
+pub use socketio_proto::{Value, value};

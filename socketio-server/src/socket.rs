@@ -20,7 +20,9 @@ use socketio_proto::{AckId, Namespace, ParserKind, Payload};
 use tokio::sync::oneshot;
 
 use crate::broadcast::{BroadcastOperator, IntoRooms};
-use crate::engine::{Input, Sent, SessionHandle, SlowClientPolicy};
+use crate::engine::{
+    CloseReason, ConnListener, Input, Packet, Sent, SessionHandle, SlowClientPolicy,
+};
 use crate::error::{AckError, EmitError};
 use socketio_proto::Value;
 use socketio_proto::args::EventData;
@@ -88,6 +90,8 @@ pub(crate) struct HandshakeBase {
     headers: OnceLock<Box<HeaderMap>>,
     pub(crate) url: Uri,
     pub(crate) address: Option<std::net::SocketAddr>,
+    /// The Engine.IO session id (`socket.conn.id`), when known.
+    pub(crate) engine_id: Option<engineio_proto::Sid>,
     pub(crate) secure: bool,
     pub(crate) time: SystemTime,
 }
@@ -126,6 +130,7 @@ impl HandshakeBase {
             headers: OnceLock::new(),
             url,
             address,
+            engine_id: None,
             secure: request.uri.scheme_str() == Some("https")
                 || request.extensions.get::<crate::engine::Secure>().is_some(),
             time: SystemTime::now(),
@@ -538,6 +543,9 @@ pub(crate) enum Command {
     CloseTransport,
     /// The server shuts down: every socket disconnects with "server shutting down".
     Shutdown,
+    /// The application listens to the connection's Engine.IO events: the session reports
+    /// them from now on.
+    ObserveEngine,
 }
 
 /// The listeners of a socket. Those of incoming events and of disconnection are used by
@@ -1375,6 +1383,23 @@ impl Socket {
         self.handlers().rare().upgrade.on(handler)
     }
 
+    /// The Engine.IO connection under this socket (`socket.conn`): its id, transport and
+    /// events. Shared by the sockets of one client in every namespace.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// let conn = socket.conn();
+    /// println!("{} over {}", conn.id(), conn.transport_name());
+    /// conn.on_packet(|packet| println!("in: {:?}", packet.packet_type));
+    /// conn.on_close(|reason| println!("closed: {}", reason.as_str()));
+    /// # }
+    /// ```
+    pub fn conn(&self) -> Conn {
+        Conn {
+            socket: self.clone(),
+        }
+    }
+
     /// Closes the underlying Engine.IO connection without a DISCONNECT, as the reference's
     /// `socket.conn.close()`: the client sees its transport close and reconnects (with
     /// connection state recovery, into the same session); every socket of the connection
@@ -1391,6 +1416,184 @@ impl Socket {
             id,
             sent: None,
         }
+    }
+}
+
+/// The Engine.IO connection under a socket (the reference's `socket.conn`), from
+/// [`Socket::conn`]: its id, its transport, and the listeners of its events.
+///
+/// The listeners are called in the connection's task as the event happens, in the order
+/// they were added: keep them short (count, log, hand over to a channel), they hold up the
+/// connection while they run. Listening to `packet`, `packet_create`, `heartbeat` or
+/// `drain` has the connection report every packet; a connection nobody listens to reports
+/// nothing and pays nothing.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    socket: Socket,
+}
+
+impl Conn {
+    /// The Engine.IO session id (`socket.conn.id`), what the client sends back with each
+    /// request; not the socket's id.
+    pub fn id(&self) -> &str {
+        self.socket
+            .inner
+            .handshake
+            .base
+            .engine_id
+            .as_ref()
+            .map_or("", engineio_proto::Sid::as_str)
+    }
+
+    /// The transport now, `"polling"` or `"websocket"` (`socket.conn.transport.name`).
+    pub fn transport_name(&self) -> &'static str {
+        self.socket.transport_name()
+    }
+
+    /// Closes the connection without a DISCONNECT (`socket.conn.close()`); see
+    /// [`Socket::close_transport`].
+    pub fn close(&self) {
+        self.socket.close_transport();
+    }
+
+    fn listen(&self, event: &'static str, listener: ConnListener) -> ListenerId {
+        let handle = &self.socket.inner.handle;
+        let (id, first) = handle.with_conn_listeners(|listeners| listeners.on(event, listener));
+        if first {
+            handle.send(Input::Custom(Box::new(Command::ObserveEngine)));
+        }
+        id
+    }
+
+    /// Adds a listener of every packet the client sends on the connection's transport, ping
+    /// answers included, before the server acts on it (`socket.conn.on("packet")`).
+    pub fn on_packet<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&Packet) + Send + Sync + 'static,
+    {
+        self.listen(
+            "packet",
+            Arc::new(move |event| {
+                if let engineio_proto::Event::Packet(packet) = event {
+                    listener(packet);
+                }
+            }),
+        )
+    }
+
+    /// Adds a listener of every packet queued for the client (`socket.conn.on("packetCreate")`).
+    pub fn on_packet_create<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&Packet) + Send + Sync + 'static,
+    {
+        self.listen(
+            "packetCreate",
+            Arc::new(move |event| {
+                if let engineio_proto::Event::PacketCreate(packet) = event {
+                    listener(packet);
+                }
+            }),
+        )
+    }
+
+    /// Adds a listener of the client's answers to pings (`socket.conn.on("heartbeat")`).
+    pub fn on_heartbeat<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.listen(
+            "heartbeat",
+            Arc::new(move |event| {
+                if matches!(event, engineio_proto::Event::Heartbeat) {
+                    listener();
+                }
+            }),
+        )
+    }
+
+    /// Adds a listener of each hand-over of the queued packets to the transport
+    /// (`socket.conn.on("drain")`).
+    pub fn on_drain<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.listen(
+            "drain",
+            Arc::new(move |event| {
+                if matches!(event, engineio_proto::Event::Drain) {
+                    listener();
+                }
+            }),
+        )
+    }
+
+    /// Adds a listener of the start of an upgrade: the client probed the new transport,
+    /// named to the listener (`socket.conn.on("upgrading")`).
+    pub fn on_upgrading<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&'static str) + Send + Sync + 'static,
+    {
+        self.listen(
+            "upgrading",
+            Arc::new(move |event| {
+                if matches!(event, engineio_proto::Event::Upgrading) {
+                    listener("websocket");
+                }
+            }),
+        )
+    }
+
+    /// Adds a listener of the end of an upgrade: the connection runs on the transport named
+    /// to the listener (`socket.conn.on("upgrade")`; [`Socket::on_upgrade`] is the same
+    /// with the socket, run in its queue).
+    pub fn on_upgrade<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&'static str) + Send + Sync + 'static,
+    {
+        self.listen(
+            "upgrade",
+            Arc::new(move |event| {
+                if matches!(event, engineio_proto::Event::Upgraded) {
+                    listener("websocket");
+                }
+            }),
+        )
+    }
+
+    /// Adds a listener of the connection's close, with the reference's reason
+    /// ([`CloseReason::as_str`]; a transport error's description is its `Display`), called
+    /// after the sockets' disconnection (`socket.conn.on("close")`).
+    pub fn on_close<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&CloseReason) + Send + Sync + 'static,
+    {
+        self.listen(
+            "close",
+            Arc::new(move |event| {
+                if let engineio_proto::Event::Closed(reason) = event {
+                    listener(reason);
+                }
+            }),
+        )
+    }
+
+    /// Removes the listener `id` of `event` (`"packet"`, `"packetCreate"`, `"heartbeat"`,
+    /// `"drain"`, `"upgrading"`, `"upgrade"`, `"close"`); false if it is not there.
+    pub fn off(&self, event: &str, id: ListenerId) -> bool {
+        self.socket
+            .inner
+            .handle
+            .with_conn_listeners(|listeners| listeners.off(event, id))
+            .0
+    }
+
+    /// The listeners of `event`, in the order they run.
+    pub fn listeners(&self, event: &str) -> Vec<ListenerId> {
+        self.socket
+            .inner
+            .handle
+            .with_conn_listeners(|listeners| listeners.ids(event))
+            .0
     }
 }
 

@@ -298,7 +298,9 @@ async fn a_dynamic_namespace_with_auth_accepts_the_connects_whose_auth_its_funct
     client.send(r#"40/team-red,{"teams":["blue","red"]}"#).await;
     assert!(client.recv().await.starts_with(r#"40/team-red,{"sid":"#));
     assert_eq!(client.recv().await, r#"42/team-red,["hello","/team-red"]"#);
-    client.send(r#"40/team-green,{"teams":["blue","red"]}"#).await;
+    client
+        .send(r#"40/team-green,{"teams":["blue","red"]}"#)
+        .await;
     assert_eq!(
         client.recv().await,
         r#"44/team-green,{"message":"Invalid namespace"}"#
@@ -916,8 +918,13 @@ async fn generate_id_chooses_the_session_id_and_a_bad_or_failed_choice_refuses_w
     let io = SocketIo::new(config);
     let (tx, mut rx) = mpsc::unbounded_channel();
     io.on_connection_error(move |err| {
-        tx.send(format!("{} {} {:?}", err.code(), err.message(), err.rejection))
-            .unwrap();
+        tx.send(format!(
+            "{} {} {:?}",
+            err.code(),
+            err.message(),
+            err.rejection
+        ))
+        .unwrap();
     });
     let addr = start(&io).await;
     let handshake = "/socket.io/?EIO=4&transport=polling";
@@ -938,6 +945,114 @@ async fn generate_id_chooses_the_session_id_and_a_bad_or_failed_choice_refuses_w
             "3 Bad request BadRequest(IdGenerationError)"
         );
     }
+}
+
+#[tokio::test]
+async fn the_conn_listeners_see_packets_in_and_out_heartbeats_drains_and_the_close() {
+    use socketio_server::engine::{Data, Packet};
+    fn show(packet: &Packet) -> String {
+        match &packet.data {
+            Data::Text(t) if t.is_empty() => format!("{:?}", packet.packet_type),
+            Data::Text(t) => format!("{:?} {t}", packet.packet_type),
+            Data::Binary(b) => format!("{:?} <{} bytes>", packet.packet_type, b.len()),
+        }
+    }
+    let mut config = config();
+    config.ping_interval(Duration::from_millis(200));
+    let io = SocketIo::new(config);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            let conn = socket.conn();
+            let t = tx.clone();
+            conn.on_packet(move |p| t.send(format!("packet {}", show(p))).unwrap());
+            let t = tx.clone();
+            conn.on_packet_create(move |p| t.send(format!("packetCreate {}", show(p))).unwrap());
+            let t = tx.clone();
+            conn.on_heartbeat(move || t.send("heartbeat".to_owned()).unwrap());
+            let t = tx.clone();
+            let drain = conn.on_drain(move || t.send("drain".to_owned()).unwrap());
+            let t = tx.clone();
+            conn.on_close(move |reason| t.send(format!("close {}", reason.as_str())).unwrap());
+            assert_eq!(conn.listeners("drain"), [drain]);
+            tx.send(format!("id of {} characters", conn.id().len()))
+                .unwrap();
+            // (After the listeners: the emit reaches the connection after them.)
+            socket.emit("ready", &()).unwrap();
+        }
+    });
+    let addr = start(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/").await;
+    assert_eq!(next(&mut rx).await, "id of 20 characters");
+    assert_eq!(client.recv().await, r#"42["ready"]"#);
+    client.send(r#"42["hi"]"#).await;
+    // The server's ping, answered by hand.
+    use futures_util::StreamExt;
+    let ping = timeout(WAIT, client.ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ping.to_text().unwrap(), "2");
+    client.send("3").await;
+    client.ws.close(None).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..8 {
+        got.push(next(&mut rx).await);
+    }
+    assert_eq!(
+        got,
+        [
+            r#"packetCreate Message 2["ready"]"#,
+            "drain",
+            r#"packet Message 2["hi"]"#,
+            "packetCreate Ping",
+            "drain",
+            "packet Pong",
+            "heartbeat",
+            "close transport close",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_conn_listeners_see_the_upgrade_start_with_the_probe_and_end_with_the_upgrade_packet() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMsg;
+    let io = SocketIo::new(config());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            let conn = socket.conn();
+            let t = tx.clone();
+            conn.on_upgrading(move |to| t.send(format!("upgrading to {to}")).unwrap());
+            let t = tx.clone();
+            conn.on_upgrade(move |to| t.send(format!("upgraded to {to}")).unwrap());
+            tx.send(format!(
+                "connected {} over {}",
+                conn.id(),
+                conn.transport_name()
+            ))
+            .unwrap();
+        }
+    });
+    let addr = start(&io).await;
+    let (_, _, open) = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    let sid = open.split('"').nth(3).unwrap().to_owned();
+    let session = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    assert_eq!(http_post(addr, &session, "40").await.0, 200);
+    assert_eq!(next(&mut rx).await, format!("connected {sid} over polling"));
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket&sid={sid}");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws.send(WsMsg::text("2probe")).await.unwrap();
+    let pong = timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(pong.to_text().unwrap(), "3probe");
+    assert_eq!(next(&mut rx).await, "upgrading to websocket");
+    ws.send(WsMsg::text("5")).await.unwrap();
+    assert_eq!(next(&mut rx).await, "upgraded to websocket");
 }
 
 #[tokio::test]

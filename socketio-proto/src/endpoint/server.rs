@@ -565,6 +565,13 @@ impl ServerEndpoint {
         self.conn.poll_event()
     }
 
+    /// Reports from now on the Engine.IO events of the session as [`Event::Engine`]: every
+    /// packet received and created, heartbeat, flush, the upgrade's steps and the close
+    /// ([`ServerSession::observe`]). Off by default, at no cost; `false` turns it off.
+    pub fn observe_engine(&mut self, on: bool) {
+        self.session.observe(on);
+    }
+
     /// When to call [`ServerEndpoint::handle_timeout`] next: the earlier deadline of the
     /// two machines.
     #[must_use]
@@ -589,10 +596,20 @@ impl ServerEndpoint {
                     }
                     engineio_proto::Event::Closed(reason) => {
                         self.conn.handle_engine_closed(reason, now);
+                        // After the sockets' disconnection, as the reference's `close`
+                        // listeners of `socket.conn` run after Socket.IO's own.
+                        if self.session.is_observed() {
+                            self.conn
+                                .push_event(Event::Engine(engineio_proto::Event::Closed(reason)));
+                        }
                     }
-                    engineio_proto::Event::Upgrading | engineio_proto::Event::Upgraded => {}
-                    // A future Engine.IO event that Socket.IO has no use for.
-                    _ => {}
+                    // The upgrade's steps, and what an observed session reports (a future
+                    // Engine.IO event too): for the application's listeners, if any.
+                    other => {
+                        if self.session.is_observed() {
+                            self.conn.push_event(Event::Engine(other));
+                        }
+                    }
                 }
             }
             while let Some(msg) = self.conn.poll_transmit() {

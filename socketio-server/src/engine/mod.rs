@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 use engineio_proto::{Frame, ServerConfig, Sid, SidGenerator};
 use socketio_proto::endpoint::server::{Admission, frames_len};
 
+/// The Engine.IO packets and close reasons [`Conn`](crate::Conn)'s listeners see.
+pub use engineio_proto::{CloseReason, Data, Packet, PacketType, TransportError};
 pub use http::Cors;
 
 pub(crate) use session::{Connection, Input, Launch, now};
@@ -26,8 +28,7 @@ pub(crate) use socket::{not_found, remote_addr, serve};
 
 /// Logs why a session closed: at `warn` when the client broke the protocol (with what it did),
 /// at `debug` otherwise.
-pub(crate) fn log_close(reason: &engineio_proto::CloseReason) {
-    use engineio_proto::CloseReason;
+pub(crate) fn log_close(reason: &CloseReason) {
     match reason {
         CloseReason::ParseError(e) => {
             tracing::warn!(error = %e, "session closed: the client sent a packet that does not decode");
@@ -313,7 +314,14 @@ struct Flow {
     slow_signal: tokio::sync::Notify,
     /// Set once the session is on WebSocket (opened so, or upgraded).
     websocket: AtomicBool,
+    /// The application's listeners of the connection's Engine.IO events (`socket.conn`'s),
+    /// by event name; none until the first is added.
+    conn_listeners: Mutex<Option<Box<socketio_proto::listeners::EventListeners<ConnListener>>>>,
 }
+
+/// A listener of the Engine.IO events of a connection (filtered to its event by the
+/// closure that wraps the application's).
+pub(crate) type ConnListener = Arc<dyn Fn(&engineio_proto::Event) + Send + Sync>;
 
 /// What to do when a client does not read fast enough (the proto layer's rule, under its
 /// historical path here).
@@ -335,6 +343,34 @@ pub(crate) enum Sent {
 impl SessionHandle {
     pub(crate) fn send(&self, input: Input) -> bool {
         self.tx.send(input)
+    }
+
+    /// Runs `f` on the listeners of the connection's Engine.IO events (created empty on
+    /// first use); the second value is true when there were none before.
+    pub(crate) fn with_conn_listeners<T>(
+        &self,
+        f: impl FnOnce(&mut socketio_proto::listeners::EventListeners<ConnListener>) -> T,
+    ) -> (T, bool) {
+        let mut guard = self
+            .flow
+            .conn_listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let first = guard.is_none();
+        (f(guard.get_or_insert_with(Box::default)), first)
+    }
+
+    /// The listeners of Engine.IO event `name` to call now (a `once` one is taken off).
+    pub(crate) fn conn_listeners(&self, name: &str) -> Vec<ConnListener> {
+        let mut guard = self
+            .flow
+            .conn_listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match guard.as_mut() {
+            Some(listeners) => listeners.fire(name).collect(),
+            None => Vec::new(),
+        }
     }
 
     /// Queues frames encoded once and shared (a clone of `frames` is a reference count).
@@ -649,7 +685,10 @@ impl EngineShared {
     }
 
     /// The id of a new session: the application's (`generateId`), checked, or the server's.
-    pub(crate) async fn session_id(&self, parts: &::http::request::Parts) -> Result<Sid, Rejection> {
+    pub(crate) async fn session_id(
+        &self,
+        parts: &::http::request::Parts,
+    ) -> Result<Sid, Rejection> {
         let Some(generate) = &self.config.generate_id else {
             return Ok(self.generate_id());
         };

@@ -304,8 +304,7 @@ impl Launch {
         let task = match opening {
             Opening::Polling { req, reply } => {
                 let session = ServerSession::new_polling(sid.clone(), config, req, now);
-                let mut task =
-                    SessionTask::new(
+                let mut task = SessionTask::new(
                     sid.clone(),
                     machine(session, now),
                     conn,
@@ -327,10 +326,14 @@ impl Launch {
                 ws,
                 supports_binary,
             } => {
-                let session =
-                    ServerSession::new_websocket(sid.clone(), config, WsId(0), supports_binary, now);
-                let mut task =
-                    SessionTask::new(
+                let session = ServerSession::new_websocket(
+                    sid.clone(),
+                    config,
+                    WsId(0),
+                    supports_binary,
+                    now,
+                );
+                let mut task = SessionTask::new(
                     sid.clone(),
                     machine(session, now),
                     conn,
@@ -1100,8 +1103,12 @@ mod tests {
         let base = Arc::new(crate::socket::HandshakeBase::from_request(&parts, None));
         let now = super::now();
         let sid = shared.generate_id();
-        let session =
-            ServerSession::new_polling(sid, shared.config.protocol.clone(), RequestId(0), now);
+        let session = ServerSession::new_polling(
+            sid.clone(),
+            shared.config.protocol.clone(),
+            RequestId(0),
+            now,
+        );
         let channel = EngineShared::new_channel();
         let conn = SioConnection::new(io.inner.clone(), channel.0.clone(), base);
         let machine = SioConnection::endpoint(&io.inner, session, shared.random_seed(), now);

@@ -431,7 +431,13 @@ impl Connection for ChannelConnection {
                     super::log_close(&reason);
                     self.tx = None;
                 }
-                Event::Upgrading | Event::Upgraded => {}
+                // (The bare engine never observes its sessions: no packet reports come.)
+                Event::Upgrading
+                | Event::Upgraded
+                | Event::Packet(_)
+                | Event::PacketCreate(_)
+                | Event::Heartbeat
+                | Event::Drain => {}
                 // `Event` is non-exhaustive (another crate): a future event that carries no
                 // message is nothing for the application's channel (debug builds, hence the
                 // tests, stop here so that it is looked at).
