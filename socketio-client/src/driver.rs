@@ -561,7 +561,7 @@ impl Driver {
             }
             E::ConnectError(e) => {
                 let e = ConnectError::of_endpoint(e);
-                if e.from_server {
+                if e.is_from_server() {
                     warn!(%nsp, error = %e, "namespace refused");
                 } else {
                     debug!(%nsp, error = %e, "connect_error");

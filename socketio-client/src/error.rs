@@ -1,11 +1,25 @@
 //! Errors, with socket.io-client's strings.
 
 use socketio_proto::endpoint::client as endpoint;
-use socketio_proto::{EncodeError, PayloadError};
+use socketio_proto::endpoint::client::OpenError;
+use socketio_proto::{EncodeError, PayloadError, Value};
 
 /// The `connect_error` event: the server refused the namespace (CONNECT_ERROR, with
-/// `message` and `data`), or the connection could not be made (`"xhr poll error"`,
-/// `"websocket error"`, `"timeout"`, …).
+/// `message` and `data`, the shape of the server crate's `ConnectError`), or the connection
+/// could not be made (`"xhr poll error"`, `"websocket error"`, `"timeout"`, …).
+///
+/// ```
+/// use socketio_client::{ConnectError, ConnectErrorKind, OpenError};
+///
+/// fn retry_later(e: &ConnectError) -> bool {
+///     match &e.kind {
+///         // A middleware said no: asking again will not help.
+///         ConnectErrorKind::Refused => false,
+///         ConnectErrorKind::Open(OpenError::Timeout) => true,
+///         _ => true,
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 #[non_exhaustive]
@@ -13,31 +27,46 @@ pub struct ConnectError {
     /// `err.message`.
     pub message: String,
     /// `err.data`, sent by a server middleware.
-    pub data: Option<serde_json::Value>,
-    /// True for a CONNECT_ERROR from the server (the socket is then inactive and does not
-    /// reconnect); false for a connection failure (the Manager retries).
-    pub from_server: bool,
+    pub data: Option<Value>,
+    /// Who said no: the server, or the connection.
+    pub kind: ConnectErrorKind,
+}
+
+/// Where a [`ConnectError`] comes from.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConnectErrorKind {
+    /// The server refused the namespace (a CONNECT_ERROR, from a middleware or for an
+    /// unknown namespace): the socket is inactive and does not reconnect.
+    Refused,
+    /// The connection could not be made, for this reason; the Manager retries.
+    Open(OpenError),
 }
 
 impl ConnectError {
+    /// True when the server refused the namespace ([`ConnectErrorKind::Refused`]).
+    pub fn is_from_server(&self) -> bool {
+        self.kind == ConnectErrorKind::Refused
+    }
+
     pub(crate) fn of_endpoint(e: endpoint::ConnectError) -> Self {
         match e {
             endpoint::ConnectError::Server { message, data } => Self {
                 message,
                 data,
-                from_server: true,
+                kind: ConnectErrorKind::Refused,
             },
             endpoint::ConnectError::Open(e) => Self {
                 message: e.to_string(),
                 data: None,
-                from_server: false,
+                kind: ConnectErrorKind::Open(e),
             },
             // A wildcard is forced by `#[non_exhaustive]` on the endpoint's enum: a cause
-            // added there is reported with its message, as a failure to connect.
+            // added there is reported with its message, as a refusal (it does not retry).
             other => Self {
                 message: other.message(),
                 data: None,
-                from_server: false,
+                kind: ConnectErrorKind::Refused,
             },
         }
     }

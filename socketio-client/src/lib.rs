@@ -77,7 +77,7 @@ use std::borrow::Cow;
 use std::future::Future;
 
 pub use config::Options;
-pub use error::{AckError, ConnectError, EmitError};
+pub use error::{AckError, ConnectError, ConnectErrorKind, EmitError};
 pub use handle::{Manager, Message, Socket, Volatile, WithTimeout};
 pub use shared::ManagerEvent;
 pub use socketio_proto::Spread;
@@ -332,7 +332,7 @@ impl ClientBuilder {
             if let Some(result) = current {
                 match result {
                     Ok(()) => return Ok(socket),
-                    Err(e) if e.from_server || !reconnection => {
+                    Err(e) if e.is_from_server() || !reconnection => {
                         // Refused: close the connection (already gone if the driver ended),
                         // or leave a shared one to its other sockets.
                         give_up(&socket, shared).await;

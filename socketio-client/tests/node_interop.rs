@@ -888,6 +888,48 @@ async fn node_server_answers_send_with_send() {
     server.kill().await;
 }
 
+async fn refused_with_data(parser: ParserKind) {
+    if !available() {
+        return;
+    }
+    let flags = if parser == ParserKind::MsgPack {
+        "msgpack"
+    } else {
+        ""
+    };
+    let server = NodeServer::start_flags(0, "polling,websocket", flags).await;
+    let err = ClientBuilder::new(&format!("{}/private", server.url()))
+        .options(|o| {
+            o.parser(parser);
+        })
+        .connect()
+        .await
+        .unwrap_err();
+    let socketio_client::ClientError::Connect(err) = err else {
+        panic!("{err}");
+    };
+    assert_eq!(err.message, "not authorized");
+    assert_eq!(err.kind, socketio_client::ConnectErrorKind::Refused);
+    let mut data = socketio_client::value!({"content": "please retry", "code": 7});
+    if parser == ParserKind::MsgPack {
+        if let Value::Object(entries) = &mut data {
+            entries.push(("blob".to_owned(), Bytes::from_static(&[1, 2]).into()));
+        }
+    }
+    assert_eq!(err.data, Some(data));
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn node_server_middleware_refusal_reaches_connect_error_with_its_message_and_data() {
+    refused_with_data(ParserKind::Default).await;
+}
+
+#[tokio::test]
+async fn node_server_middleware_refusal_reaches_connect_error_with_binary_data_over_msgpack() {
+    refused_with_data(ParserKind::MsgPack).await;
+}
+
 async fn query_and_headers(mode: TransportMode) {
     if !available() {
         return;

@@ -241,7 +241,7 @@ async fn unknown_namespace_is_a_connect_error_from_the_server() {
     match err {
         socketio_client::ClientError::Connect(e) => {
             assert_eq!(e.message, "Invalid namespace");
-            assert!(e.from_server);
+            assert!(e.is_from_server());
         }
         e => panic!("{e}"),
     }
@@ -453,7 +453,7 @@ async fn connect_keeps_trying_a_server_that_is_not_up_yet_and_reports_each_failu
                 .reconnection_delay_max(Duration::from_millis(100));
         })
         .on_connect_error(move |_s, e| {
-            let _ = tx.send(e.from_server);
+            let _ = tx.send(e.is_from_server());
             async {}
         })
         .connect();
@@ -488,7 +488,7 @@ async fn connect_gives_up_once_the_reconnection_attempts_are_used_up_or_without_
     .await
     .unwrap();
     assert!(
-        matches!(result, Err(socketio_client::ClientError::Connect(ref e)) if !e.from_server),
+        matches!(result, Err(socketio_client::ClientError::Connect(ref e)) if !e.is_from_server()),
         "{result:?}"
     );
     let result = timeout(

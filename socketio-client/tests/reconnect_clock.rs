@@ -119,7 +119,7 @@ async fn the_handshake_timeout_is_a_connect_error_named_timeout() {
         .unwrap()
         .unwrap();
     assert_eq!(err.message, "timeout");
-    assert!(!err.from_server);
+    assert!(!err.is_from_server());
     assert_eq!(start.elapsed().as_millis(), 500);
 }
 

@@ -174,7 +174,7 @@ async fn untrusted(mode: TransportMode, message: &str) {
     match err {
         ClientError::Connect(e) => {
             assert_eq!(e.message, message);
-            assert!(!e.from_server);
+            assert!(!e.is_from_server());
         }
         e => panic!("{e}"),
     }

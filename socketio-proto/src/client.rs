@@ -80,8 +80,8 @@ pub enum Event {
         nsp: Namespace,
         /// `data.message` (or the string payload of a v4 server).
         message: String,
-        /// `data.data`, if any.
-        data: Option<serde_json::Value>,
+        /// `data.data`, if any (binary kept, with the msgpack parser).
+        data: Option<crate::Value>,
     },
     /// An event from the server.
     Event {
@@ -358,7 +358,7 @@ impl ClientConnection {
                 #[derive(Deserialize)]
                 struct Error {
                     message: String,
-                    data: Option<serde_json::Value>,
+                    data: Option<crate::Value>,
                 }
                 let data = p.data.as_ref();
                 let (message, data) = match data.and_then(|d| d.deserialize::<Error>().ok()) {

@@ -575,7 +575,7 @@ fn a_connect_error_from_the_server_makes_the_socket_inactive() {
         evs,
         [SocketEvent::ConnectError(ConnectError::Server {
             message: "not authorized".into(),
-            data: Some(json!({"retry": false})),
+            data: Some(json!({"retry": false}).into()),
         })]
     );
     assert!(!p.client.is_active(&nsp("/forbidden")));

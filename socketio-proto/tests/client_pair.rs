@@ -131,7 +131,7 @@ fn receives_connect_error_with_message_and_data() {
             panic!("{:?}", p.client_events)
         };
         assert_eq!(message, "not authorized");
-        assert_eq!(data, &Some(json!({"retry": false})));
+        assert_eq!(data, &Some(json!({"retry": false}).into()));
         assert!(!p.client.is_connected(&nsp));
     });
 }

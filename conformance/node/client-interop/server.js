@@ -88,6 +88,13 @@ io.on("connection", (socket) => {
 // A namespace whose middleware never answers: its sockets stay "connecting".
 io.of("/slow").use(() => {});
 
+// A namespace whose middleware refuses with data (binary inside with msgpack).
+io.of("/private").use((socket, next) => {
+  const err = new Error("not authorized");
+  err.data = { content: "please retry", code: 7, ...(msgpack ? { blob: Buffer.from([1, 2]) } : {}) };
+  next(err);
+});
+
 io.of("/admin").on("connection", (socket) => {
   log({ ev: "connection", nsp: "/admin", engine: socket.conn.id });
   socket.emit("welcome", "/admin");

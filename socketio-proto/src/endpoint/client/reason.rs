@@ -144,7 +144,7 @@ pub enum ConnectError {
         /// `err.message`.
         message: String,
         /// `err.data`, sent by a server middleware.
-        data: Option<serde_json::Value>,
+        data: Option<crate::Value>,
     },
     /// The connection could not be made; the Manager retries.
     #[error(transparent)]
