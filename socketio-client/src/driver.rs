@@ -394,6 +394,8 @@ impl Driver {
                 }
             }
             Command::Ack { nsp, id, payload } => self.endpoint.ack(&nsp, id, payload, now),
+            Command::Reconfigure(change) => self.endpoint.reconfigure(change),
+            Command::ObservePackets => self.endpoint.observe_packets(true),
             Command::AuthReady { nsp, request, auth } => {
                 self.endpoint.provide_auth(&nsp, request, auth, now);
             }
@@ -498,6 +500,13 @@ impl Driver {
                 trace!("ping");
                 ManagerEvent::Ping
             }
+            E::Packet(packet) => {
+                let listeners = lock(&self.engine).packet_listeners.handlers();
+                for listener in listeners {
+                    listener(&packet);
+                }
+                return;
+            }
             // A wildcard is forced by `#[non_exhaustive]` on the endpoint's enum: the
             // Manager's subscribers have no variant for an event added there.
             other => return warn!(?other, "unknown Manager event"),
@@ -509,7 +518,10 @@ impl Driver {
                     engine.id = self.endpoint.session_id().map(str::to_owned);
                     engine.transport = self.endpoint.transport().map(TransportKind::name);
                 }
-                ManagerEvent::Close(_) => *engine = EngineInfo::default(),
+                ManagerEvent::Close(_) => {
+                    engine.id = None;
+                    engine.transport = None;
+                }
                 ManagerEvent::Error(_)
                 | ManagerEvent::Ping
                 | ManagerEvent::ReconnectAttempt(_)

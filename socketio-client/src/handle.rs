@@ -295,6 +295,93 @@ impl Manager {
         self.tx.send(cmd).await.map_err(|_| EmitError::Closed)
     }
 
+    /// Adds a listener of every packet decoded from the server, on this connection and the
+    /// next ones, before the sockets see it (`manager.on("packet")`). It is called in the
+    /// connection's task as each packet arrives: keep it short. The Manager reports packets
+    /// only once a listener asks (nothing is copied otherwise).
+    ///
+    /// ```no_run
+    /// # fn f(manager: socketio_client::Manager) {
+    /// manager.on_packet(|packet| println!("{:?} on {}", packet.kind, packet.nsp));
+    /// # }
+    /// ```
+    pub fn on_packet<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&socketio_proto::Packet) + Send + Sync + 'static,
+    {
+        let (id, first) = {
+            let mut engine = lock(&self.inner.engine);
+            let first = engine.packet_listeners.is_empty();
+            (engine.packet_listeners.on(Arc::new(listener)), first)
+        };
+        if first {
+            // (Without waiting: a full command queue hands the command to a task.)
+            if let Err(mpsc::error::TrySendError::Full(cmd)) =
+                self.tx.try_send(Command::ObservePackets)
+            {
+                let tx = self.tx.clone();
+                tokio::spawn(async move { tx.send(cmd).await });
+            }
+        }
+        id
+    }
+
+    /// Removes the `packet` listener `id`; false if it is not there.
+    pub fn off_packet(&self, id: ListenerId) -> bool {
+        lock(&self.inner.engine).packet_listeners.off(id)
+    }
+
+    /// The `packet` listeners, in the order they run.
+    pub fn packet_listeners(&self) -> Vec<ListenerId> {
+        lock(&self.inner.engine).packet_listeners.ids()
+    }
+
+    async fn reconfigure(
+        &self,
+        change: impl FnOnce(&mut socketio_proto::endpoint::client::ClientEndpointConfig)
+        + Send
+        + 'static,
+    ) -> Result<(), EmitError> {
+        self.send(Command::Reconfigure(Box::new(change))).await
+    }
+
+    /// `manager.reconnection(v)` at run time: turning it off also cancels a reconnection
+    /// waiting for its delay (the reference's). Returns once the driver has it.
+    pub async fn set_reconnection(&self, on: bool) -> Result<(), EmitError> {
+        self.reconfigure(move |c| c.reconnection = on).await
+    }
+
+    /// `manager.reconnectionAttempts(v)` at run time (`None`: `Infinity`); the attempts made
+    /// so far count.
+    pub async fn set_reconnection_attempts(&self, attempts: Option<u32>) -> Result<(), EmitError> {
+        self.reconfigure(move |c| c.reconnection_attempts = attempts)
+            .await
+    }
+
+    /// `manager.reconnectionDelay(v)` at run time: from the next delay on.
+    pub async fn set_reconnection_delay(&self, delay: Duration) -> Result<(), EmitError> {
+        self.reconfigure(move |c| c.reconnection_delay = delay)
+            .await
+    }
+
+    /// `manager.reconnectionDelayMax(v)` at run time: from the next delay on.
+    pub async fn set_reconnection_delay_max(&self, delay: Duration) -> Result<(), EmitError> {
+        self.reconfigure(move |c| c.reconnection_delay_max = delay)
+            .await
+    }
+
+    /// `manager.randomizationFactor(v)` at run time: from the next delay on.
+    pub async fn set_randomization_factor(&self, factor: f64) -> Result<(), EmitError> {
+        self.reconfigure(move |c| c.randomization_factor = factor)
+            .await
+    }
+
+    /// `manager.timeout(v)` at run time (`None`: `timeout: false`): from the next
+    /// connection attempt on.
+    pub async fn set_timeout(&self, timeout: Option<Duration>) -> Result<(), EmitError> {
+        self.reconfigure(move |c| c.timeout = timeout).await
+    }
+
     fn downgrade(&self) -> WeakManager {
         WeakManager {
             inner: Arc::downgrade(&self.inner),

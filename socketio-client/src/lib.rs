@@ -86,7 +86,7 @@ pub use socketio_proto::endpoint::client::{
     TransportMode,
 };
 pub use socketio_proto::listeners::ListenerId;
-pub use socketio_proto::{InvalidNamespace, ParserKind, Payload, PayloadError};
+pub use socketio_proto::{InvalidNamespace, Packet, PacketKind, ParserKind, Payload, PayloadError};
 pub use socketio_proto::{Value, value};
 #[cfg(feature = "rustls")]
 pub use tls::InvalidCertificate;

@@ -39,7 +39,15 @@ pub(crate) enum Command {
     },
     /// `manager.close()`; answered once the connection is closed.
     Close(oneshot::Sender<()>),
+    /// A Manager setter at run time (`reconnection(v)`, `timeout(v)`, …).
+    Reconfigure(Box<dyn FnOnce(&mut endpoint::ClientEndpointConfig) + Send>),
+    /// The application listens to the Manager's `packet` event: the endpoint reports
+    /// packets from now on.
+    ObservePackets,
 }
+
+/// A listener of the Manager's `packet` event.
+pub(crate) type PacketListener = Arc<dyn Fn(&socketio_proto::Packet) + Send + Sync>;
 
 /// Where the driver reports what became of an emit.
 pub(crate) enum Reply {
@@ -107,12 +115,14 @@ pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The Engine.IO connection in use, as the driver last saw it (`socket.io.engine`).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct EngineInfo {
     /// `engine.id`.
     pub(crate) id: Option<String>,
     /// `engine.transport.name`.
     pub(crate) transport: Option<&'static str>,
+    /// The listeners of the Manager's `packet` event (kept across connections).
+    pub(crate) packet_listeners: socketio_proto::listeners::AnyListeners<PacketListener>,
 }
 
 /// What happens to the Manager's connection (socket.io-client's Manager events).

@@ -888,6 +888,43 @@ async fn node_server_answers_send_with_send() {
     server.kill().await;
 }
 
+#[tokio::test]
+async fn node_server_packets_reach_the_manager_packet_listeners_before_the_sockets() {
+    if !available() {
+        return;
+    }
+    let server = NodeServer::start(0, "polling,websocket").await;
+    let manager = Manager::new(&server.url(), Options::default()).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let t = tx.clone();
+    manager.on_packet(move |packet| {
+        let name = match &packet.data {
+            Some(data) if packet.kind == socketio_client::PacketKind::Event => data
+                .deserialize::<Vec<Value>>()
+                .ok()
+                .and_then(|args| args.first().and_then(|a| a.as_str().map(str::to_owned)))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let _ = t.send(format!("packet {:?} {} {name}", packet.kind, packet.nsp));
+    });
+    let socket = manager.socket("/").unwrap();
+    socket.on("auth", move |_s, _msg| {
+        let _ = tx.send("socket auth".to_owned());
+        async {}
+    });
+    socket.connect().await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    assert_eq!(
+        seen,
+        ["packet Connect / ", "packet Event / auth", "socket auth"]
+    );
+    server.kill().await;
+}
+
 async fn refused_with_data(parser: ParserKind) {
     if !available() {
         return;

@@ -89,6 +89,70 @@ async fn reconnection_follows_backo2_then_gives_up_websocket() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_manager_setters_at_run_time_shape_the_schedule_and_reconnection_off_stops_it() {
+    let url = closed_port().await;
+    let mut options = Options::default();
+    options
+        .transports(TransportMode::Polling)
+        .timeout(None)
+        .random(|| 0.25);
+    let manager = Manager::new(&url, options).unwrap();
+    // (Before the connection: the driver has them first.)
+    manager
+        .set_reconnection_delay(Duration::from_millis(200))
+        .await
+        .unwrap();
+    manager.set_reconnection_attempts(Some(2)).await.unwrap();
+    let mut events = manager.subscribe();
+    let socket = manager.socket("/").unwrap();
+    let start = Instant::now();
+    socket.connect().await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(60), events.recv())
+            .await
+            .expect("bounded")
+            .unwrap();
+        let done = ev == ManagerEvent::ReconnectFailed;
+        seen.push((named(&ev), start.elapsed().as_millis()));
+        if done {
+            break;
+        }
+    }
+    // backo2 from 200 ms with rand 0.25: 175, then 350; two attempts.
+    let e = || "error: xhr poll error".to_owned();
+    assert_eq!(
+        seen,
+        [
+            (e(), 0),
+            ("reconnect_attempt 1".to_owned(), 175),
+            (e(), 175),
+            ("reconnect_error: xhr poll error".to_owned(), 175),
+            ("reconnect_attempt 2".to_owned(), 525),
+            (e(), 525),
+            ("reconnect_failed".to_owned(), 525),
+        ]
+    );
+
+    // A new connection, then reconnection off while the first attempt waits: nothing more.
+    manager.set_reconnection_attempts(None).await.unwrap();
+    let other = manager.socket("/other").unwrap();
+    other.connect().await.unwrap();
+    loop {
+        let ev = events.recv().await.unwrap();
+        if matches!(ev, ManagerEvent::Error(_)) {
+            break;
+        }
+    }
+    manager.set_reconnection(false).await.unwrap();
+    let more = tokio::time::timeout(Duration::from_secs(60), events.recv()).await;
+    assert!(
+        more.is_err(),
+        "no attempt after reconnection is turned off: {more:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_handshake_timeout_is_a_connect_error_named_timeout() {
     // A server that accepts TCP but never answers.
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -65,6 +65,9 @@ impl ClientConfig {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
+    /// With [`ClientConnection::observe`]: a packet decoded from the server, before the
+    /// connection acts on it (socket.io-client's `packet` event of the Manager).
+    Packet(Packet),
     /// The server accepted the namespace.
     Connected {
         /// The namespace.
@@ -145,6 +148,8 @@ pub struct ClientConnection {
     transmits: VecDeque<EngineMessage>,
     events: VecDeque<Event>,
     closed: bool,
+    /// Reports every decoded packet ([`ClientConnection::observe`]).
+    observe: bool,
 }
 
 impl ClientConnection {
@@ -158,7 +163,14 @@ impl ClientConnection {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             closed: false,
+            observe: false,
         }
+    }
+
+    /// Reports from now on every packet decoded from the server as [`Event::Packet`]
+    /// (socket.io-client's `packet` event); off by default, at no cost.
+    pub fn observe(&mut self, on: bool) {
+        self.observe = on;
     }
 
     // ---- commands -----------------------------------------------------------------------
@@ -302,7 +314,12 @@ impl ClientConnection {
             return;
         }
         match self.decoder.decode(msg) {
-            Ok(Some(p)) => self.handle_packet(p),
+            Ok(Some(p)) => {
+                if self.observe {
+                    self.events.push_back(Event::Packet(p.clone()));
+                }
+                self.handle_packet(p);
+            }
             Ok(None) => {}
             Err(e) => {
                 self.closed = true;

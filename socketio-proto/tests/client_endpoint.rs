@@ -792,6 +792,54 @@ fn a_transport_loss_disconnects_and_follows_the_backoff_schedule() {
 }
 
 #[test]
+fn the_setters_at_run_time_change_the_next_delays_and_keep_the_attempts_made() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    p.lose_transport();
+    // Attempt 1 at 875 ms fails; then the delays shrink and the attempts are capped.
+    p.advance(ms(875));
+    p.client.reconfigure(|c| {
+        c.reconnection_delay = ms(100);
+        c.reconnection_delay_max = ms(100);
+        c.reconnection_attempts = Some(3);
+    });
+    p.advance(ms(10_000));
+    let times = p.attempt_times();
+    // Attempt 2 was scheduled before the change (1750 ms later); attempt 3 uses the new
+    // delays (the third delay, 400 ms less its jitter, capped at 100 ms), and it is the last
+    // of three: the attempts made before the change count.
+    assert_eq!(times, [875, 875 + 1750, 875 + 1750 + 100]);
+    assert!(p.manager_events().contains(&ManagerEvent::ReconnectFailed));
+}
+
+#[test]
+fn turning_reconnection_off_at_run_time_cancels_the_waiting_attempt() {
+    let mut p = Pair::new(polling());
+    p.connect("/", Auth::None);
+    p.lose_transport();
+    p.client.reconfigure(|c| c.reconnection = false);
+    p.advance(ms(60_000));
+    assert_eq!(p.attempt_times(), Vec::<u64>::new());
+    assert!(!p.client.is_connected(&nsp("/")));
+}
+
+#[test]
+fn an_observed_endpoint_reports_every_packet_decoded_before_the_sockets_see_it() {
+    let mut p = Pair::new(polling());
+    p.client.observe_packets(true);
+    p.connect("/", Auth::None);
+    let packets: Vec<String> = p
+        .manager_events()
+        .iter()
+        .filter_map(|e| match e {
+            ManagerEvent::Packet(packet) => Some(format!("{:?} {}", packet.kind, packet.nsp)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(packets, ["Connect /"]);
+}
+
+#[test]
 fn a_reconnection_rejoins_the_namespaces_and_reports_reconnect() {
     let mut p = Pair::new(polling());
     p.connect("/", Auth::None);

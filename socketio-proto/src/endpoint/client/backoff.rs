@@ -203,6 +203,15 @@ impl ReconnectSchedule {
     pub fn reset(&mut self) {
         self.backoff.reset();
     }
+
+    /// New parameters (the Manager's setters at run time), the attempts made so far kept:
+    /// the next delay is computed with them.
+    pub fn reconfigure(&mut self, backoff: Backoff, max_attempts: Option<u32>) {
+        let attempts = self.backoff.attempts;
+        self.backoff = backoff;
+        self.backoff.attempts = attempts;
+        self.max_attempts = max_attempts;
+    }
 }
 
 #[cfg(test)]

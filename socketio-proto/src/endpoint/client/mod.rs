@@ -150,6 +150,9 @@ pub enum ManagerEvent {
     /// The server broke the protocol: a packet or a handshake that does not decode (the
     /// detail, for the logs). The connection closes for it: `close` or `error` follows.
     ProtocolViolation(String),
+    /// `packet`: a packet decoded from the server, before the sockets see it; only with
+    /// [`ClientEndpoint::observe_packets`].
+    Packet(crate::Packet),
 }
 
 /// What one socket (namespace) learns, in order.
@@ -329,6 +332,8 @@ pub struct ClientEndpoint {
     deadlines: BTreeSet<(Instant, AckHandle)>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// Reports the packets of every connection ([`ClientEndpoint::observe_packets`]).
+    observe_packets: bool,
 }
 
 impl fmt::Debug for ClientEndpoint {
@@ -373,10 +378,43 @@ impl ClientEndpoint {
             deadlines: BTreeSet::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            observe_packets: false,
         }
     }
 
     // ---- commands -----------------------------------------------------------------------
+
+    /// Reports from now on every packet decoded from the server, on this connection and
+    /// the next ones, as [`ManagerEvent::Packet`] (socket.io-client's `packet` event of
+    /// the Manager); off by default, at no cost. `false` turns it off.
+    pub fn observe_packets(&mut self, on: bool) {
+        self.observe_packets = on;
+        if let Some(c) = self.engine.as_mut().and_then(|e| e.conn.as_mut()) {
+            c.observe(on);
+        }
+    }
+
+    /// Changes the options at run time (the Manager's setters `reconnection(v)`,
+    /// `reconnectionAttempts(v)`, `reconnectionDelay(v)`, `reconnectionDelayMax(v)`,
+    /// `randomizationFactor(v)`, `timeout(v)`): the reconnection schedule takes the new
+    /// values at its next delay, the attempts made so far kept; `timeout` applies from the
+    /// next connection attempt. Turning `reconnection` off cancels a reconnection waiting
+    /// for its delay, as the reference's `skipReconnect`.
+    pub fn reconfigure(&mut self, change: impl FnOnce(&mut ClientEndpointConfig)) {
+        change(&mut self.config);
+        let config = &self.config;
+        self.schedule.reconfigure(
+            Backoff::new(
+                config.reconnection_delay,
+                config.reconnection_delay_max,
+                config.randomization_factor,
+            ),
+            config.reconnection_attempts,
+        );
+        if !config.reconnection {
+            self.skip_reconnect = true;
+        }
+    }
 
     /// `socket.connect()`: the socket of `nsp` becomes active and joins its namespace with
     /// `auth`, opening the connection if needed; it rejoins after every reconnection.
@@ -795,9 +833,9 @@ impl ClientEndpoint {
                 if let Some(e) = &mut self.engine {
                     e.opened = true;
                     e.open_deadline = None;
-                    e.conn = Some(ClientConnection::new(
-                        ClientConfig::default().parser(parser),
-                    ));
+                    let mut conn = ClientConnection::new(ClientConfig::default().parser(parser));
+                    conn.observe(self.observe_packets);
+                    e.conn = Some(conn);
                     if e.session.transport() == TransportKind::WebSocket {
                         self.ws_ok = true;
                     }
@@ -859,10 +897,14 @@ impl ClientEndpoint {
     }
 
     fn on_socketio_event(&mut self, ev: SioEvent, now: Instant) {
-        if !matches!(ev, SioEvent::Event { .. } | SioEvent::Ack { .. }) {
+        if !matches!(
+            ev,
+            SioEvent::Event { .. } | SioEvent::Ack { .. } | SioEvent::Packet(_)
+        ) {
             self.flush_connects();
         }
         match ev {
+            SioEvent::Packet(packet) => self.manager_event(ManagerEvent::Packet(packet)),
             SioEvent::Connected { nsp, sid, pid } => {
                 let sock = self.sockets.entry(nsp.clone()).or_default();
                 let recovered = pid.is_some() && sock.pid == pid;
