@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use engineio_proto::TransportKind;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use socketio_proto::ParserKind;
 use socketio_proto::endpoint::client::{
@@ -34,6 +35,14 @@ pub struct Options {
     pub(crate) max_response_bytes: usize,
     pub(crate) with_credentials: bool,
     pub(crate) random: SharedRandom,
+    /// `timestampRequests`: `None` is the reference's default (polling only).
+    pub(crate) timestamp_requests: Option<bool>,
+    pub(crate) timestamp_param: String,
+    pub(crate) add_trailing_slash: bool,
+    pub(crate) protocols: Vec<String>,
+    /// `transportOptions`: what replaces the headers or the query for one transport.
+    pub(crate) polling: TransportOptions,
+    pub(crate) websocket: TransportOptions,
     #[cfg(feature = "rustls")]
     pub(crate) extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     #[cfg(feature = "rustls")]
@@ -63,6 +72,12 @@ impl Default for Options {
             max_response_bytes: 100_000_000,
             with_credentials: false,
             random: SharedRandom(Arc::new(Mutex::new(SeededRandom::new(seed)))),
+            timestamp_requests: None,
+            timestamp_param: "t".to_owned(),
+            add_trailing_slash: true,
+            protocols: Vec::new(),
+            polling: TransportOptions::default(),
+            websocket: TransportOptions::default(),
             #[cfg(feature = "rustls")]
             extra_roots: Vec::new(),
             #[cfg(feature = "rustls")]
@@ -113,6 +128,68 @@ impl Options {
     /// Adds an HTTP header to every request (`extraHeaders`), polling and WebSocket.
     pub fn header(&mut self, name: HeaderName, value: HeaderValue) -> &mut Self {
         self.headers.append(name, value);
+        self
+    }
+
+    /// `timestampRequests`: adds a random parameter ([`Options::timestamp_param`]) to the URL
+    /// of each request, so that no cache answers it. By default (unset) polling requests
+    /// have it and WebSocket handshakes do not, as the reference; `true` adds it to both,
+    /// `false` to neither.
+    pub fn timestamp_requests(&mut self, on: bool) -> &mut Self {
+        self.timestamp_requests = Some(on);
+        self
+    }
+
+    /// `timestampParam` (default `t`): the name of that parameter.
+    pub fn timestamp_param(&mut self, name: &str) -> &mut Self {
+        name.clone_into(&mut self.timestamp_param);
+        self
+    }
+
+    /// `addTrailingSlash` (default true): the request path ends with `/` (`/socket.io/`);
+    /// `false` sends `/socket.io`, for servers that route the exact path only.
+    pub fn add_trailing_slash(&mut self, on: bool) -> &mut Self {
+        self.add_trailing_slash = on;
+        self
+    }
+
+    /// `protocols`: WebSocket sub-protocols offered in the handshake
+    /// (`Sec-WebSocket-Protocol`), in order; none by default.
+    pub fn protocols<I, S>(&mut self, protocols: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `transportOptions`: headers or query parameters for one transport only. Set for a
+    /// transport, they replace the general ones ([`Options::header`], [`Options::query`])
+    /// for its requests, as the reference's `transportOptions` replaces `extraHeaders` and
+    /// `query` (for example headers on polling requests only, which a browser cannot put
+    /// on a WebSocket).
+    ///
+    /// ```
+    /// use socketio_client::{Options, TransportKind};
+    ///
+    /// let mut options = Options::default();
+    /// options.transport_options(TransportKind::Polling, |polling| {
+    ///     polling.header(
+    ///         http::HeaderName::from_static("x-sticky"),
+    ///         http::HeaderValue::from_static("1"),
+    ///     );
+    /// });
+    /// ```
+    pub fn transport_options(
+        &mut self,
+        transport: TransportKind,
+        f: impl FnOnce(&mut TransportOptions),
+    ) -> &mut Self {
+        match transport {
+            TransportKind::Polling => f(&mut self.polling),
+            TransportKind::WebSocket => f(&mut self.websocket),
+        }
         self
     }
 
@@ -253,6 +330,33 @@ impl Options {
     /// fixed sequence to test a schedule.
     pub fn random(&mut self, random: impl RandomSource + 'static) -> &mut Self {
         self.random = SharedRandom(Arc::new(Mutex::new(random)));
+        self
+    }
+}
+
+/// What [`Options::transport_options`] sets for one transport: headers and query
+/// parameters that replace the general ones for its requests.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct TransportOptions {
+    pub(crate) headers: Option<HeaderMap>,
+    pub(crate) query: Option<Vec<(String, String)>>,
+}
+
+impl TransportOptions {
+    /// Adds a header (the transport's headers replace [`Options::header`]'s).
+    pub fn header(&mut self, name: HeaderName, value: HeaderValue) -> &mut Self {
+        self.headers
+            .get_or_insert_with(HeaderMap::new)
+            .append(name, value);
+        self
+    }
+
+    /// Adds a query parameter (the transport's query replaces [`Options::query`]'s).
+    pub fn query(&mut self, key: &str, value: &str) -> &mut Self {
+        self.query
+            .get_or_insert_with(Vec::new)
+            .push((key.to_owned(), value.to_owned()));
         self
     }
 }

@@ -76,7 +76,8 @@ mod transport;
 use std::borrow::Cow;
 use std::future::Future;
 
-pub use config::Options;
+pub use config::{Options, TransportOptions};
+pub use engineio_proto::TransportKind;
 pub use error::{AckError, ConnectError, ConnectErrorKind, EmitError};
 pub use handle::{Manager, Message, Socket, Volatile, WithTimeout};
 pub use shared::ManagerEvent;

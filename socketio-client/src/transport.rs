@@ -85,8 +85,15 @@ pub(crate) struct Transport {
     secure: bool,
     /// `host:port/path/`.
     base: String,
-    query: Vec<(String, String)>,
-    headers: HeaderMap,
+    /// The query and headers of polling requests and of WebSocket handshakes
+    /// (`transportOptions` applied).
+    polling: Extras,
+    websocket: Extras,
+    /// `timestampRequests` for polling and WebSocket, and `timestampParam`.
+    timestamps: (bool, bool),
+    timestamp_param: String,
+    /// `protocols`, as the `Sec-WebSocket-Protocol` value.
+    protocols: Option<header::HeaderValue>,
     client: Client<Connector, Full<Bytes>>,
     max_response: usize,
     /// The cookies of the server, with `with_credentials`.
@@ -98,6 +105,11 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(url: &ParsedUrl, options: &Options) -> Self {
+        let path = if options.add_trailing_slash {
+            options.path.as_str()
+        } else {
+            options.path.trim_end_matches('/')
+        };
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         #[cfg(feature = "rustls")]
@@ -120,9 +132,17 @@ impl Transport {
         };
         Self {
             secure: url.secure,
-            base: format!("{}{}", url.authority, options.path),
-            query: options.query.clone(),
-            headers: options.headers.clone(),
+            base: format!("{}{}", url.authority, path),
+            polling: Extras::of(options, &options.polling),
+            websocket: Extras::of(options, &options.websocket),
+            timestamps: match options.timestamp_requests {
+                None => (true, false),
+                Some(on) => (on, on),
+            },
+            timestamp_param: options.timestamp_param.clone(),
+            protocols: (!options.protocols.is_empty())
+                .then(|| header::HeaderValue::from_str(&options.protocols.join(", ")).ok())
+                .flatten(),
             client: Client::builder(TokioExecutor::new()).build(connector),
             max_response: options.max_response_bytes,
             jar: options.with_credentials.then(Arc::default),
@@ -140,15 +160,18 @@ impl Transport {
     /// `?<user query>&EIO=4&transport=…[&t=…][&sid=…]`, the Node client's order.
     fn uri(&self, websocket: bool, sid: Option<&str>) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &self.query {
+        let extras = if websocket {
+            &self.websocket
+        } else {
+            &self.polling
+        };
+        for (k, v) in &extras.query {
             q.append_pair(k, v);
         }
         q.append_pair("EIO", "4");
-        if websocket {
-            q.append_pair("transport", "websocket");
-        } else {
-            q.append_pair("transport", "polling");
-            q.append_pair("t", &cache_buster());
+        q.append_pair("transport", if websocket { "websocket" } else { "polling" });
+        if (websocket && self.timestamps.1) || (!websocket && self.timestamps.0) {
+            q.append_pair(&self.timestamp_param, &cache_buster());
         }
         if let Some(sid) = sid {
             q.append_pair("sid", sid);
@@ -174,7 +197,7 @@ impl Transport {
             req = req.method(Method::POST);
         }
         if let Some(h) = req.headers_mut() {
-            h.extend(self.headers.clone());
+            h.extend(self.polling.headers.clone());
             add_cookies(self.jar.as_ref(), h);
             if body.is_some() {
                 let text = header::HeaderValue::from_static("text/plain;charset=UTF-8");
@@ -206,13 +229,18 @@ impl Transport {
         sid: Option<&str>,
     ) -> impl Future<Output = Result<WsStream, IoError>> + Send + 'static {
         let req = self.uri(true, sid).into_client_request();
-        let headers = self.headers.clone();
+        let headers = self.websocket.headers.clone();
+        let protocols = self.protocols.clone();
         let jar = self.jar.clone();
         #[cfg(feature = "rustls")]
         let connector = self.tls.clone().map(tokio_tungstenite::Connector::Rustls);
         async move {
             let mut req = req.map_err(|e| e.to_string())?;
             req.headers_mut().extend(headers);
+            if let Some(protocols) = protocols {
+                req.headers_mut()
+                    .insert(header::SEC_WEBSOCKET_PROTOCOL, protocols);
+            }
             add_cookies(jar.as_ref(), req.headers_mut());
             #[cfg(feature = "rustls")]
             let connecting =
@@ -222,6 +250,28 @@ impl Transport {
             let (ws, response) = connecting.await.map_err(|e| e.to_string())?;
             keep_cookies(jar.as_ref(), response.headers());
             Ok(ws)
+        }
+    }
+}
+
+/// The query and headers of one transport's requests.
+struct Extras {
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+}
+
+impl Extras {
+    /// The general ones, or the transport's where it sets them (`transportOptions`).
+    fn of(options: &Options, transport: &crate::config::TransportOptions) -> Self {
+        Self {
+            query: transport
+                .query
+                .clone()
+                .unwrap_or_else(|| options.query.clone()),
+            headers: transport
+                .headers
+                .clone()
+                .unwrap_or_else(|| options.headers.clone()),
         }
     }
 }

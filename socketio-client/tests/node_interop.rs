@@ -999,6 +999,69 @@ async fn query_and_headers(mode: TransportMode) {
 }
 
 #[tokio::test]
+async fn node_server_sees_the_sub_protocol_offered_the_timestamp_asked_for_and_the_websocket_query()
+{
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let mut options = Options::default();
+    options
+        .transports(TransportMode::WebSocket)
+        .protocols(["chat.v1", "chat.v0"])
+        .timestamp_requests(true)
+        .timestamp_param("ts")
+        .query("general", "1")
+        .transport_options(socketio_client::TransportKind::WebSocket, |ws| {
+            ws.query("only-ws", "1");
+        });
+    let manager = Manager::new(&server.url(), options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    let conn = server.next("connection").await;
+    assert_eq!(
+        conn["wsProtocol"], "chat.v1",
+        "the server's ws picks the first: {conn}"
+    );
+    let query = &conn["query"];
+    assert!(query["ts"].is_string(), "{query}");
+    assert_eq!(query["only-ws"], "1");
+    assert!(
+        query["general"].is_null(),
+        "replaced for this transport: {query}"
+    );
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn node_server_sees_the_polling_only_headers_and_the_default_timestamp_on_polling() {
+    if !available() {
+        return;
+    }
+    let mut server = NodeServer::start(0, "polling,websocket").await;
+    let mut options = Options::default();
+    options
+        .transports(TransportMode::Polling)
+        .header(
+            http::HeaderName::from_static("x-test"),
+            http::HeaderValue::from_static("general"),
+        )
+        .transport_options(socketio_client::TransportKind::Polling, |polling| {
+            polling.header(
+                http::HeaderName::from_static("x-test"),
+                http::HeaderValue::from_static("polling-only"),
+            );
+        });
+    let manager = Manager::new(&server.url(), options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    socket.connect().await.unwrap();
+    let conn = server.next("connection").await;
+    assert_eq!(conn["header"], "polling-only");
+    assert!(conn["query"]["t"].is_string(), "{conn}");
+    server.kill().await;
+}
+
+#[tokio::test]
 async fn node_server_sees_the_query_of_url_and_options_and_extra_headers_over_polling() {
     query_and_headers(TransportMode::Polling).await;
 }

@@ -602,6 +602,52 @@ async fn a_session_id_chosen_by_generate_id_carries_the_connection_through_polli
     );
 }
 
+#[tokio::test]
+async fn without_a_trailing_slash_and_with_sub_protocols_our_server_answers_with_the_first() {
+    let io = SocketIo::new(Config::default());
+    io.of("/").on_connection(|_socket| async {});
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.on_initial_headers(move |response, request| {
+        let protocol = response
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        tx.send(format!(
+            "{} {} t={}",
+            request.uri.path(),
+            protocol,
+            request
+                .uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .any(|pair| pair.starts_with("t="))
+        ))
+        .unwrap();
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    let mut options = Options::default();
+    options
+        .transports(TransportMode::WebSocket)
+        .add_trailing_slash(false)
+        .protocols(["chat.v1", "chat.v0"]);
+    let manager = Manager::new(&format!("http://{addr}"), options).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let (connected_tx, mut connected) = mpsc::unbounded_channel::<()>();
+    socket.on_connect(move |_socket| {
+        let _ = connected_tx.send(());
+        async {}
+    });
+    socket.connect().await.unwrap();
+    timeout(T, connected.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        timeout(T, rx.recv()).await.unwrap().unwrap(),
+        "/socket.io chat.v1 t=false"
+    );
+}
+
 /// Our server with the `cookie` option; the `Cookie` header of every request of a session
 /// (not handshakes) goes to the returned channel, with the transport.
 async fn cookie_server() -> (String, mpsc::UnboundedReceiver<(String, String)>) {

@@ -39,7 +39,7 @@ if (cookie) {
 }
 
 io.on("connection", (socket) => {
-  log({ ev: "connection", nsp: "/", engine: socket.conn.id, id: socket.id, recovered: socket.recovered, auth: socket.handshake.auth, transport: socket.conn.transport.name, query: socket.handshake.query, header: socket.handshake.headers["x-test"] || null });
+  log({ ev: "connection", nsp: "/", engine: socket.conn.id, id: socket.id, recovered: socket.recovered, auth: socket.handshake.auth, transport: socket.conn.transport.name, query: socket.handshake.query, header: socket.handshake.headers["x-test"] || null, wsProtocol: socket.conn.transport.name === "websocket" ? socket.conn.transport.socket.protocol : null });
   socket.join("room");
   if (!socket.recovered) socket.emit("auth", socket.handshake.auth);
   socket.on("echo", (...args) => socket.emit("echo-back", ...args));

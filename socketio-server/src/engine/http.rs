@@ -394,7 +394,7 @@ async fn open_websocket<B>(
         Ok(sid) => sid,
         Err(rejection) => return reject(&rejection),
     };
-    let mut response = switching_protocols(&accept);
+    let mut response = switching_protocols(&accept, &parts.headers);
     set_cookie(shared, &sid, &mut response);
     let shared = shared.clone();
     let config = ws_config(&shared);
@@ -446,6 +446,7 @@ fn upgrade<B>(
         ));
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
+    let headers = std::mem::take(req.headers_mut());
     let handle = handle.clone();
     let config = ws_config(shared);
     tokio::spawn(async move {
@@ -464,7 +465,7 @@ fn upgrade<B>(
             supports_binary,
         });
     });
-    switching_protocols(&accept)
+    switching_protocols(&accept, &headers)
 }
 
 async fn poll(shared: &Arc<EngineShared>, handle: &SessionHandle) -> Response<ResBody> {
@@ -698,12 +699,23 @@ fn is_websocket_key(key: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
-fn switching_protocols(accept: &HeaderValue) -> Response<ResBody> {
-    Response::builder()
+/// The 101 answer to a WebSocket handshake. Of the sub-protocols the client offers, the
+/// first is chosen, as the reference's `ws` server does without a `handleProtocols`.
+fn switching_protocols(accept: &HeaderValue, request: &HeaderMap) -> Response<ResBody> {
+    let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "websocket")
-        .header(header::SEC_WEBSOCKET_ACCEPT, accept.clone())
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept.clone());
+    let first = request
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').map(str::trim).find(|p| !p.is_empty()))
+        .and_then(|p| HeaderValue::from_str(p).ok());
+    if let Some(protocol) = first {
+        response = response.header(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    response
         .body(Full::new(Bytes::new()))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
