@@ -114,8 +114,10 @@ struct ManagerInner {
 /// Cheap to clone. The connection is driven by one task; when every `Manager` and
 /// [`Socket`] handle is dropped, it closes the connection and ends. A handle captured by a
 /// listener of its own socket counts as a handle (as in JavaScript, where a listener keeps
-/// its socket alive): end such a client with [`Manager::close`], and drop what the
-/// listeners hold with [`Socket::remove_all_listeners`].
+/// its socket alive): a listener gets its socket as an argument, and one that needs another
+/// handle captures a weak one ([`Socket::downgrade`], [`Manager::downgrade`]), which keeps
+/// nothing alive. A client whose listeners hold strong handles ends with
+/// [`Manager::close`] (and [`Socket::remove_all_listeners`] drops what they hold).
 ///
 /// ```no_run
 /// use socketio_client::{Manager, ManagerEvent, Options};
@@ -141,13 +143,23 @@ pub struct Manager {
     tx: mpsc::Sender<Command>,
 }
 
-struct WeakManager {
+/// A [`Manager`] that does not keep its connection open: what a listener captures to
+/// reach its Manager without keeping it alive ([`Manager::downgrade`]).
+#[derive(Clone)]
+pub struct WeakManager {
     inner: Weak<ManagerInner>,
     tx: mpsc::WeakSender<Command>,
 }
 
+impl fmt::Debug for WeakManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakManager").finish_non_exhaustive()
+    }
+}
+
 impl WeakManager {
-    fn upgrade(&self) -> Option<Manager> {
+    /// The Manager, while a [`Manager`] or [`Socket`] handle of it is alive.
+    pub fn upgrade(&self) -> Option<Manager> {
         Some(Manager {
             inner: self.inner.upgrade()?,
             tx: self.tx.upgrade()?,
@@ -382,7 +394,8 @@ impl Manager {
         self.reconfigure(move |c| c.timeout = timeout).await
     }
 
-    fn downgrade(&self) -> WeakManager {
+    /// A handle that does not keep the connection open (see [`WeakManager`]).
+    pub fn downgrade(&self) -> WeakManager {
         WeakManager {
             inner: Arc::downgrade(&self.inner),
             tx: self.tx.downgrade(),
@@ -620,6 +633,48 @@ pub struct Socket {
     pub(crate) manager: Manager,
 }
 
+/// A [`Socket`] that keeps neither itself nor its connection alive: what a listener
+/// captures to reach a socket (its own or another) without making a cycle that would keep
+/// the connection open after every other handle is dropped.
+///
+/// ```no_run
+/// # async fn f(manager: socketio_client::Manager) -> Result<(), Box<dyn std::error::Error>> {
+/// let main = manager.socket("/")?;
+/// let admin = manager.socket("/admin")?;
+/// let weak_admin = admin.downgrade();
+/// main.on("alert", move |_main, msg| {
+///     let weak_admin = weak_admin.clone();
+///     async move {
+///         if let Some(admin) = weak_admin.upgrade() {
+///             let _ = admin.emit("seen", &msg.arg::<String>().unwrap_or_default()).await;
+///         }
+///     }
+/// });
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct WeakSocket {
+    shared: Weak<SocketShared>,
+    manager: WeakManager,
+}
+
+impl fmt::Debug for WeakSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSocket").finish_non_exhaustive()
+    }
+}
+
+impl WeakSocket {
+    /// The socket, while a [`Manager`] or [`Socket`] handle of its connection is alive.
+    pub fn upgrade(&self) -> Option<Socket> {
+        Some(Socket {
+            shared: self.shared.upgrade()?,
+            manager: self.manager.upgrade()?,
+        })
+    }
+}
+
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Socket")
@@ -655,6 +710,15 @@ impl Socket {
     /// Whether the last connection recovered the session (connection state recovery).
     pub fn recovered(&self) -> bool {
         lock(&self.shared.state.info).recovered
+    }
+
+    /// A handle that keeps neither the socket nor its connection alive, for a listener to
+    /// capture ([`WeakSocket`]).
+    pub fn downgrade(&self) -> WeakSocket {
+        WeakSocket {
+            shared: Arc::downgrade(&self.shared),
+            manager: self.manager.downgrade(),
+        }
     }
 
     /// The manager this socket belongs to.

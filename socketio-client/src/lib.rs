@@ -79,7 +79,7 @@ use std::future::Future;
 pub use config::{Options, TransportOptions};
 pub use engineio_proto::TransportKind;
 pub use error::{AckError, ConnectError, ConnectErrorKind, EmitError};
-pub use handle::{Manager, Message, Socket, Volatile, WithTimeout};
+pub use handle::{Manager, Message, Socket, Volatile, WeakManager, WeakSocket, WithTimeout};
 pub use shared::ManagerEvent;
 pub use socketio_proto::Spread;
 pub use socketio_proto::endpoint::client::{

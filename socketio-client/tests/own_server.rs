@@ -648,6 +648,48 @@ async fn without_a_trailing_slash_and_with_sub_protocols_our_server_answers_with
     );
 }
 
+#[tokio::test]
+async fn a_listener_holding_a_weak_socket_lets_the_client_end_when_its_handles_are_dropped() {
+    let io = SocketIo::new(Config::default());
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.of("/").on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            let _ = socket.emit("hello", &());
+            socket.on_disconnect(move |_socket, reason| {
+                let _ = tx.send(reason.as_str().to_owned());
+                async {}
+            });
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { io.serve(listener).await });
+    let manager = Manager::new(&format!("http://{addr}"), Options::default()).unwrap();
+    let socket = manager.socket("/").unwrap();
+    let weak = socket.downgrade();
+    let (hello_tx, mut hello) = mpsc::unbounded_channel::<bool>();
+    socket.on("hello", move |_socket, _msg| {
+        let weak = weak.clone();
+        let hello_tx = hello_tx.clone();
+        async move {
+            let _ = hello_tx.send(weak.upgrade().is_some());
+        }
+    });
+    socket.connect().await.unwrap();
+    assert!(
+        timeout(T, hello.recv()).await.unwrap().unwrap(),
+        "alive while the application holds it"
+    );
+    drop(socket);
+    drop(manager);
+    let reason = timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert!(
+        reason == "client namespace disconnect" || reason == "transport close",
+        "{reason}"
+    );
+}
+
 /// Our server with the `cookie` option; the `Cookie` header of every request of a session
 /// (not handshakes) goes to the returned channel, with the transport.
 async fn cookie_server() -> (String, mpsc::UnboundedReceiver<(String, String)>) {
