@@ -49,7 +49,7 @@
 //!             Err(rejection) => return HttpResponse::Reject(rejection),
 //!             Ok(Route::Handshake { transport: TransportKind::Polling, .. }) => {
 //!                 let session = ServerSession::new_polling(self.ids.generate(), self.config.clone(), req, now);
-//!                 self.sessions.entry(*session.sid()).or_insert(session)
+//!                 self.sessions.entry(session.sid().clone()).or_insert(session)
 //!             }
 //!             Ok(Route::Session { sid, request, eio4, .. }) => {
 //!                 let Some(session) = self.sessions.get_mut(&sid) else {
@@ -99,7 +99,7 @@
 //! };
 //! let HttpResponse::Payload(open) = server.request(Method::Get, "EIO=4&transport=polling", "", now) else { panic!() };
 //! assert!(open.starts_with(b"0{\"sid\":"));
-//! let sid = *server.sessions.keys().next().unwrap();
+//! let sid = server.sessions.keys().next().unwrap().clone();
 //! let query = format!("EIO=4&transport=polling&sid={sid}");
 //! assert_eq!(server.request(Method::Post, &query, "4hello", now), HttpResponse::Ok);
 //! assert_eq!(server.request(Method::Get, &query, "", now), HttpResponse::Payload(Bytes::from_static(b"4hello")));

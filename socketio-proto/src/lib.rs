@@ -122,7 +122,7 @@
 //! let Ok(Route::Handshake { transport: TransportKind::Polling, .. }) = classify(&head, &engine_config)
 //! else { panic!("a handshake") };
 //! let session = ServerSession::new_polling(ids.generate(), engine_config.clone(), RequestId(1), now);
-//! let sid = *session.sid();
+//! let sid = session.sid().clone();
 //! let mut endpoint = ServerEndpoint::new(session, ServerConfig::default(), [7; 32], now);
 //! let answers = answer(&mut endpoint);
 //! assert!(matches!(&answers[..], [(RequestId(1), HttpResponse::Payload(open))] if open.starts_with(b"0{")));
