@@ -94,9 +94,20 @@ impl Sid {
     }
 }
 
+impl Sid {
+    /// The id's bytes (ASCII): what ids compare and hash by, without the check of UTF-8
+    /// that [`Sid::as_str`] makes.
+    fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Random(bytes) => bytes,
+            Repr::Chosen(id) => id.as_bytes(),
+        }
+    }
+}
+
 impl PartialEq for Sid {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -110,13 +121,13 @@ impl PartialOrd for Sid {
 
 impl Ord for Sid {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 impl Hash for Sid {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        self.as_bytes().hash(state);
     }
 }
 
