@@ -645,8 +645,8 @@ pub struct Socket {
 /// main.on("alert", move |_main, msg| {
 ///     let weak_admin = weak_admin.clone();
 ///     async move {
-///         if let Some(admin) = weak_admin.upgrade() {
-///             let _ = admin.emit("seen", &msg.arg::<String>().unwrap_or_default()).await;
+///         if let (Some(admin), Ok(text)) = (weak_admin.upgrade(), msg.arg::<String>()) {
+///             let _ = admin.emit("seen", &text).await;
 ///         }
 ///     }
 /// });
