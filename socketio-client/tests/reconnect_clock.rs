@@ -37,6 +37,14 @@ async fn attempts_schedule(mode: TransportMode) -> Vec<(String, u128)> {
     let socket = manager.socket("/").unwrap();
     let start = Instant::now();
     socket.connect().await.unwrap();
+    until_reconnect_failed(&mut events, start).await
+}
+
+/// The Manager's events, named, with their time since `start`, up to `reconnect_failed`.
+async fn until_reconnect_failed(
+    events: &mut tokio::sync::broadcast::Receiver<ManagerEvent>,
+    start: Instant,
+) -> Vec<(String, u128)> {
     let mut seen = Vec::new();
     loop {
         let ev = tokio::time::timeout(Duration::from_secs(60), events.recv())
@@ -107,18 +115,7 @@ async fn the_manager_setters_at_run_time_shape_the_schedule_and_reconnection_off
     let socket = manager.socket("/").unwrap();
     let start = Instant::now();
     socket.connect().await.unwrap();
-    let mut seen = Vec::new();
-    loop {
-        let ev = tokio::time::timeout(Duration::from_secs(60), events.recv())
-            .await
-            .expect("bounded")
-            .unwrap();
-        let done = ev == ManagerEvent::ReconnectFailed;
-        seen.push((named(&ev), start.elapsed().as_millis()));
-        if done {
-            break;
-        }
-    }
+    let seen = until_reconnect_failed(&mut events, start).await;
     // backo2 from 200 ms with rand 0.25: 175, then 350; two attempts.
     let e = || "error: xhr poll error".to_owned();
     assert_eq!(
